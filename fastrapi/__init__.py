@@ -1,0 +1,47 @@
+"""fastrapi: a Trio-native, WebSocket-first web framework with the FastrAPI API."""
+
+from __future__ import annotations
+
+from .app import FastrAPI as FastrAPI
+from .app import WebSocketOptions as WebSocketOptions
+from .datastructures import Address as Address
+from .exceptions import FastrapiError as FastrapiError
+from .exceptions import HTTPException as HTTPException
+from .exceptions import MessageDecodeError as MessageDecodeError
+from .exceptions import MessageTypeError as MessageTypeError
+from .exceptions import RouteDefinitionError as RouteDefinitionError
+from .exceptions import WebSocketDisconnect as WebSocketDisconnect
+from .exceptions import WebSocketException as WebSocketException
+from .exceptions import WebSocketStateError as WebSocketStateError
+from .requests import Request as Request
+from .responses import HTMLResponse as HTMLResponse
+from .responses import JSONResponse as JSONResponse
+from .responses import PlainTextResponse as PlainTextResponse
+from .responses import Response as Response
+from .websocket import CloseCode as CloseCode
+from .websocket import WebSocket as WebSocket
+from .websocket import WebSocketState as WebSocketState
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Address",
+    "CloseCode",
+    "FastrAPI",
+    "FastrapiError",
+    "HTMLResponse",
+    "HTTPException",
+    "JSONResponse",
+    "MessageDecodeError",
+    "MessageTypeError",
+    "PlainTextResponse",
+    "Request",
+    "Response",
+    "RouteDefinitionError",
+    "WebSocket",
+    "WebSocketDisconnect",
+    "WebSocketException",
+    "WebSocketOptions",
+    "WebSocketState",
+    "WebSocketStateError",
+]

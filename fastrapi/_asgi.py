@@ -1,0 +1,74 @@
+"""The ASGI transport: one WebSocket connection carried by an ASGI server (Hypercorn, say).
+
+The ASGI server owns the frames; this adapter turns ASGI messages into the pump's
+:class:`~fastrapi._transport.Transport` calls and back.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, final
+
+from ._closecodes import CloseCode
+from ._transport import Close, Data
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ._types import Receive, Scope, Send
+
+_HTTP_RESPONSE = "websocket.http.response"
+
+
+@final
+class ASGITransport:
+    """A :class:`~fastrapi._transport.Transport` over ASGI ``receive`` and ``send``."""
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self._scope = scope
+        self._receive = receive
+        self._send = send
+
+    async def wait_connect(self) -> bool:
+        """Take the ``websocket.connect`` message; ``False`` if the client left first."""
+        message = await self._receive()
+        return bool(message["type"] == "websocket.connect")
+
+    async def accept(self, subprotocol: str | None, headers: Sequence[tuple[bytes, bytes]]) -> None:
+        await self._send(
+            {"type": "websocket.accept", "subprotocol": subprotocol, "headers": list(headers)}
+        )
+
+    async def reject(self, status: int) -> None:
+        if _HTTP_RESPONSE in self._scope.get("extensions", {}):
+            await self._send(
+                {
+                    "type": "websocket.http.response.start",
+                    "status": status,
+                    "headers": [(b"content-length", b"0")],
+                }
+            )
+            await self._send({"type": "websocket.http.response.body", "body": b""})
+        else:  # plain ASGI: a close before accept is an HTTP 403
+            await self._send({"type": "websocket.close", "code": CloseCode.POLICY_VIOLATION})
+
+    async def receive(self) -> Data | Close:
+        while True:
+            message = await self._receive()
+            kind = message["type"]
+            if kind == "websocket.receive":
+                text = message.get("text")
+                return text if text is not None else bytes(message.get("bytes") or b"")
+            if kind == "websocket.disconnect":
+                return Close(
+                    int(message.get("code", CloseCode.NO_STATUS_RCVD)), message.get("reason") or ""
+                )
+            # anything else (a late websocket.connect) carries nothing for the handler
+
+    async def send(self, data: Data) -> None:
+        if isinstance(data, str):
+            await self._send({"type": "websocket.send", "text": data})
+        else:
+            await self._send({"type": "websocket.send", "bytes": data})
+
+    async def close(self, code: int, reason: str) -> None:
+        await self._send({"type": "websocket.close", "code": code, "reason": reason})

@@ -1,0 +1,190 @@
+"""The per-connection pump: one nursery, a reader task, a writer task, two bounded channels.
+
+Theory of operation
+-------------------
+::
+
+    transport ──reader──▶ inbound channel (max_queue) ──▶ handler: await ws.receive_text()
+    transport ◀──writer── outbound channel (max_queue) ◀── handler: await ws.send_text(...)
+
+The handler runs in the body of the connection's nursery; the reader and the writer are its
+children, so no task outlives the connection. A full inbound channel stops the reader, so the
+transport stops reading and TCP pushes back on the client; a full outbound channel makes
+``send_*`` wait, so the handler is pushed back. Nothing is queued without bound.
+
+The reader ends when the peer closes (or the connection drops), when no message came for
+``idle_timeout`` (close 1001), or when a message is over ``max_message_size`` (close 1009). It
+records why in the :class:`~fastrapi._state.Session` and closes the inbound channel, so the
+handler reads what arrived before and then gets :class:`~fastrapi.WebSocketDisconnect`.
+
+The writer sends messages in order; a ``Close`` (from ``ws.close()`` or from the end of the
+handler) is the last thing it writes. When the handler ends, the pump queues the close its outcome
+calls for (1000 on return, the code of a ``WebSocketException``, 1011 for any other error, 1001
+when ``max_lifetime`` ran out or the server is shutting down), waits at most ``close_timeout``
+for the writer to drain the queue and write it, then cancels whatever is left. Errors of the
+handler never reach the nursery, so they come out bare, never as an ExceptionGroup.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import trio
+
+from ._closecodes import CloseCode
+from ._state import Session
+from ._transport import Close, Data, Reject, Transport
+from .exceptions import WebSocketDisconnect, WebSocketException
+from .websocket import Outbound, WebSocket
+
+_LIFETIME_OVER = Close(CloseCode.GOING_AWAY, "maximum connection lifetime reached")
+_CANCELLED = Close(CloseCode.GOING_AWAY, "server shutting down")
+
+
+@dataclass(frozen=True, slots=True)
+class PumpOptions:
+    """The per-connection settings; see :class:`fastrapi.FastrAPI` for their meaning."""
+
+    max_queue: int = 16
+    max_message_size: int = 16 * 2**20
+    idle_timeout: float | None = None
+    max_lifetime: float | None = None
+    close_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.max_queue < 0:
+            raise ValueError(f"max_queue must be 0 or more, not {self.max_queue}")
+        if self.max_message_size < 1:
+            raise ValueError(f"max_message_size must be positive, not {self.max_message_size}")
+        for name in ("idle_timeout", "max_lifetime", "close_timeout"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be a positive number of seconds, not {value}")
+
+
+Handler = Callable[[WebSocket], Awaitable[None]]
+CreateWebSocket = Callable[
+    [Session, trio.MemoryReceiveChannel[Data], trio.MemorySendChannel[Outbound]], WebSocket
+]
+
+
+async def run_session(
+    transport: Transport, create: CreateWebSocket, handler: Handler, options: PumpOptions
+) -> None:
+    """Run one connection until its handler has finished and the close is sent.
+
+    Raises:
+        Exception: whatever the handler raised, bare, after the connection was closed with
+            1011 (``WebSocketDisconnect`` and ``WebSocketException`` end the handler normally).
+    """
+    session = Session()
+    in_tx, in_rx = trio.open_memory_channel[Data](options.max_queue)
+    out_tx, out_rx = trio.open_memory_channel[Outbound](options.max_queue)
+    ws = create(session, in_rx, out_tx)
+    writer_done = trio.Event()
+    handler_error: BaseException | None = None
+    outcome = _CANCELLED
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_reader, transport, in_tx, session, options)
+        nursery.start_soon(_writer, transport, out_rx, session, writer_done)
+        try:
+            with trio.move_on_after(_seconds(options.max_lifetime)) as lifetime:
+                await handler(ws)
+            outcome = (
+                _LIFETIME_OVER if lifetime.cancelled_caught else Close(CloseCode.NORMAL_CLOSURE)
+            )
+        except Exception as exc:  # re-raised bare below, never inside a group
+            outcome, handler_error = _judge(exc)
+        finally:
+            in_rx.close()  # frees a reader blocked on a full queue
+            final = session.final_close(outcome)
+            with trio.move_on_after(options.close_timeout, shield=True):
+                if final is not None:
+                    await _send_last(out_tx, final)
+                out_tx.close()
+                await writer_done.wait()
+            nursery.cancel_scope.cancel()
+    if handler_error is not None:
+        raise handler_error
+
+
+def _judge(exc: Exception) -> tuple[Close, BaseException | None]:
+    """The close a handler's exception calls for, and the error to re-raise (if any)."""
+    if isinstance(exc, WebSocketDisconnect):
+        return Close(CloseCode.NORMAL_CLOSURE), None
+    if isinstance(exc, WebSocketException):
+        return Close(exc.code, exc.reason), None
+    if isinstance(exc, ExceptionGroup):  # from a nursery of the handler's own
+        rest = exc.subgroup(lambda e: not isinstance(e, WebSocketDisconnect | ExceptionGroup))
+        if rest is None:
+            return Close(CloseCode.NORMAL_CLOSURE), None
+        chosen = rest.exceptions[0] if len(rest.exceptions) == 1 else None
+        if isinstance(chosen, WebSocketException):
+            return Close(chosen.code, chosen.reason), None
+    return Close(CloseCode.INTERNAL_ERROR), exc
+
+
+async def _send_last(out_tx: trio.MemorySendChannel[Outbound], item: Close | Reject) -> None:
+    with contextlib.suppress(trio.BrokenResourceError):  # the writer ended: so did the connection
+        await out_tx.send(item)
+
+
+def _seconds(timeout: float | None) -> float:
+    return math.inf if timeout is None else timeout
+
+
+async def _reader(
+    transport: Transport,
+    inbound: trio.MemorySendChannel[Data],
+    session: Session,
+    options: PumpOptions,
+) -> None:
+    idle_timeout = _seconds(options.idle_timeout)
+    limit = options.max_message_size
+    with inbound:  # a sync close: `async with` would let Cancelled hide errors (trio#1559)
+        while True:
+            with trio.move_on_after(idle_timeout) as idle:
+                event = await transport.receive()
+            if idle.cancelled_caught:
+                session.on_server_end(CloseCode.GOING_AWAY, "idle timeout")
+                return
+            if isinstance(event, Close):
+                session.on_peer_close(event)
+                return
+            if len(event) > limit or (
+                isinstance(event, str) and len(event) * 4 > limit and len(event.encode()) > limit
+            ):
+                session.on_server_end(CloseCode.MESSAGE_TOO_BIG, f"message over {limit} bytes")
+                return
+            try:
+                await inbound.send(event)
+            except trio.BrokenResourceError:
+                return  # the handler has finished
+
+
+async def _writer(
+    transport: Transport,
+    outbound: trio.MemoryReceiveChannel[Outbound],
+    session: Session,
+    done: trio.Event,
+) -> None:
+    try:
+        with outbound:
+            async for item in outbound:
+                if isinstance(item, Close):
+                    await transport.close(item.code, item.reason)
+                elif isinstance(item, Reject):
+                    await transport.reject(item.status)
+                else:
+                    if not session.peer_closed:  # else nobody is listening: drop it
+                        await transport.send(item)
+                    continue
+                session.on_close_sent()
+                return
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        session.on_peer_close(Close(CloseCode.ABNORMAL_CLOSURE))
+    finally:
+        done.set()

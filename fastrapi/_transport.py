@@ -1,0 +1,55 @@
+"""The one small interface between the pump and a transport (ASGI today, our own server next).
+
+A transport carries one WebSocket connection: it hands the pump whole messages and the peer's
+close, and takes whole messages and our close. It never sees the handler. Only the pump's reader
+calls :meth:`Transport.receive`; only its writer calls :meth:`Transport.send` and
+:meth:`Transport.close`; :meth:`Transport.accept` and :meth:`Transport.reject` happen before the
+writer has anything to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, TypeAlias
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """A close: the peer's (from :meth:`Transport.receive`) or ours (to :meth:`Transport.close`)."""
+
+    code: int
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """A refusal of the opening handshake with an HTTP ``status`` (the handler closed before
+    accepting, or failed)."""
+
+    status: int
+
+
+Data: TypeAlias = str | bytes
+"""A whole message: ``str`` for a text message, ``bytes`` for a binary one."""
+
+
+class Transport(Protocol):
+    """What the pump needs from whatever carries the connection."""
+
+    async def accept(self, subprotocol: str | None, headers: Sequence[tuple[bytes, bytes]]) -> None:
+        """Complete the opening handshake."""
+
+    async def reject(self, status: int) -> None:
+        """Refuse the opening handshake with an HTTP ``status``."""
+
+    async def receive(self) -> Data | Close:
+        """Wait for the next message, or for the end of the connection (a ``Close``)."""
+
+    async def send(self, data: Data) -> None:
+        """Send one message."""
+
+    async def close(self, code: int, reason: str) -> None:
+        """Send our close frame."""

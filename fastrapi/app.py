@@ -1,0 +1,386 @@
+"""The application: routes, decorators, lifespan, and the ASGI entry point (dispatch only)."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, replace
+from functools import partial
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, Final, TypedDict, TypeVar, Unpack, final
+
+import trio
+
+from ._asgi import ASGITransport
+from ._params import HandlerPlan, ParameterError, plan_handler
+from ._pump import PumpOptions, run_session
+from .datastructures import Address, QueryParams
+from .exceptions import HTTPException
+from .requests import Request
+from .responses import JSONResponse, PlainTextResponse, Response
+from .routing import MethodNotAllowed, PathTemplate, Router
+from .websocket import WebSocket
+
+if TYPE_CHECKING:
+    from ._state import Session
+    from ._transport import Data, Transport
+    from ._types import Receive, Scope, Send
+    from .websocket import Outbound
+
+__all__ = ["FastrAPI", "WebSocketOptions"]
+
+logger: Final = logging.getLogger("fastrapi")
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+Hook = Callable[[], Awaitable[None] | None]
+Lifespan = Callable[["FastrAPI"], AbstractAsyncContextManager[None]]
+
+
+class WebSocketOptions(TypedDict, total=False):
+    """Per-connection settings, for :class:`FastrAPI` (defaults) and ``@app.websocket`` (a route).
+
+    Attributes:
+        max_queue: Messages buffered in each direction (default 16). A full inbound queue stops
+            reading from the client; a full outbound queue makes ``send_*`` wait.
+        max_message_size: Largest message accepted, in bytes (default 16 MiB); a larger one
+            closes the connection with 1009.
+        idle_timeout: Seconds without a message from the client before the connection is closed
+            with 1001 (default ``None``: no limit).
+        max_lifetime: Seconds a handler may run; then it is cancelled and the connection closed
+            with 1001 (default ``None``: no limit).
+        close_timeout: Seconds to drain the outbound queue and send the close once the handler
+            has finished (default 10); whatever is left is then cancelled.
+    """
+
+    max_queue: int
+    max_message_size: int
+    idle_timeout: float | None
+    max_lifetime: float | None
+    close_timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Endpoint:
+    handler: Callable[..., Awaitable[object]]
+    plan: HandlerPlan
+    options: PumpOptions
+
+
+@final
+class FastrAPI:
+    """A fastrapi application: WebSocket and HTTP routes, served on Trio.
+
+    Args:
+        on_startup: Functions (sync or async) run before the server accepts connections.
+        on_shutdown: Functions run after it stopped.
+        lifespan: An async context manager factory taking the app, entered at startup and
+            exited at shutdown (for resources, or a nursery of long-lived tasks).
+        max_body_size: Largest HTTP request body read by ``Request.body()`` (default 1 MiB).
+        **options: Default :class:`WebSocketOptions` of every WebSocket route.
+
+    Raises:
+        ValueError: an option is out of range.
+    """
+
+    def __init__(
+        self,
+        *,
+        on_startup: Iterable[Hook] = (),
+        on_shutdown: Iterable[Hook] = (),
+        lifespan: Lifespan | None = None,
+        max_body_size: int = 2**20,
+        **options: Unpack[WebSocketOptions],
+    ) -> None:
+        self.router: Final = Router[_Endpoint]()
+        self.on_startup: list[Hook] = list(on_startup)
+        self.on_shutdown: list[Hook] = list(on_shutdown)
+        self.lifespan = lifespan
+        self.max_body_size = max_body_size
+        self.websocket_options = PumpOptions(**options)
+        self.state = SimpleNamespace()
+        """A namespace for the application's own data (a connection registry, say)."""
+
+    # -- declaring routes ---------------------------------------------------------------------
+
+    def websocket(self, path: str, **options: Unpack[WebSocketOptions]) -> Callable[[F], F]:
+        """Declare a WebSocket route: ``@app.websocket("/chat/{room}")``.
+
+        The handler is an ``async def`` taking the :class:`~fastrapi.WebSocket` (its first
+        parameter, or any parameter annotated ``WebSocket``), path parameters by name, and
+        query parameters with their defaults. ``options`` override the app's
+        :class:`WebSocketOptions` for this route.
+
+        Raises:
+            RouteDefinitionError: a bad path, a handler that is not ``async def``, a parameter
+                that cannot be filled in, or a second route for the same path.
+            ValueError: an option is out of range.
+        """
+        route_options = replace(self.websocket_options, **options)
+
+        def decorate(handler: F) -> F:
+            template = PathTemplate(path)
+            plan = plan_handler(handler, template.param_names, WebSocket, first_is_connection=True)
+            self.router.add_websocket(template, _Endpoint(handler, plan, route_options))
+            return handler
+
+        return decorate
+
+    def route(self, path: str, methods: Sequence[str]) -> Callable[[F], F]:
+        """Declare an HTTP route for ``methods``; see :meth:`get`."""
+
+        def decorate(handler: F) -> F:
+            template = PathTemplate(path)
+            plan = plan_handler(handler, template.param_names, Request, first_is_connection=False)
+            self.router.add_http(
+                template, methods, _Endpoint(handler, plan, self.websocket_options)
+            )
+            return handler
+
+        return decorate
+
+    def get(self, path: str) -> Callable[[F], F]:
+        """Declare a GET (and HEAD) route.
+
+        The handler takes path and query parameters by name, and the
+        :class:`~fastrapi.Request` if it has a parameter annotated ``Request``. It returns a
+        :class:`~fastrapi.Response`, a ``dict`` or ``list`` (sent as JSON), or a ``str`` (text).
+        """
+        return self.route(path, ["GET"])
+
+    def post(self, path: str) -> Callable[[F], F]:
+        """Declare a POST route; see :meth:`get`."""
+        return self.route(path, ["POST"])
+
+    def put(self, path: str) -> Callable[[F], F]:
+        """Declare a PUT route; see :meth:`get`."""
+        return self.route(path, ["PUT"])
+
+    def patch(self, path: str) -> Callable[[F], F]:
+        """Declare a PATCH route; see :meth:`get`."""
+        return self.route(path, ["PATCH"])
+
+    def delete(self, path: str) -> Callable[[F], F]:
+        """Declare a DELETE route; see :meth:`get`."""
+        return self.route(path, ["DELETE"])
+
+    # -- ASGI ---------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI 3 entry point: ``hypercorn --worker-class trio module:app`` serves it."""
+        kind = scope["type"]
+        if kind == "websocket":
+            transport = ASGITransport(scope, receive, send)
+            if not await transport.wait_connect():
+                return
+            try:
+                await self.serve_websocket(scope, transport)
+            except Exception:
+                logger.exception(
+                    "WebSocket handler for %s (client %s) failed; closed with 1011",
+                    scope["path"],
+                    _client(scope),
+                )
+        elif kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def serve_websocket(self, scope: Scope, transport: Transport) -> None:
+        """Route one WebSocket handshake and run its session over ``transport``.
+
+        Raises:
+            Exception: what the handler raised (after the connection was closed with 1011).
+        """
+        path = scope["path"]
+        found = self.router.match_websocket(path)
+        if found is None:
+            logger.info("no WebSocket route for %s (client %s): 404", path, _client(scope))
+            await transport.reject(404)
+            return
+        route, path_params = found
+        endpoint = route.handler
+        query = QueryParams.from_query_string(scope.get("query_string", b""))
+        try:
+            kwargs = endpoint.plan.bind(path_params, query)
+        except ParameterError as exc:
+            logger.warning("WebSocket %s (client %s) refused: %s", path, _client(scope), exc)
+            await transport.reject(403)
+            return
+
+        def create(
+            session: Session,
+            inbound: trio.MemoryReceiveChannel[Data],
+            outbound: trio.MemorySendChannel[Outbound],
+        ) -> WebSocket:
+            return WebSocket(
+                scope,
+                path_params,
+                transport=transport,
+                session=session,
+                inbound=inbound,
+                outbound=outbound,
+            )
+
+        async def call(ws: WebSocket) -> None:
+            await endpoint.handler(**kwargs, **dict.fromkeys(endpoint.plan.connection_params, ws))
+
+        await run_session(transport, create, call, endpoint.options)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope["method"]
+        found = self.router.match_http(method, scope["path"])
+        if found is None:
+            response: Response = JSONResponse({"detail": "Not Found"}, 404)
+        elif isinstance(found, MethodNotAllowed):
+            allow = {"allow": ", ".join(found.allowed)}
+            response = JSONResponse({"detail": "Method Not Allowed"}, 405, headers=allow)
+        else:
+            route, path_params = found
+            request = Request(scope, path_params, receive, self.max_body_size)
+            response = await self._call_http(route.handler, request)
+        await response.send_to(send, head=method == "HEAD")
+
+    async def _call_http(self, endpoint: _Endpoint, request: Request) -> Response:
+        try:
+            kwargs = endpoint.plan.bind(request.path_params, request.query_params)
+        except ParameterError as exc:
+            return JSONResponse({"detail": str(exc)}, 422)
+        try:
+            result = await endpoint.handler(
+                **kwargs, **dict.fromkeys(endpoint.plan.connection_params, request)
+            )
+        except HTTPException as exc:
+            return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+        except Exception:
+            logger.exception("HTTP handler for %s %s failed", request.method, request.url)
+            return PlainTextResponse("Internal Server Error", 500)
+        if isinstance(result, Response):
+            return result
+        if isinstance(result, str):
+            return PlainTextResponse(result)
+        try:
+            return JSONResponse(result)
+        except TypeError:
+            logger.exception(
+                "HTTP handler for %s %s returned %r", request.method, request.url, result
+            )
+            return PlainTextResponse("Internal Server Error", 500)
+
+    # -- lifespan -----------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Run the startup hooks and enter ``lifespan``; on exit, the reverse.
+
+        Servers use it around serving; tests may too.
+        """
+        for hook in self.on_startup:
+            await _call_hook(hook)
+        try:
+            if self.lifespan is None:
+                yield
+            else:
+                async with self.lifespan(self):
+                    yield
+        finally:
+            for hook in self.on_shutdown:
+                await _call_hook(hook)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        await receive()  # lifespan.startup
+        started = False
+        try:
+            async with self.running():
+                await send({"type": "lifespan.startup.complete"})
+                started = True
+                await receive()  # lifespan.shutdown
+        except Exception as exc:
+            phase = "shutdown" if started else "startup"
+            logger.exception("application %s failed", phase)
+            await send({"type": f"lifespan.{phase}.failed", "message": repr(exc)})
+        else:
+            await send({"type": "lifespan.shutdown.complete"})
+
+    # -- serving ------------------------------------------------------------------------------
+
+    def serve(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        *,
+        shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
+        shutdown_timeout: float = 5.0,
+        task_status: trio.TaskStatus[Address] = trio.TASK_STATUS_IGNORED,
+    ) -> Any:
+        """Serve the app on ``host``:``port`` until shut down.
+
+        Called from plain Python (``app.serve("0.0.0.0", 8000)``), it runs Trio itself and
+        blocks until Ctrl-C or SIGTERM. Inside Trio it returns the coroutine to await:
+        ``trio.run(app.serve)``, ``await app.serve(...)``, or
+        ``address = await nursery.start(app.serve, "127.0.0.1", 0)`` which returns the bound
+        :class:`~fastrapi.datastructures.Address` (the real port when ``port`` is 0).
+
+        Args:
+            host: The address to listen on (``"0.0.0.0"`` for every IPv4 interface).
+            port: The port; 0 picks a free one.
+            shutdown_trigger: An async function whose return starts a graceful shutdown. By
+                default SIGINT and SIGTERM do, unless the server was started with
+                ``nursery.start`` (then cancel the nursery to stop it).
+            shutdown_timeout: Seconds open connections get to finish once shutdown starts.
+            task_status: For ``nursery.start``.
+        """
+        serving = partial(
+            self._serve,
+            host,
+            port,
+            shutdown_trigger=shutdown_trigger,
+            shutdown_timeout=shutdown_timeout,
+        )
+        if trio.lowlevel.in_trio_run():
+            return serving(task_status=task_status)
+        from ._hypercorn import configure_logging
+
+        configure_logging()
+        trio.run(serving)
+        return None
+
+    async def _serve(
+        self,
+        host: str,
+        port: int,
+        *,
+        shutdown_trigger: Callable[[], Awaitable[None]] | None,
+        shutdown_timeout: float,
+        task_status: trio.TaskStatus[Address] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        from ._hypercorn import serve_hypercorn
+
+        if shutdown_trigger is None and task_status is trio.TASK_STATUS_IGNORED:
+            from ._hypercorn import wait_for_signal
+
+            shutdown_trigger = wait_for_signal
+        await serve_hypercorn(
+            self,
+            host,
+            port,
+            max_message_size=max(
+                [self.websocket_options.max_message_size]
+                + [r.handler.options.max_message_size for r in self.router.websocket_routes]
+            ),
+            shutdown_trigger=shutdown_trigger,
+            shutdown_timeout=shutdown_timeout,
+            task_status=task_status,
+        )
+
+
+async def _call_hook(hook: Hook) -> None:
+    result = hook()
+    if inspect.isawaitable(result):
+        await result
+
+
+def _client(scope: Scope) -> str:
+    client = scope.get("client")
+    return f"{client[0]}:{client[1]}" if client else "unknown"

@@ -1,0 +1,130 @@
+"""Every public fastrapi exception.
+
+The hierarchy::
+
+    FastrapiError                            base of all our errors
+    ├── RouteDefinitionError(ValueError)     bad path, duplicate parameter, bad handler;
+    │                                        raised when the route is declared
+    ├── WebSocketStateError(RuntimeError)    local misuse: send before accept, receive after close
+    ├── WebSocketDisconnect(ConnectionError) the peer left or the connection ended; .code, .reason
+    ├── WebSocketException                   raised by a handler: close with its .code and .reason
+    ├── MessageDecodeError(ValueError)       receive_json() got invalid JSON; the connection stays
+    ├── MessageTypeError(TypeError)          receive_text() got binary, or receive_bytes() text
+    └── HTTPException                        .status_code, .detail; rendered as an HTTP response
+
+Local errors (you misused the API) and remote ones (the peer left or misbehaved) are kept apart,
+as h11 and wsproto do.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from ._closecodes import validate_close
+
+__all__ = [
+    "FastrapiError",
+    "HTTPException",
+    "MessageDecodeError",
+    "MessageTypeError",
+    "RouteDefinitionError",
+    "WebSocketDisconnect",
+    "WebSocketException",
+    "WebSocketStateError",
+]
+
+
+class FastrapiError(Exception):
+    """Base class of every exception fastrapi raises."""
+
+
+class RouteDefinitionError(FastrapiError, ValueError):
+    """A route cannot be declared: bad path template, bad handler, duplicate parameter."""
+
+
+class WebSocketStateError(FastrapiError, RuntimeError):
+    """The handler used the WebSocket in a way its state does not allow.
+
+    Sending before :meth:`~fastrapi.WebSocket.accept`, accepting twice, or receiving after
+    :meth:`~fastrapi.WebSocket.close` are bugs in the handler: don't catch this.
+    """
+
+
+class WebSocketDisconnect(FastrapiError, ConnectionError):
+    """The connection is over: the peer closed it, or the server ended it.
+
+    Raised by every ``receive_*`` and ``send_*`` once the connection has ended. A subclass of
+    :class:`ConnectionError`, so ``except ConnectionError`` catches it.
+
+    Attributes:
+        code: The close code: the peer's own (1000 normal, 1001 going away, ...), 1005 when the
+            peer sent none, 1006 when the connection dropped without a close frame, or the code
+            the server closed with (1001 after an idle timeout, 1009 for a message too big).
+        reason: The close reason, ``""`` when none was given.
+    """
+
+    def __init__(self, code: int = 1000, reason: str = "") -> None:
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"WebSocket closed with code {self.code}" + (
+            f": {self.reason}" if self.reason else ""
+        )
+
+
+class WebSocketException(FastrapiError):
+    """Raise this in a handler to close the connection with ``code`` and ``reason``.
+
+    Raises:
+        ValueError: ``code`` is not a close code an endpoint may send (1000-1003, 1007-1014,
+            3000-4999), or ``reason`` is longer than 123 bytes in UTF-8.
+    """
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        validate_close(code, reason)
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.reason}" if self.reason else str(self.code)
+
+
+class MessageDecodeError(FastrapiError, ValueError):
+    """:meth:`~fastrapi.WebSocket.receive_json` got a message that is not valid JSON.
+
+    The message is consumed and the connection stays open, so a handler may answer with an
+    error and carry on.
+    """
+
+
+class MessageTypeError(FastrapiError, TypeError):
+    """A message of the other kind arrived: binary for ``receive_text``, text for ``receive_bytes``.
+
+    The message is consumed and the connection stays open.
+    """
+
+
+class HTTPException(FastrapiError):
+    """Raise this in an HTTP handler to answer with ``status_code`` and ``detail``.
+
+    The response is JSON: ``{"detail": detail}``. ``detail`` defaults to the status phrase.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        detail: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        if detail is None:
+            detail = HTTPStatus(status_code).phrase
+        super().__init__(status_code, detail)
+        self.status_code = status_code
+        self.detail = detail
+        self.headers = headers or {}
+
+    def __str__(self) -> str:
+        return f"{self.status_code}: {self.detail}"

@@ -1,0 +1,280 @@
+"""The WebSocket object a handler gets, its states and close codes.
+
+A handler talks only to :class:`WebSocket`; the WebSocket talks only to the pump's two bounded
+channels (and, to accept, to the transport). See ``_pump.py`` for the tasks behind it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final, TypeVar, final
+
+import orjson
+import trio
+
+from ._closecodes import CloseCode
+from ._connection import HTTPConnection
+from ._state import Session, WebSocketState
+from ._transport import Close, Data, Reject, Transport
+from .exceptions import MessageDecodeError, MessageTypeError, WebSocketDisconnect
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+
+    from ._types import Scope
+
+__all__ = ["CloseCode", "WebSocket", "WebSocketState", "websocket"]
+
+Outbound = Data | Close | Reject
+T = TypeVar("T")
+
+# Close codes after which iter_text() and friends end quietly instead of raising.
+_NORMAL_END: Final = frozenset(
+    {CloseCode.NORMAL_CLOSURE, CloseCode.GOING_AWAY, CloseCode.NO_STATUS_RCVD}
+)
+
+
+@final
+class WebSocket(HTTPConnection):
+    """One WebSocket connection, as its handler sees it.
+
+    Receives wait for the next message of the peer; sends wait only while the outbound queue is
+    full (the peer is reading slower than the handler writes). All of them may be cancelled: a
+    cancelled receive loses no message, a cancelled send sends nothing. Once the connection has
+    ended, every send raises :class:`~fastrapi.WebSocketDisconnect`, and every receive does once
+    the messages that arrived before the end have been read.
+
+    Created by fastrapi for each connection; never construct one yourself.
+    """
+
+    def __init__(
+        self,
+        scope: Scope,
+        path_params: dict[str, object],
+        *,
+        transport: Transport,
+        session: Session,
+        inbound: trio.MemoryReceiveChannel[Data],
+        outbound: trio.MemorySendChannel[Outbound],
+    ) -> None:
+        super().__init__(scope, path_params)
+        self._transport = transport
+        self._session = session
+        self._inbound = inbound
+        self._outbound = outbound
+
+    def __repr__(self) -> str:
+        return f"<WebSocket {self._scope['path']} client={self.client} {self.client_state.name}>"
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def client_state(self) -> WebSocketState:
+        """``CONNECTED`` (1) while the peer may still be heard from, ``DISCONNECTED`` (3) after.
+
+        It stays ``CONNECTED`` while messages that arrived before the peer closed are unread,
+        so ``while ws.client_state == 1`` loses none. ``CONNECTING`` (0) before ``accept()``.
+        """
+        session = self._session
+        if session.application_state is WebSocketState.CONNECTING and session.ended is None:
+            return WebSocketState.CONNECTING
+        if session.ended is not None and not self._inbound.statistics().current_buffer_used:
+            return WebSocketState.DISCONNECTED
+        return WebSocketState.CONNECTED
+
+    @property
+    def application_state(self) -> WebSocketState:
+        """What this side did: ``CONNECTING``, ``CONNECTED`` after ``accept()``, ``CLOSING`` once
+        ``close()`` is queued, ``DISCONNECTED`` once the close (or refusal) is sent."""
+        return self._session.application_state
+
+    @property
+    def subprotocols(self) -> list[str]:
+        """The subprotocols the client offered, in its order of preference."""
+        return list(self._scope.get("subprotocols", ()))
+
+    # -- handshake -----------------------------------------------------------------------------
+
+    async def accept(
+        self, subprotocol: str | None = None, headers: Mapping[str, str] | None = None
+    ) -> None:
+        """Accept the connection; call it before any send or receive.
+
+        Args:
+            subprotocol: One of :attr:`subprotocols`, to tell the client which one we speak.
+            headers: Extra response headers for the handshake.
+
+        Raises:
+            WebSocketStateError: ``accept()`` was called already, or after ``close()``.
+            WebSocketDisconnect: the client left before the handshake completed.
+            ValueError: ``subprotocol`` is not one the client offered.
+        """
+        if subprotocol is not None and subprotocol not in self.subprotocols:
+            raise ValueError(
+                f"subprotocol {subprotocol!r} was not offered by the client "
+                f"(offered: {', '.join(self.subprotocols) or 'none'})"
+            )
+        self._session.accept()
+        raw = [
+            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()
+        ]
+        await self._transport.accept(subprotocol, raw)
+
+    # -- receiving ----------------------------------------------------------------------------
+
+    async def receive(self) -> str | bytes:
+        """Wait for the next message: ``str`` if the peer sent text, ``bytes`` if binary.
+
+        Raises:
+            WebSocketDisconnect: the connection has ended and every earlier message was read.
+            WebSocketStateError: before ``accept()`` or after ``close()``.
+        """
+        self._session.check_receive("receive")
+        try:
+            return await self._inbound.receive()
+        except (trio.EndOfChannel, trio.ClosedResourceError):
+            raise self._session.disconnect() from None
+
+    async def receive_text(self) -> str:
+        """Wait for the next message, which must be text.
+
+        Raises:
+            MessageTypeError: a binary message arrived (it is consumed; the connection stays).
+            WebSocketDisconnect: as :meth:`receive`.
+        """
+        message = await self.receive()
+        if not isinstance(message, str):
+            raise MessageTypeError(
+                f"receive_text() got a binary message ({len(message)} bytes); "
+                "use receive_bytes() or receive() for binary data"
+            )
+        return message
+
+    async def receive_bytes(self) -> bytes:
+        """Wait for the next message, which must be binary.
+
+        Raises:
+            MessageTypeError: a text message arrived (it is consumed; the connection stays).
+            WebSocketDisconnect: as :meth:`receive`.
+        """
+        message = await self.receive()
+        if not isinstance(message, bytes):
+            raise MessageTypeError(
+                f"receive_bytes() got a text message ({len(message)} characters); "
+                "use receive_text() or receive() for text"
+            )
+        return message
+
+    async def receive_json(self) -> object:
+        """Wait for the next message (text or binary) and parse it as JSON.
+
+        Raises:
+            MessageDecodeError: the message is not valid JSON (a :class:`ValueError`; the
+                message is consumed and the connection stays usable).
+            WebSocketDisconnect: as :meth:`receive`.
+        """
+        message = await self.receive()
+        try:
+            return orjson.loads(message)
+        except orjson.JSONDecodeError as exc:
+            raise MessageDecodeError(f"receive_json() got invalid JSON: {exc}") from None
+
+    async def iter_text(self) -> AsyncIterator[str]:
+        """Yield text messages until the peer closes normally (1000, 1001 or no code).
+
+        Any other end raises :class:`~fastrapi.WebSocketDisconnect` with its code.
+        """
+        while (message := await self._next_or_end(self.receive_text)) is not None:
+            yield message
+
+    async def iter_bytes(self) -> AsyncIterator[bytes]:
+        """Yield binary messages until the peer closes normally; see :meth:`iter_text`."""
+        while (message := await self._next_or_end(self.receive_bytes)) is not None:
+            yield message
+
+    async def iter_json(self) -> AsyncIterator[object]:
+        """Yield parsed JSON messages until the peer closes normally; see :meth:`iter_text`."""
+        while (message := await self._next_or_end(self._receive_json_boxed)) is not None:
+            yield message[0]
+
+    async def _receive_json_boxed(self) -> tuple[object]:
+        return (await self.receive_json(),)  # boxed: JSON null must not end the iteration
+
+    @staticmethod
+    async def _next_or_end(receive: Callable[[], Awaitable[T]]) -> T | None:
+        try:
+            return await receive()
+        except WebSocketDisconnect as exc:
+            if exc.code in _NORMAL_END:
+                return None
+            raise
+
+    # -- sending ------------------------------------------------------------------------------
+
+    async def send(self, data: str | bytes | bytearray | memoryview) -> None:
+        """Send ``data``: a text message for ``str``, a binary one for bytes.
+
+        Waits only while the outbound queue is full.
+
+        Raises:
+            WebSocketDisconnect: the connection has ended.
+            WebSocketStateError: before ``accept()`` or after ``close()``.
+            TypeError: ``data`` is neither ``str`` nor bytes.
+        """
+        await self._put("send", data if isinstance(data, str) else _binary("send", data))
+
+    async def send_text(self, data: str) -> None:
+        """Send a text message; see :meth:`send`."""
+        if not isinstance(data, str):
+            raise TypeError(f"send_text() takes str, not {type(data).__name__}")
+        await self._put("send_text", data)
+
+    async def send_bytes(self, data: bytes | bytearray | memoryview) -> None:
+        """Send a binary message; see :meth:`send`."""
+        await self._put("send_bytes", _binary("send_bytes", data))
+
+    async def send_json(self, data: object) -> None:
+        """Send ``data`` as JSON in a text message; see :meth:`send`.
+
+        Raises:
+            TypeError: ``data`` cannot be serialised; nothing was sent.
+        """
+        await self._put("send_json", orjson.dumps(data).decode())
+
+    async def _put(self, method: str, item: Outbound) -> None:
+        self._session.check_send(method)
+        try:
+            await self._outbound.send(item)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            raise self._session.disconnect() from None
+
+    # -- closing ------------------------------------------------------------------------------
+
+    async def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
+        """Close the connection with ``code`` and ``reason``, after the messages already sent.
+
+        Before ``accept()``, this refuses the handshake (HTTP 403). Closing again, or after the
+        peer closed, does nothing.
+
+        Raises:
+            ValueError: ``code`` may not be sent (1000-1003, 1007-1014 and 3000-4999 may), or
+                ``reason`` is over 123 bytes in UTF-8.
+        """
+        item = self._session.close(code, reason)
+        if item is None:
+            return
+        try:
+            await self._outbound.send(item)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return  # the writer is gone: so is the connection
+
+
+def _binary(method: str, data: object) -> bytes:
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, bytearray | memoryview):
+        return bytes(data)
+    raise TypeError(f"{method}() takes str or bytes, not {type(data).__name__}")
+
+
+websocket: Final = WebSocket
+"""The name FastrAPI's docs import (``from fastrapi.websocket import websocket``)."""
