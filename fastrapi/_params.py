@@ -11,6 +11,7 @@ request is a :class:`ParameterError` when it arrives.
 from __future__ import annotations
 
 import enum
+import functools
 import inspect
 import types
 import typing
@@ -146,7 +147,7 @@ def plan_handler(
             f"handler {name} must be an async function (async def), it is {type(handler).__name__}"
         )
     try:
-        hints = typing.get_type_hints(handler)
+        hints = typing.get_type_hints(_unwrap(handler))
     except Exception as exc:
         raise RouteDefinitionError(
             f"handler {name}: cannot resolve its annotations: {exc}"
@@ -181,6 +182,16 @@ def plan_handler(
             f"handler {name} must take the {connection_type.__name__} as its first parameter"
         )
     return HandlerPlan(tuple(params))
+
+
+def _unwrap(handler: Callable[..., object]) -> Callable[..., object]:
+    """The function whose annotations describe ``handler`` (a partial's, an object's __call__)."""
+    if isinstance(handler, functools.partial):
+        return _unwrap(handler.func)
+    if inspect.isroutine(handler):
+        return handler
+    call: Callable[..., object] = type(handler).__call__  # a callable object's own method
+    return call
 
 
 def _is_async(handler: object) -> bool:

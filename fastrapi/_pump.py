@@ -21,7 +21,9 @@ The writer sends messages in order; a ``Close`` (from ``ws.close()`` or from the
 handler) is the last thing it writes. When the handler ends, the pump queues the close its outcome
 calls for (1000 on return, the code of a ``WebSocketException``, 1011 for any other error, 1001
 when ``max_lifetime`` ran out or the server is shutting down), waits at most ``close_timeout``
-for the writer to drain the queue and write it, then cancels whatever is left. Errors of the
+for the writer to drain the queue and write it, then cancels whatever is left. The writer is
+shielded from outside cancellation (a server shutdown) until then, so even a cancelled connection
+gets its close. Errors of the
 handler never reach the nursery, so they come out bare, never as an ExceptionGroup.
 """
 
@@ -85,11 +87,14 @@ async def run_session(
     out_tx, out_rx = trio.open_memory_channel[Outbound](options.max_queue)
     ws = create(session, in_rx, out_tx)
     writer_done = trio.Event()
+    # Shielded so that a server shutdown still sends the close; the pump itself cancels it once
+    # close_timeout has passed, so the shield never outlives that bound.
+    writer_scope = trio.CancelScope(shield=True)
     handler_error: BaseException | None = None
     outcome = _CANCELLED
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_reader, transport, in_tx, session, options)
-        nursery.start_soon(_writer, transport, out_rx, session, writer_done)
+        nursery.start_soon(_writer, transport, out_rx, session, writer_scope, writer_done)
         try:
             with trio.move_on_after(_seconds(options.max_lifetime)) as lifetime:
                 await handler(ws)
@@ -106,6 +111,7 @@ async def run_session(
                     await _send_last(out_tx, final)
                 out_tx.close()
                 await writer_done.wait()
+            writer_scope.cancel()
             nursery.cancel_scope.cancel()
     if handler_error is not None:
         raise handler_error
@@ -169,10 +175,11 @@ async def _writer(
     transport: Transport,
     outbound: trio.MemoryReceiveChannel[Outbound],
     session: Session,
+    scope: trio.CancelScope,
     done: trio.Event,
 ) -> None:
     try:
-        with outbound:
+        with scope, outbound:
             async for item in outbound:
                 if isinstance(item, Close):
                     await transport.close(item.code, item.reason)

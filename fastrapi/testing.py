@@ -223,20 +223,25 @@ async def open_websocket(
             except Exception as exc:
                 errors.append(exc)
 
+    client = WebSocketTestSession(to_app, from_app)
+    body_error: Exception | None = None  # raised bare after the nursery, never in a group
     async with trio.open_nursery() as nursery:
         await to_app.send({"type": "websocket.connect"})
         nursery.start_soon(run_app)
-        client = WebSocketTestSession(to_app, from_app)
         try:
             await _handshake(client, from_app)
             yield client
             if client.close_frame is None:
                 await client.close()
+        except Exception as exc:
+            body_error = exc
         finally:
             to_app.close()
             from_app.close()
     if errors and raise_server_exceptions:
-        raise errors[0]
+        raise errors[0]  # the handler's error explains what the client saw
+    if body_error is not None:
+        raise body_error
 
 
 async def _handshake(

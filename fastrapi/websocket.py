@@ -128,7 +128,10 @@ class WebSocket(HTTPConnection):
             WebSocketDisconnect: the connection has ended and every earlier message was read.
             WebSocketStateError: before ``accept()`` or after ``close()``.
         """
-        self._session.check_receive("receive")
+        return await self._receive("receive")
+
+    async def _receive(self, method: str) -> str | bytes:
+        self._session.check_receive(method)
         try:
             return await self._inbound.receive()
         except (trio.EndOfChannel, trio.ClosedResourceError):
@@ -141,7 +144,7 @@ class WebSocket(HTTPConnection):
             MessageTypeError: a binary message arrived (it is consumed; the connection stays).
             WebSocketDisconnect: as :meth:`receive`.
         """
-        message = await self.receive()
+        message = await self._receive("receive_text")
         if not isinstance(message, str):
             raise MessageTypeError(
                 f"receive_text() got a binary message ({len(message)} bytes); "
@@ -156,7 +159,7 @@ class WebSocket(HTTPConnection):
             MessageTypeError: a text message arrived (it is consumed; the connection stays).
             WebSocketDisconnect: as :meth:`receive`.
         """
-        message = await self.receive()
+        message = await self._receive("receive_bytes")
         if not isinstance(message, bytes):
             raise MessageTypeError(
                 f"receive_bytes() got a text message ({len(message)} characters); "
@@ -172,7 +175,7 @@ class WebSocket(HTTPConnection):
                 message is consumed and the connection stays usable).
             WebSocketDisconnect: as :meth:`receive`.
         """
-        message = await self.receive()
+        message = await self._receive("receive_json")
         try:
             return orjson.loads(message)
         except orjson.JSONDecodeError as exc:

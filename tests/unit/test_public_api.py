@@ -1,0 +1,49 @@
+"""The public API: exactly what __all__ says, sorted, documented, importable as the seed does."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+import fastrapi
+
+PUBLIC_MODULES = [
+    "fastrapi",
+    "fastrapi.datastructures",
+    "fastrapi.exceptions",
+    "fastrapi.requests",
+    "fastrapi.responses",
+    "fastrapi.routing",
+    "fastrapi.testing",
+    "fastrapi.websocket",
+]
+
+
+@pytest.mark.parametrize("name", PUBLIC_MODULES)
+def test_all_is_sorted_complete_and_documented(name: str) -> None:
+    module = importlib.import_module(name)
+    assert module.__all__ == sorted(module.__all__)
+    for attr in module.__all__:
+        obj = getattr(module, attr)
+        assert getattr(obj, "__doc__", None), f"{name}.{attr} has no docstring"
+
+
+def test_package_exports_every_public_class() -> None:
+    exported = {
+        name
+        for name, obj in vars(fastrapi).items()
+        if isinstance(obj, type) and not name.startswith("_")
+    }
+    assert exported == set(fastrapi.__all__)
+
+
+def test_seed_imports() -> None:
+    from fastrapi import FastrAPI, WebSocketException  # noqa: F401
+    from fastrapi.websocket import websocket
+
+    assert websocket is fastrapi.WebSocket
+
+
+def test_version() -> None:
+    assert fastrapi.__version__.count(".") == 2
