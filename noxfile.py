@@ -1,10 +1,10 @@
-"""Developer tasks: ``nox`` runs lint, typecheck and tests; ``nox -s docs`` and ``nox -s bench``."""
+"""Developer tasks: ``nox`` runs lint, typecheck, tests and docs; ``nox -s bench`` the benchmarks."""
 
 from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.sessions = ["lint", "typecheck", "tests", "docs"]
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 

@@ -1,0 +1,29 @@
+"""An app that serves itself, for the shutdown tests: ``python served_app.py blocking|trio``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from functools import partial
+
+import trio
+
+from fastrapi import FastrAPI, WebSocket
+
+app = FastrAPI()
+
+
+@app.websocket("/ws")
+async def echo(ws: WebSocket) -> None:
+    await ws.accept()
+    async for text in ws.iter_text():
+        await ws.send_text(text)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "blocking":
+        app.serve("127.0.0.1", 0, shutdown_timeout=1)
+    else:
+        logging.basicConfig(level=logging.INFO)
+        trio.run(partial(app.serve, "127.0.0.1", 0, shutdown_timeout=1))
+    print("exited cleanly", flush=True)
