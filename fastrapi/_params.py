@@ -34,7 +34,6 @@ _FALSE: Final = frozenset({"0", "false", "no", "off"})
 class Source(enum.Enum):
     """Where a parameter's value comes from."""
 
-    CONNECTION = "connection"
     PATH = "path"
     QUERY = "query"
 
@@ -79,11 +78,8 @@ class HandlerPlan:
     """How to call one handler: which argument comes from where."""
 
     params: tuple[Param, ...]
-
-    @property
-    def connection_params(self) -> tuple[str, ...]:
-        """The names of the parameters that get the connection (WebSocket or Request)."""
-        return tuple(p.name for p in self.params if p.source is Source.CONNECTION)
+    connection_params: tuple[str, ...]
+    """The names of the parameters that get the connection (WebSocket or Request)."""
 
     def bind(
         self, path_params: Mapping[str, object], query_params: QueryParams
@@ -95,8 +91,6 @@ class HandlerPlan:
         """
         kwargs: dict[str, object] = {}
         for param in self.params:
-            if param.source is Source.CONNECTION:
-                continue
             if param.source is Source.PATH:
                 value = path_params[param.name]
                 if not isinstance(value, str):  # already converted by the template
@@ -153,6 +147,7 @@ def plan_handler(
             f"handler {name}: cannot resolve its annotations: {exc}"
         ) from exc
     params: list[Param] = []
+    connection: list[str] = []
     for index, parameter in enumerate(inspect.signature(handler).parameters.values()):
         where = f"handler {name}, parameter {parameter.name!r}"
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
@@ -164,7 +159,7 @@ def plan_handler(
             isinstance(annotation, type) and issubclass(annotation, connection_type)
         ) or (first_is_connection and index == 0 and annotation is _REQUIRED)
         if is_connection:
-            params.append(Param(parameter.name, Source.CONNECTION, str, connection_type.__name__))
+            connection.append(parameter.name)
             continue
         convert, type_name, optional = _converter(annotation, where)
         source = Source.PATH if parameter.name in path_params else Source.QUERY
@@ -177,11 +172,11 @@ def plan_handler(
         raise RouteDefinitionError(
             f"handler {name} has no parameter for path parameter(s) {', '.join(sorted(missing))}"
         )
-    if first_is_connection and not any(p.source is Source.CONNECTION for p in params):
+    if first_is_connection and not connection:
         raise RouteDefinitionError(
             f"handler {name} must take the {connection_type.__name__} as its first parameter"
         )
-    return HandlerPlan(tuple(params))
+    return HandlerPlan(tuple(params), tuple(connection))
 
 
 def _unwrap(handler: Callable[..., object]) -> Callable[..., object]:
