@@ -6,7 +6,7 @@ The ASGI server owns the frames; this adapter turns ASGI messages into the pump'
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, final
+from typing import TYPE_CHECKING, Final, final
 
 from ._closecodes import CloseCode
 from ._transport import Close, Data
@@ -27,6 +27,8 @@ class ASGITransport:
         self._scope = scope
         self._receive = receive
         self._send = send
+
+    can_ping: Final = False  # ASGI has no ping; Hypercorn answers the client's own
 
     async def wait_connect(self) -> bool:
         """Take the ``websocket.connect`` message; ``False`` if the client left first."""
@@ -72,3 +74,6 @@ class ASGITransport:
 
     async def close(self, code: int, reason: str) -> None:
         await self._send({"type": "websocket.close", "code": code, "reason": reason})
+
+    async def ping(self, payload: bytes) -> None:
+        raise NotImplementedError("ASGI has no WebSocket ping; serve with server='native'")

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -38,12 +39,13 @@ import trio
 
 from ._closecodes import CloseCode
 from ._state import Session
-from ._transport import Close, Data, Reject, Transport
+from ._transport import Close, Data, Reject, ServerClose, Transport
 from .exceptions import WebSocketDisconnect, WebSocketException
 from .websocket import Outbound, WebSocket
 
 _LIFETIME_OVER = Close(CloseCode.GOING_AWAY, "maximum connection lifetime reached")
 _CANCELLED = Close(CloseCode.GOING_AWAY, "server shutting down")
+_PING_TIMEOUT = Close(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +57,21 @@ class PumpOptions:
     idle_timeout: float | None = None
     max_lifetime: float | None = None
     close_timeout: float = 10.0
+    ping_interval: float | None = 20.0
+    ping_timeout: float | None = 20.0
 
     def __post_init__(self) -> None:
         if self.max_queue < 0:
             raise ValueError(f"max_queue must be 0 or more, not {self.max_queue}")
         if self.max_message_size < 1:
             raise ValueError(f"max_message_size must be positive, not {self.max_message_size}")
-        for name in ("idle_timeout", "max_lifetime", "close_timeout"):
+        for name in (
+            "idle_timeout",
+            "max_lifetime",
+            "close_timeout",
+            "ping_interval",
+            "ping_timeout",
+        ):
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be a positive number of seconds, not {value}")
@@ -86,6 +96,8 @@ async def run_session(
     in_tx, in_rx = trio.open_memory_channel[Data](options.max_queue)
     out_tx, out_rx = trio.open_memory_channel[Outbound](options.max_queue)
     ws = create(session, in_rx, out_tx)
+    reader_scope = trio.CancelScope()
+    reader_done = trio.Event()
     writer_done = trio.Event()
     # Shielded so that a server shutdown still sends the close; the pump itself cancels it once
     # close_timeout has passed, so the shield never outlives that bound.
@@ -93,8 +105,10 @@ async def run_session(
     handler_error: BaseException | None = None
     outcome = _CANCELLED
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(_reader, transport, in_tx, session, options)
+        nursery.start_soon(_reader, transport, in_tx, session, options, reader_scope, reader_done)
         nursery.start_soon(_writer, transport, out_rx, session, writer_scope, writer_done)
+        if transport.can_ping and options.ping_interval is not None:
+            nursery.start_soon(_heartbeat, transport, session, options, reader_scope)
         try:
             with trio.move_on_after(_seconds(options.max_lifetime)) as lifetime:
                 await handler(ws)
@@ -111,6 +125,8 @@ async def run_session(
                     await _send_last(out_tx, final)
                 out_tx.close()
                 await writer_done.wait()
+                if session.accepted:
+                    await reader_done.wait()  # the peer's answer to our close
             writer_scope.cancel()
             nursery.cancel_scope.cancel()
     if handler_error is not None:
@@ -147,28 +163,47 @@ async def _reader(
     inbound: trio.MemorySendChannel[Data],
     session: Session,
     options: PumpOptions,
+    scope: trio.CancelScope,
+    done: trio.Event,
 ) -> None:
     idle_timeout = _seconds(options.idle_timeout)
     limit = options.max_message_size
-    with inbound:  # a sync close: `async with` would let Cancelled hide errors (trio#1559)
-        while True:
-            with trio.move_on_after(idle_timeout) as idle:
-                event = await transport.receive()
-            if idle.cancelled_caught:
-                session.on_server_end(CloseCode.GOING_AWAY, "idle timeout")
-                return
-            if isinstance(event, Close):
-                session.on_peer_close(event)
-                return
-            if len(event) > limit or (
-                isinstance(event, str) and len(event) * 4 > limit and len(event.encode()) > limit
-            ):
-                session.on_server_end(CloseCode.MESSAGE_TOO_BIG, f"message over {limit} bytes")
-                return
-            try:
-                await inbound.send(event)
-            except trio.BrokenResourceError:
-                return  # the handler has finished
+    # a sync close of the channel: `async with` would let Cancelled hide errors (trio#1559)
+    with scope, inbound:
+        try:
+            await _read(transport, inbound, session, idle_timeout, limit)
+        finally:
+            done.set()
+
+
+async def _read(
+    transport: Transport,
+    inbound: trio.MemorySendChannel[Data],
+    session: Session,
+    idle_timeout: float,
+    limit: int,
+) -> None:
+    while True:
+        with trio.move_on_after(idle_timeout) as idle:
+            event = await transport.receive()
+        if idle.cancelled_caught:
+            session.on_server_end(CloseCode.GOING_AWAY, "idle timeout")
+            return
+        if isinstance(event, Close):
+            session.on_peer_close(event)
+            return
+        if isinstance(event, ServerClose):
+            session.on_server_end(event.code, event.reason)
+            return
+        if len(event) > limit or (
+            isinstance(event, str) and len(event) * 4 > limit and len(event.encode()) > limit
+        ):
+            session.on_server_end(CloseCode.MESSAGE_TOO_BIG, f"message over {limit} bytes")
+            return
+        try:
+            await inbound.send(event)
+        except trio.BrokenResourceError:
+            return  # the handler has finished
 
 
 async def _writer(
@@ -191,7 +226,27 @@ async def _writer(
                     continue
                 session.on_close_sent()
                 return
-    except (trio.BrokenResourceError, trio.ClosedResourceError):
-        session.on_peer_close(Close(CloseCode.ABNORMAL_CLOSURE))
+    except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+        why = exc.args[0] if exc.args and isinstance(exc.args[0], Close) else None
+        session.on_peer_close(why or Close(CloseCode.ABNORMAL_CLOSURE))
     finally:
         done.set()
+
+
+async def _heartbeat(
+    transport: Transport, session: Session, options: PumpOptions, reader_scope: trio.CancelScope
+) -> None:
+    """Ping every ``ping_interval``; without a pong within ``ping_timeout``, end with 1011."""
+    interval = _seconds(options.ping_interval)
+    timeout = _seconds(options.ping_timeout)
+    while True:
+        await trio.sleep(interval)
+        with trio.move_on_after(timeout) as late:
+            try:
+                await transport.ping(os.urandom(4))
+            except trio.BrokenResourceError:
+                return  # the connection is gone: the reader says so
+        if late.cancelled_caught:
+            session.on_server_end(_PING_TIMEOUT.code, _PING_TIMEOUT.reason)
+            reader_scope.cancel()  # the handler's receive raises WebSocketDisconnect(1011)
+            return

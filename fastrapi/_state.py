@@ -44,6 +44,7 @@ class Session:
 
     def __init__(self) -> None:
         self.application_state = WebSocketState.CONNECTING
+        self.accepted = False
         self.ended: WebSocketDisconnect | None = None
         self.peer_closed = False
 
@@ -59,6 +60,7 @@ class Session:
         if self.ended is not None:
             raise _copy(self.ended)
         self.application_state = WebSocketState.CONNECTED
+        self.accepted = True
 
     def check_send(self, method: str) -> None:
         """Raise what ``method`` (a send) must raise now, if anything."""
@@ -112,7 +114,7 @@ class Session:
     # -- the reader's and the writer's side ---------------------------------------------------
 
     def on_peer_close(self, close: Close) -> None:
-        """The peer closed (or the connection dropped)."""
+        """The peer closed, or the connection dropped: no close is to be sent any more."""
         self.peer_closed = True
         if self.ended is None:
             self.ended = WebSocketDisconnect(close.code, close.reason)

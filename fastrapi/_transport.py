@@ -25,6 +25,14 @@ class Close:
 
 
 @dataclass(frozen=True, slots=True)
+class ServerClose:
+    """From :meth:`Transport.receive`: the server is ending the connection (shutting down)."""
+
+    code: int
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Reject:
     """A refusal of the opening handshake with an HTTP ``status`` (the handler closed before
     accepting, or failed)."""
@@ -39,17 +47,32 @@ Data: TypeAlias = str | bytes
 class Transport(Protocol):
     """What the pump needs from whatever carries the connection."""
 
+    @property
+    def can_ping(self) -> bool:
+        """Whether :meth:`ping` works (our own server: yes; ASGI: no)."""
+
     async def accept(self, subprotocol: str | None, headers: Sequence[tuple[bytes, bytes]]) -> None:
         """Complete the opening handshake."""
 
     async def reject(self, status: int) -> None:
         """Refuse the opening handshake with an HTTP ``status``."""
 
-    async def receive(self) -> Data | Close:
-        """Wait for the next message, or for the end of the connection (a ``Close``)."""
+    async def receive(self) -> Data | Close | ServerClose:
+        """Wait for the next message, or for the end of the connection.
+
+        A ``Close`` is the peer's close, or the end of the stream (1006): nothing is to be sent
+        after it. A ``ServerClose`` asks the connection to close itself with its code.
+        """
 
     async def send(self, data: Data) -> None:
         """Send one message."""
 
     async def close(self, code: int, reason: str) -> None:
         """Send our close frame."""
+
+    async def ping(self, payload: bytes) -> None:
+        """Send a ping and wait for its pong.
+
+        Raises:
+            NotImplementedError: the transport has no pings (ASGI).
+        """

@@ -16,7 +16,7 @@ import trio
 from ._asgi import ASGITransport
 from ._params import HandlerPlan, ParameterError, plan_handler
 from ._pump import PumpOptions, run_session
-from .datastructures import Address, QueryParams
+from .datastructures import Address, Headers, QueryParams
 from .exceptions import HTTPException
 from .requests import Request
 from .responses import JSONResponse, PlainTextResponse, Response
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ._state import Session
     from ._transport import Data, Transport
     from ._types import Receive, Scope, Send
+    from .server import ServeOptions
     from .websocket import Outbound
 
 __all__ = ["FastrAPI", "WebSocketOptions"]
@@ -50,8 +51,12 @@ class WebSocketOptions(TypedDict, total=False):
             with 1001 (default ``None``: no limit).
         max_lifetime: Seconds a handler may run; then it is cancelled and the connection closed
             with 1001 (default ``None``: no limit).
-        close_timeout: Seconds to drain the outbound queue and send the close once the handler
-            has finished (default 10); whatever is left is then cancelled.
+        close_timeout: Seconds to drain the outbound queue, send the close and hear the peer's
+            once the handler has finished (default 10); whatever is left is then cancelled.
+        ping_interval: Seconds between the server's pings (default 20; ``None``: no pings).
+        ping_timeout: Seconds to wait for the pong; without it the connection is closed with
+            1011 (default 20; ``None``: wait for ever). The native server checks pongs; with
+            Hypercorn, only ``ping_interval`` applies (app-wide) and pongs are not checked.
     """
 
     max_queue: int
@@ -59,6 +64,8 @@ class WebSocketOptions(TypedDict, total=False):
     idle_timeout: float | None
     max_lifetime: float | None
     close_timeout: float
+    ping_interval: float | None
+    ping_timeout: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +84,12 @@ class FastrAPI:
         on_shutdown: Functions run after it stopped.
         lifespan: An async context manager factory taking the app, entered at startup and
             exited at shutdown (for resources, or a nursery of long-lived tasks).
-        max_body_size: Largest HTTP request body read by ``Request.body()`` (default 1 MiB).
+        max_body_size: Largest HTTP request body (default 1 MiB); larger gets a 413.
+        allowed_origins: The ``Origin`` values a WebSocket handshake may carry (default
+            ``None``: any). A browser always sends its page's origin, so this stops other sites'
+            pages from opening WebSockets with your users' cookies (cross-site WebSocket
+            hijacking); a handshake from another origin is refused with 403. Clients that send
+            no ``Origin`` (not browsers) are let through.
         **options: Default :class:`WebSocketOptions` of every WebSocket route.
 
     Raises:
@@ -91,6 +103,7 @@ class FastrAPI:
         on_shutdown: Iterable[Hook] = (),
         lifespan: Lifespan | None = None,
         max_body_size: int = 2**20,
+        allowed_origins: Iterable[str] | None = None,
         **options: Unpack[WebSocketOptions],
     ) -> None:
         self.router: Final = Router[_Endpoint]()
@@ -98,6 +111,7 @@ class FastrAPI:
         self.on_shutdown: list[Hook] = list(on_shutdown)
         self.lifespan = lifespan
         self.max_body_size = max_body_size
+        self.allowed_origins = frozenset(allowed_origins) if allowed_origins is not None else None
         self.websocket_options = PumpOptions(**options)
         self.state = SimpleNamespace()
         """A namespace for the application's own data (a connection registry, say)."""
@@ -176,16 +190,21 @@ class FastrAPI:
                 return
             try:
                 await self.serve_websocket(scope, transport)
-            except Exception:
-                logger.exception(
-                    "WebSocket handler for %s (client %s) failed; closed with 1011",
-                    scope["path"],
-                    _client(scope),
-                )
+            except Exception as exc:
+                self.log_handler_error(scope, exc)
         elif kind == "http":
             await self._http(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
+
+    def log_handler_error(self, scope: Scope, exc: Exception) -> None:
+        """Log what a WebSocket handler raised, with its route and peer (the server carries on)."""
+        logger.error(
+            "WebSocket handler for %s (client %s) failed; closed with 1011",
+            scope["path"],
+            _client(scope),
+            exc_info=exc,
+        )
 
     async def serve_websocket(self, scope: Scope, transport: Transport) -> None:
         """Route one WebSocket handshake and run its session over ``transport``.
@@ -194,6 +213,12 @@ class FastrAPI:
             Exception: what the handler raised (after the connection was closed with 1011).
         """
         path = scope["path"]
+        if self.allowed_origins is not None:
+            origin = Headers.from_raw(scope.get("headers", ())).get("origin")
+            if origin is not None and origin not in self.allowed_origins:
+                logger.warning("WebSocket %s refused: origin %r is not allowed", path, origin)
+                await transport.reject(403)
+                return
         found = self.router.match_websocket(path)
         if found is None:
             logger.info("no WebSocket route for %s (client %s): 404", path, _client(scope))
@@ -310,69 +335,37 @@ class FastrAPI:
         host: str = "127.0.0.1",
         port: int = 8000,
         *,
-        shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
-        shutdown_timeout: float = 5.0,
         task_status: trio.TaskStatus[Address] = trio.TASK_STATUS_IGNORED,
+        **options: Unpack[ServeOptions],
     ) -> Any:
         """Serve the app on ``host``:``port`` until shut down.
 
         Called from plain Python (``app.serve("0.0.0.0", 8000)``), it runs Trio itself and
-        blocks until Ctrl-C or SIGTERM. Inside Trio it returns the coroutine to await:
-        ``trio.run(app.serve)``, ``await app.serve(...)``, or
-        ``address = await nursery.start(app.serve, "127.0.0.1", 0)`` which returns the bound
-        :class:`~fastrapi.datastructures.Address` (the real port when ``port`` is 0).
+        blocks until Ctrl-C or SIGTERM, then shuts down gracefully: it stops accepting, closes
+        every WebSocket with 1001, gives handlers ``shutdown_timeout`` to finish, and returns.
+        Inside Trio it returns the coroutine to await: ``trio.run(app.serve)``,
+        ``await app.serve(...)``, or ``address = await nursery.start(app.serve, "127.0.0.1", 0)``
+        which returns the bound :class:`~fastrapi.Address` (the real port when ``port`` is 0);
+        cancel that nursery to stop the server.
 
         Args:
-            host: The address to listen on (``"0.0.0.0"`` for every IPv4 interface).
+            host: The address to listen on (``"0.0.0.0"`` for every IPv4 interface, ``"::"``
+                for IPv6 too).
             port: The port; 0 picks a free one.
-            shutdown_trigger: An async function whose return starts a graceful shutdown. By
-                default SIGINT and SIGTERM do, unless the server was started with
-                ``nursery.start`` (then cancel the nursery to stop it).
-            shutdown_timeout: Seconds open connections get to finish once shutdown starts.
             task_status: For ``nursery.start``.
+            **options: :class:`~fastrapi.server.ServeOptions`: the server (``"native"`` or
+                ``"hypercorn"``), the codec, TLS, limits and timeouts.
+
+        Raises:
+            ValueError: an option is out of range, or not one the chosen server has.
         """
-        serving = partial(
-            self._serve,
-            host,
-            port,
-            shutdown_trigger=shutdown_trigger,
-            shutdown_timeout=shutdown_timeout,
-        )
+        from .server import configure_logging, serve
+
         if trio.lowlevel.in_trio_run():
-            return serving(task_status=task_status)
-        from ._hypercorn import configure_logging
-
+            return serve(self, host, port, options, task_status=task_status)
         configure_logging()
-        trio.run(serving)
+        trio.run(partial(serve, self, host, port, options, task_status=task_status))
         return None
-
-    async def _serve(
-        self,
-        host: str,
-        port: int,
-        *,
-        shutdown_trigger: Callable[[], Awaitable[None]] | None,
-        shutdown_timeout: float,
-        task_status: trio.TaskStatus[Address] = trio.TASK_STATUS_IGNORED,
-    ) -> None:
-        from ._hypercorn import serve_hypercorn
-
-        if shutdown_trigger is None and task_status is trio.TASK_STATUS_IGNORED:
-            from ._hypercorn import wait_for_signal
-
-            shutdown_trigger = wait_for_signal
-        await serve_hypercorn(
-            self,
-            host,
-            port,
-            max_message_size=max(
-                [self.websocket_options.max_message_size]
-                + [r.handler.options.max_message_size for r in self.router.websocket_routes]
-            ),
-            shutdown_trigger=shutdown_trigger,
-            shutdown_timeout=shutdown_timeout,
-            task_status=task_status,
-        )
 
 
 async def _call_hook(hook: Hook) -> None:

@@ -1,33 +1,39 @@
 """Test helpers: an in-process WebSocket client and HTTP call, and a live server on loopback.
 
-:func:`open_websocket` and :func:`http_request` run the app in the caller's Trio run, with no
-sockets and no threads, so they work under ``autojump_clock``; the app runs as an ASGI server
-would run it. :func:`open_live_server` serves the app on ``127.0.0.1`` with a free port, for
-tests with real clients.
+:func:`open_websocket` and :func:`http_request` run the app's real server code (the native
+server's HTTP/1.1 and WebSocket handling) in the caller's Trio run, over
+``trio.testing.memory_stream_pair()``: no sockets, no threads, so they work under
+``autojump_clock``. The client speaks real frames (through wsproto). :func:`open_live_server`
+serves the app on ``127.0.0.1`` with a free port, for tests with real clients.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import TYPE_CHECKING, Any, Final, NamedTuple, final
-from urllib.parse import unquote
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, Unpack, final
 
+import h11
 import orjson
 import trio
+import trio.testing
+import wsproto
+import wsproto.events as ws_events
+from wsproto.connection import ConnectionState
 
-from ._asgi import ASGITransport
 from ._closecodes import CloseCode
-from ._types import Message
 from .datastructures import Address, Headers
 from .exceptions import FastrapiError, WebSocketDisconnect
+from .server._config import make_config
+from .server._http11 import ServerContext, serve_connection
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Mapping, Sequence
-
     from ._types import Scope
     from .app import FastrAPI
+    from .server import ServeOptions
+    from .server._config import ServerConfig
 
 __all__ = [
     "CloseFrame",
@@ -39,17 +45,19 @@ __all__ = [
     "open_websocket",
 ]
 
-QUEUE_SIZE: Final = 16
-_CLIENT: Final = ("127.0.0.1", 50000)
-_SERVER: Final = ("testserver", 80)
+CLIENT: Final = Address("127.0.0.1", 50000)
+SERVER: Final = Address("testserver", 80)
+RECEIVE_SIZE: Final = 65536
+StreamPair = Callable[[], tuple[trio.abc.Stream, trio.abc.Stream]]
 
 
 class HandshakeRejected(FastrapiError):
     """The app refused the WebSocket handshake; ``status_code`` is the HTTP status it sent."""
 
-    def __init__(self, status_code: int) -> None:
+    def __init__(self, status_code: int, body: bytes = b"") -> None:
         super().__init__(f"WebSocket handshake refused with HTTP {status_code}")
         self.status_code = status_code
+        self.body = body
 
 
 class CloseFrame(NamedTuple):
@@ -59,39 +67,57 @@ class CloseFrame(NamedTuple):
     reason: str
 
 
-def _scope(kind: str, path: str, headers: Mapping[str, str] | None, extra: dict[str, Any]) -> Scope:
-    raw_path, _, query = path.partition("?")
-    raw_headers = [(b"host", b"testserver")] + [
-        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()
-    ]
-    return {
-        "type": kind,
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "path": unquote(raw_path),
-        "raw_path": raw_path.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": raw_headers,
-        "client": _CLIENT,
-        "server": _SERVER,
-        "state": {},
-        **extra,
-    }
+def _config(app: FastrAPI) -> ServerConfig:
+    return make_config(
+        ws="auto",
+        compression=False,
+        certfile=None,
+        keyfile=None,
+        ssl_context=None,
+        max_body_size=app.max_body_size,
+        max_message_size=max(
+            [app.websocket_options.max_message_size]
+            + [r.handler.options.max_message_size for r in app.router.websocket_routes]
+        ),
+    )
+
+
+@asynccontextmanager
+async def _serving(
+    app: FastrAPI, stream_pair: StreamPair, errors: list[Exception]
+) -> AsyncIterator[trio.abc.Stream]:
+    """Run one server connection of ``app`` on a stream pair; yield the client's end."""
+    client_stream, server_stream = stream_pair()
+
+    def on_error(scope: Scope, exc: Exception) -> None:
+        errors.append(exc)
+
+    async def serve() -> None:
+        try:
+            context = ServerContext(app, _config(app), set(), on_error)
+            await serve_connection(
+                server_stream, context, client=CLIENT, local=SERVER, secure=False
+            )
+        finally:
+            await trio.aclose_forcefully(server_stream)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(serve)
+        try:
+            yield client_stream
+        finally:
+            await trio.aclose_forcefully(client_stream)
 
 
 @final
 class WebSocketTestSession:
     """The client end of an in-process WebSocket connection (see :func:`open_websocket`)."""
 
-    def __init__(
-        self,
-        to_app: trio.MemorySendChannel[Message],
-        from_app: trio.MemoryReceiveChannel[Message],
-    ) -> None:
-        self._to_app = to_app
-        self._from_app = from_app
-        self._closed_by_client = False
+    def __init__(self, stream: trio.abc.Stream, conn: wsproto.WSConnection) -> None:
+        self._stream = stream
+        self._conn = conn
+        self._text: list[str] = []
+        self._binary: list[bytes] = []
         self.close_frame: CloseFrame | None = None
         """The app's close, once it has been received."""
         self.subprotocol: str | None = None
@@ -99,10 +125,15 @@ class WebSocketTestSession:
         self.headers = Headers([])
         """The extra headers the app accepted with."""
 
+    async def _write(self, event: ws_events.Event) -> None:
+        await self._stream.send_all(self._conn.send(event))
+
     async def send(self, data: str | bytes) -> None:
         """Send a text (``str``) or binary (``bytes``) message to the app."""
-        kind = "text" if isinstance(data, str) else "bytes"
-        await self._to_app.send({"type": "websocket.receive", kind: data})
+        if isinstance(data, str):
+            await self._write(ws_events.TextMessage(data=data))
+        else:
+            await self._write(ws_events.BytesMessage(data=data))
 
     async def send_text(self, data: str) -> None:
         """Send a text message."""
@@ -116,22 +147,46 @@ class WebSocketTestSession:
         """Send ``data`` as JSON in a text message."""
         await self.send(orjson.dumps(data).decode())
 
+    async def ping(self, payload: bytes = b"") -> None:
+        """Send a ping (the app's server answers it; :meth:`receive` skips the pong)."""
+        await self._write(ws_events.Ping(payload=payload))
+
     async def receive(self) -> str | bytes:
-        """Wait for the app's next message.
+        """Wait for the app's next message (answering its pings on the way).
 
         Raises:
-            WebSocketDisconnect: the app closed the connection (with its code and reason).
+            WebSocketDisconnect: the app closed the connection (with its code and reason), or the
+                connection dropped (1006).
         """
-        if self.close_frame is not None:
-            raise WebSocketDisconnect(*self.close_frame)
-        message = await self._from_app.receive()
-        if message["type"] == "websocket.close":
-            self.close_frame = CloseFrame(
-                message.get("code", CloseCode.NORMAL_CLOSURE), message.get("reason") or ""
-            )
-            raise WebSocketDisconnect(*self.close_frame)
-        text = message.get("text")
-        return text if text is not None else bytes(message["bytes"])
+        while True:
+            for event in self._conn.events():
+                message = await self._on_event(event)
+                if message is not None:
+                    return message
+            if self.close_frame is not None:
+                raise WebSocketDisconnect(*self.close_frame)
+            data = await self._stream.receive_some(RECEIVE_SIZE)
+            self._conn.receive_data(bytes(data) or None)
+
+    async def _on_event(self, event: ws_events.Event) -> str | bytes | None:
+        if isinstance(event, ws_events.TextMessage):
+            self._text.append(event.data)
+            if event.message_finished:
+                text, self._text = "".join(self._text), []
+                return text
+        elif isinstance(event, ws_events.BytesMessage):
+            self._binary.append(bytes(event.data))
+            if event.message_finished:
+                data, self._binary = b"".join(self._binary), []
+                return data
+        elif isinstance(event, ws_events.Ping):
+            await self._write(event.response())
+        elif isinstance(event, ws_events.CloseConnection):
+            self.close_frame = CloseFrame(event.code, event.reason or "")
+            if self._conn.state is ConnectionState.REMOTE_CLOSING:
+                with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                    await self._write(event.response())  # the server may have hung up already
+        return None
 
     async def receive_text(self) -> str:
         """Wait for the app's next message, which must be text."""
@@ -152,20 +207,55 @@ class WebSocketTestSession:
         return orjson.loads(await self.receive())
 
     async def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
-        """Close the connection from the client's side with ``code`` and ``reason``."""
-        if not self._to_app._closed:
-            await self._to_app.send(
-                {"type": "websocket.disconnect", "code": code, "reason": reason}
-            )
-            self._to_app.close()
+        """Close from the client's side and wait for the app's answering close."""
+        if self._conn.state is ConnectionState.OPEN:
+            await self._write(ws_events.CloseConnection(code=code, reason=reason))
+        await self.wait_closed()
 
     async def wait_closed(self) -> CloseFrame:
-        """Wait until the app closes the connection, skipping its messages; return its close."""
+        """Wait until the connection is closed, skipping the app's messages; return its close."""
         while True:
             try:
                 await self.receive()
             except WebSocketDisconnect as exc:
                 return CloseFrame(exc.code, exc.reason)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                if self.close_frame is None:
+                    self.close_frame = CloseFrame(CloseCode.ABNORMAL_CLOSURE, "")
+
+
+async def _handshake(
+    stream: trio.abc.Stream, path: str, subprotocols: Sequence[str], headers: Mapping[str, str]
+) -> WebSocketTestSession:
+    conn = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
+    request = ws_events.Request(
+        host=SERVER.host,
+        target=path,
+        subprotocols=list(subprotocols),
+        extra_headers=[(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    )
+    await stream.send_all(conn.send(request))
+    status = 0
+    body = b""
+    while True:
+        data = await stream.receive_some(RECEIVE_SIZE)
+        conn.receive_data(bytes(data) or None)
+        for event in conn.events():
+            if isinstance(event, ws_events.AcceptConnection):
+                session = WebSocketTestSession(stream, conn)
+                session.subprotocol = event.subprotocol
+                session.headers = Headers.from_raw(event.extra_headers)
+                return session
+            if isinstance(event, ws_events.RejectConnection):
+                status = event.status_code
+                if not event.has_body:
+                    raise HandshakeRejected(status)
+            elif isinstance(event, ws_events.RejectData):
+                body += event.data
+                if event.body_finished:
+                    raise HandshakeRejected(status, body)
+        if not data:
+            raise HandshakeRejected(status or 500, body)
 
 
 @asynccontextmanager
@@ -176,89 +266,44 @@ async def open_websocket(
     subprotocols: Sequence[str] = (),
     headers: Mapping[str, str] | None = None,
     raise_server_exceptions: bool = True,
+    lockstep: bool = False,
 ) -> AsyncIterator[WebSocketTestSession]:
-    """Connect to ``app`` at ``path`` (query string included) in memory.
+    """Connect to ``app`` at ``path`` (query string included), in memory.
 
-    On exit the client closes with 1000 unless a side closed already, then waits for the handler
-    to finish. With ``raise_server_exceptions``, an exception of the handler is raised there.
+    On exit the client closes with 1000 unless a side closed already, and waits for the server
+    side to finish. With ``raise_server_exceptions``, what the handler raised is raised there.
+
+    Args:
+        app: The app.
+        path: The path and query string (``"/chat/lobby?username=ann"``).
+        subprotocols: The subprotocols to offer.
+        headers: Extra request headers (``Origin``, ``Cookie``, ...).
+        raise_server_exceptions: Raise the handler's exception at exit.
+        lockstep: Connect through ``trio.testing.lockstep_stream_pair()``: every write waits
+            until the other side reads it, as over a socket whose buffers are full (for
+            backpressure tests). By default writes are buffered without limit.
 
     Raises:
-        HandshakeRejected: the app refused the handshake (no route, a bad parameter, a handler
-            that closed or failed before accepting).
+        HandshakeRejected: the app refused the handshake (no route 404, a bad parameter or
+            origin 403, a handler that closed or failed before accepting).
     """
-    hdrs = dict(headers or {})
-    if subprotocols:
-        hdrs["sec-websocket-protocol"] = ", ".join(subprotocols)
-    scope = _scope(
-        "websocket",
-        path,
-        hdrs,
-        {
-            "scheme": "ws",
-            "subprotocols": list(subprotocols),
-            "extensions": {"websocket.http.response": {}},
-        },
-    )
-    to_app, app_inbox = trio.open_memory_channel[Message](QUEUE_SIZE)
-    app_outbox, from_app = trio.open_memory_channel[Message](QUEUE_SIZE)
     errors: list[Exception] = []
-
-    async def receive() -> Message:
-        try:
-            return await app_inbox.receive()
-        except (trio.EndOfChannel, trio.ClosedResourceError):
-            return {"type": "websocket.disconnect", "code": CloseCode.ABNORMAL_CLOSURE}
-
-    async def send(message: Message) -> None:
-        # like a real server, drop what the app sends once the client is gone
-        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-            await app_outbox.send(message)
-
-    async def run_app() -> None:
-        with app_outbox:
-            transport = ASGITransport(scope, receive, send)
-            await transport.wait_connect()
-            try:
-                await app.serve_websocket(scope, transport)
-            except Exception as exc:
-                errors.append(exc)
-
-    client = WebSocketTestSession(to_app, from_app)
+    pair: StreamPair = (
+        trio.testing.lockstep_stream_pair if lockstep else trio.testing.memory_stream_pair
+    )
     body_error: Exception | None = None  # raised bare after the nursery, never in a group
-    async with trio.open_nursery() as nursery:
-        await to_app.send({"type": "websocket.connect"})
-        nursery.start_soon(run_app)
+    async with _serving(app, pair, errors) as stream:
         try:
-            await _handshake(client, from_app)
+            client = await _handshake(stream, path, subprotocols, headers or {})
             yield client
             if client.close_frame is None:
                 await client.close()
         except Exception as exc:
             body_error = exc
-        finally:
-            to_app.close()
-            from_app.close()
     if errors and raise_server_exceptions:
         raise errors[0]  # the handler's error explains what the client saw
     if body_error is not None:
         raise body_error
-
-
-async def _handshake(
-    client: WebSocketTestSession, from_app: trio.MemoryReceiveChannel[Message]
-) -> None:
-    try:
-        message = await from_app.receive()
-    except trio.EndOfChannel:
-        raise HandshakeRejected(500) from None  # the app ended without answering
-    kind = message["type"]
-    if kind == "websocket.accept":
-        client.subprotocol = message.get("subprotocol")
-        client.headers = Headers.from_raw(message.get("headers", ()))
-        return
-    if kind == "websocket.http.response.start":
-        raise HandshakeRejected(int(message["status"]))
-    raise HandshakeRejected(403)  # websocket.close before accept
 
 
 class TestResponse(NamedTuple):
@@ -286,39 +331,47 @@ async def http_request(
     headers: Mapping[str, str] | None = None,
     body: bytes = b"",
 ) -> TestResponse:
-    """Send one HTTP request to ``app`` in memory and return its response."""
-    scope = _scope("http", path, headers, {"method": method.upper(), "scheme": "http"})
-    request_sent = False
-    status = 0
-    response_headers = Headers([])
-    chunks: list[bytes] = []
-
-    async def receive() -> Message:
-        nonlocal request_sent
-        if request_sent:
-            await trio.sleep_forever()
-        request_sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: Message) -> None:
-        nonlocal status, response_headers
-        if message["type"] == "http.response.start":
-            status = message["status"]
-            response_headers = Headers.from_raw(message.get("headers", ()))
-        else:
-            chunks.append(message.get("body", b""))
-
-    await app(scope, receive, send)
+    """Send one HTTP/1.1 request to ``app`` in memory and return its response."""
+    conn = h11.Connection(h11.CLIENT)
+    request_headers = [("host", SERVER.host), ("content-length", str(len(body)))]
+    request_headers += [(k.lower(), v) for k, v in (headers or {}).items()]
+    async with _serving(app, trio.testing.memory_stream_pair, []) as stream:
+        await stream.send_all(
+            conn.send(h11.Request(method=method.upper(), target=path, headers=request_headers))
+            + (conn.send(h11.Data(data=body)) or b"")
+            + (conn.send(h11.EndOfMessage()) or b"")
+        )
+        status = 0
+        response_headers = Headers([])
+        chunks: list[bytes] = []
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                conn.receive_data(bytes(await stream.receive_some(RECEIVE_SIZE)))
+            elif isinstance(event, h11.Response):
+                status = event.status_code
+                response_headers = Headers.from_raw(event.headers)
+            elif isinstance(event, h11.Data):
+                chunks.append(bytes(event.data))
+            elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+                break
     return TestResponse(status, response_headers, b"".join(chunks))
 
 
 @asynccontextmanager
-async def open_live_server(app: FastrAPI, **options: Any) -> AsyncIterator[Address]:
+async def open_live_server(
+    app: FastrAPI, **options: Unpack[ServeOptions]
+) -> AsyncIterator[Address]:
     """Serve ``app`` on 127.0.0.1 with a free port until the block exits; yield its address.
 
-    ``options`` go to :meth:`FastrAPI.serve`.
+    ``options`` go to :meth:`~fastrapi.FastrAPI.serve` (``server="hypercorn"``, say). At exit
+    the server shuts down gracefully, as on SIGTERM.
     """
+    stop = trio.Event()
+    options.setdefault("shutdown_trigger", stop.wait)
     async with trio.open_nursery() as nursery:
         address: Address = await nursery.start(partial(app.serve, "127.0.0.1", 0, **options))
-        yield address
-        nursery.cancel_scope.cancel()
+        try:
+            yield address
+        finally:
+            stop.set()

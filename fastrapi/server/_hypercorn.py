@@ -1,26 +1,24 @@
-"""Serving the app with Hypercorn's trio worker, in-process."""
+"""Serving the app with Hypercorn's trio worker, in-process (``server="hypercorn"``)."""
 
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
 
-from .datastructures import Address
+from ..datastructures import Address
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from ._types import ASGIApp
+    from .._types import ASGIApp
 
-logger = logging.getLogger("fastrapi")
+logger: Final = logging.getLogger("fastrapi")
 
 
 async def serve_hypercorn(
@@ -29,6 +27,11 @@ async def serve_hypercorn(
     port: int,
     *,
     max_message_size: int,
+    ping_interval: float | None,
+    keep_alive_timeout: float,
+    max_header_size: int,
+    certfile: str | None,
+    keyfile: str | None,
     shutdown_trigger: Callable[[], Awaitable[None]] | None,
     shutdown_timeout: float,
     task_status: trio.TaskStatus[Address],
@@ -39,28 +42,17 @@ async def serve_hypercorn(
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")  # into logging, not onto stderr
     config.websocket_max_message_size = max_message_size
+    config.websocket_ping_interval = ping_interval  # Hypercorn pings; it never checks the pongs
+    config.keep_alive_timeout = keep_alive_timeout
+    config.h11_max_incomplete_size = max_header_size
     config.graceful_timeout = shutdown_timeout
+    config.certfile = certfile
+    config.keyfile = keyfile
     async with trio.open_nursery() as nursery:
         binds: list[str] = await nursery.start(
             partial(serve, app, config, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]  # hypercorn's Framework type is narrower than any ASGI callable
         )
         bound = urlsplit(binds[0])
         address = Address(bound.hostname or host, bound.port or port)
-        logger.info("serving on %s (Ctrl+C to stop)", address.url())
+        logger.info("serving on %s with Hypercorn (Ctrl+C to stop)", address.url())
         task_status.started(address)
-
-
-async def wait_for_signal() -> None:
-    """Return at the first SIGINT or SIGTERM (from the main thread; elsewhere, never)."""
-    if threading.current_thread() is not threading.main_thread():
-        await trio.sleep_forever()
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async for signum in signals:
-            logger.info("%s: shutting down", signal.Signals(signum).name)
-            return
-
-
-def configure_logging() -> None:
-    """Show fastrapi's INFO lines when the app serves itself and logging is not configured."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

@@ -1,0 +1,300 @@
+"""WebSocket frames: one small interface, two sans-I/O implementations (wsproto, websockets).
+
+A codec turns the bytes of an open connection into whole messages, pongs and the end of the
+connection, and our messages, pings and close into bytes. It never awaits. Pings are answered and
+a peer's close is echoed inside the codec (their bytes come out of :meth:`Codec.outgoing`); a
+protocol error fails the connection with the right code (1002, 1007 for invalid UTF-8, 1009 for a
+message over ``max_message_size``) and ends it like a close of the peer would.
+
+permessage-deflate (RFC 7692) is negotiated here too, from the request's
+``Sec-WebSocket-Extensions`` header: :func:`negotiate` returns the response header and the codec.
+"""
+
+from __future__ import annotations
+
+import codecs
+import importlib.util
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, Literal, Protocol, TypeAlias
+
+import wsproto.events as wsevents
+from wsproto.connection import Connection, ConnectionState, ConnectionType
+from wsproto.extensions import PerMessageDeflate
+from wsproto.handshake import server_extensions_handshake
+
+from .._closecodes import CloseCode
+from .._transport import Close, Data
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+@dataclass(frozen=True, slots=True)
+class Pong:
+    """A pong from the peer, with its payload."""
+
+    payload: bytes
+
+
+Event: TypeAlias = Data | Pong | Close
+CodecName: TypeAlias = Literal["wsproto", "websockets"]
+
+
+class Codec(Protocol):
+    """What the native transport needs from a WebSocket frame library."""
+
+    def receive(self, data: bytes) -> list[Event]:
+        """Feed bytes from the peer (``b""`` at end of stream); return what they completed.
+
+        A :class:`~fastrapi._transport.Close` is always the last event: the peer closed (its
+        code, 1005 if it gave none), the connection failed (1002, 1007, 1009), or the stream ended
+        without a close (1006). Nothing is read after it.
+        """
+
+    def outgoing(self) -> bytes:
+        """Bytes the codec produced on its own (pongs, the echo of a close, a failure close)."""
+
+    def message(self, data: Data) -> bytes:
+        """The frame(s) of one message."""
+
+    def ping(self, payload: bytes) -> bytes:
+        """A ping frame."""
+
+    def close(self, code: int, reason: str) -> bytes:
+        """Our close frame; ``b""`` if the connection is closing already."""
+
+
+def _too_big(size: int, limit: int) -> Close:
+    return Close(CloseCode.MESSAGE_TOO_BIG, f"message over {limit} bytes ({size} so far)")
+
+
+class WsprotoCodec:
+    """The reference codec: wsproto's frame protocol, messages assembled here."""
+
+    def __init__(self, extensions: list[PerMessageDeflate], max_message_size: int) -> None:
+        self._conn = Connection(ConnectionType.SERVER, list(extensions))
+        self._limit = max_message_size
+        self._text: list[str] = []
+        self._binary: list[bytes] = []
+        self._size = 0
+        self._out = bytearray()
+
+    def receive(self, data: bytes) -> list[Event]:
+        conn = self._conn
+        if conn.state is ConnectionState.CLOSED:
+            return []
+        conn.receive_data(data or None)
+        events: list[Event] = []
+        for event in conn.events():
+            if isinstance(event, wsevents.Message):
+                self._size += len(event.data)
+                if self._size > self._limit:
+                    close = _too_big(self._size, self._limit)
+                    self._out += conn.send(wsevents.CloseConnection(close.code, close.reason))
+                    events.append(close)
+                    break
+                if isinstance(event, wsevents.TextMessage):
+                    self._text.append(event.data)
+                    if event.message_finished:
+                        events.append("".join(self._text))
+                        self._text.clear()
+                else:
+                    self._binary.append(bytes(event.data))
+                    if event.message_finished:
+                        events.append(b"".join(self._binary))
+                        self._binary.clear()
+                if event.message_finished:
+                    self._size = 0
+            elif isinstance(event, wsevents.Ping):
+                self._out += conn.send(event.response())
+            elif isinstance(event, wsevents.Pong):
+                events.append(Pong(bytes(event.payload)))
+            elif isinstance(event, wsevents.CloseConnection):
+                # REMOTE_CLOSING: the peer's close, echoed; OPEN: wsproto found a protocol error
+                # and reports it as a close (ParseFailed), which we send.
+                if conn.state in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING):
+                    self._out += conn.send(wsevents.CloseConnection(event.code, event.reason))
+                events.append(Close(event.code, event.reason or ""))
+                break
+        return events
+
+    def outgoing(self) -> bytes:
+        out = bytes(self._out)
+        self._out.clear()
+        return out
+
+    def message(self, data: Data) -> bytes:
+        if isinstance(data, str):
+            return self._conn.send(wsevents.TextMessage(data=data))
+        return self._conn.send(wsevents.BytesMessage(data=data))
+
+    def ping(self, payload: bytes) -> bytes:
+        return self._conn.send(wsevents.Ping(payload=payload))
+
+    def close(self, code: int, reason: str) -> bytes:
+        if self._conn.state is not ConnectionState.OPEN:
+            return b""
+        return self._conn.send(wsevents.CloseConnection(code, reason))
+
+
+def _websockets_codec_factory() -> Callable[[str | None, int], tuple[str | None, Codec]]:
+    """Import websockets lazily: it is optional; wsproto is always there."""
+    from websockets.exceptions import NegotiationError
+    from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
+    from websockets.frames import Frame, Opcode
+    from websockets.headers import build_extension, parse_extension
+    from websockets.protocol import CLOSED, OPEN, Protocol, Side
+
+    class _Protocol(Protocol):
+        def recv_frame(self, frame: Frame) -> None:
+            # RFC 6455 5.4: control frames may come between the fragments of a message, so a
+            # close ends an unfinished one; websockets fails with 1002 instead (Autobahn 7.1.5).
+            if frame.opcode is Opcode.CLOSE:
+                self.current_size = None
+            super().recv_frame(frame)
+
+    class WebsocketsCodec:
+        """The fast codec: the sans-I/O protocol of the ``websockets`` library."""
+
+        def __init__(self, protocol: _Protocol) -> None:
+            self._p = protocol
+            self._decoder: codecs.IncrementalDecoder | None = None  # set inside a text message
+            self._text: list[str] = []
+            self._binary: list[bytes] = []
+            self._ended = False
+
+        def receive(self, data: bytes) -> list[Event]:
+            p = self._p
+            if self._ended:
+                return []
+            if data:
+                p.receive_data(data)
+            else:
+                p.receive_eof()
+            events: list[Event] = []
+            for frame in p.events_received():
+                if not isinstance(frame, Frame):
+                    continue
+                opcode = frame.opcode
+                if opcode is Opcode.TEXT:
+                    self._decoder = codecs.getincrementaldecoder("utf-8")()
+                decoder = self._decoder if opcode is Opcode.TEXT or opcode is Opcode.CONT else None
+                if decoder is not None:
+                    try:
+                        self._text.append(decoder.decode(frame.data, frame.fin))
+                    except UnicodeDecodeError as exc:
+                        reason = f"invalid UTF-8: {exc.reason} at position {exc.start}"
+                        p.fail(CloseCode.INVALID_FRAME_PAYLOAD_DATA, reason)
+                        break
+                    if frame.fin:
+                        events.append("".join(self._text))
+                        self._text.clear()
+                        self._decoder = None
+                elif opcode is Opcode.BINARY or opcode is Opcode.CONT:
+                    self._binary.append(bytes(frame.data))
+                    if frame.fin:
+                        events.append(b"".join(self._binary))
+                        self._binary.clear()
+                elif opcode is Opcode.PONG:
+                    events.append(Pong(bytes(frame.data)))
+                elif opcode is Opcode.CLOSE and p.close_rcvd is not None:
+                    self._ended = True
+                    events.append(Close(p.close_rcvd.code, p.close_rcvd.reason))
+                    return events
+            if p.state is CLOSED or p.parser_exc is not None or p.close_sent is not None:
+                # the protocol failed the connection (or the stream ended without a close)
+                self._ended = True
+                sent = p.close_sent
+                events.append(
+                    Close(sent.code, sent.reason) if sent else Close(CloseCode.ABNORMAL_CLOSURE)
+                )
+            return events
+
+        def outgoing(self) -> bytes:
+            return b"".join(self._p.data_to_send())
+
+        def message(self, data: Data) -> bytes:
+            if isinstance(data, str):
+                self._p.send_text(data.encode())
+            else:
+                self._p.send_binary(data)
+            return b"".join(self._p.data_to_send())
+
+        def ping(self, payload: bytes) -> bytes:
+            self._p.send_ping(payload)
+            return b"".join(self._p.data_to_send())
+
+        def close(self, code: int, reason: str) -> bytes:
+            if self._p.state is not OPEN:
+                return b""
+            self._p.send_close(code, reason)
+            return b"".join(w for w in self._p.data_to_send() if w)
+
+    deflate = ServerPerMessageDeflateFactory()
+
+    def create(offered: str | None, max_message_size: int) -> tuple[str | None, Codec]:
+        protocol = _Protocol(Side.SERVER, state=OPEN, max_size=max_message_size)
+        response: str | None = None
+        if offered:
+            for name, params in parse_extension(offered):
+                if name != deflate.name:
+                    continue
+                try:
+                    accepted, extension = deflate.process_request_params(params, [])
+                except NegotiationError:
+                    continue
+                protocol.extensions = [extension]
+                response = build_extension([(name, accepted)])
+                break
+        return response, WebsocketsCodec(protocol)
+
+    return create
+
+
+def _wsproto_codec(offered: str | None, max_message_size: int) -> tuple[str | None, Codec]:
+    deflate = PerMessageDeflate()
+    header = server_extensions_handshake(
+        [o.strip() for o in offered.split(",")] if offered else [], [deflate]
+    )
+    extensions = [deflate] if header else []
+    return (header.decode("ascii") if header else None), WsprotoCodec(extensions, max_message_size)
+
+
+HAVE_WEBSOCKETS: Final = importlib.util.find_spec("websockets") is not None
+_FACTORIES: dict[CodecName, Callable[[str | None, int], tuple[str | None, Codec]]] = {
+    "wsproto": _wsproto_codec,
+}
+if HAVE_WEBSOCKETS:
+    _FACTORIES["websockets"] = _websockets_codec_factory()
+
+
+def pick_codec(name: CodecName | Literal["auto"]) -> CodecName:
+    """The codec ``ws=name`` means: ``auto`` is the fastest installed (websockets, then wsproto).
+
+    Raises:
+        ValueError: an unknown name, or ``websockets`` when it is not installed.
+    """
+    if name == "auto":
+        return "websockets" if HAVE_WEBSOCKETS else "wsproto"
+    if name not in ("wsproto", "websockets"):
+        raise ValueError(f"ws must be 'auto', 'wsproto' or 'websockets', not {name!r}")
+    if name not in _FACTORIES:
+        raise ValueError("ws='websockets' needs the websockets package: pip install websockets")
+    return name
+
+
+def negotiate(
+    name: CodecName, offered: str | None, *, compression: bool, max_message_size: int
+) -> tuple[str | None, Codec]:
+    """Create the codec for one connection.
+
+    Args:
+        name: Which codec.
+        offered: The request's ``Sec-WebSocket-Extensions`` header, if any.
+        compression: Whether permessage-deflate may be negotiated.
+        max_message_size: Largest message accepted; a larger one fails with 1009.
+
+    Returns:
+        The response's ``Sec-WebSocket-Extensions`` header (``None``: no extension) and the codec.
+    """
+    return _FACTORIES[name](offered if compression else None, max_message_size)

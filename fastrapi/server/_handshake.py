@@ -1,0 +1,72 @@
+"""The WebSocket opening handshake of RFC 6455 section 4.2, checked and answered. Pure."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    import h11
+
+    from ..datastructures import Headers
+
+_GUID: Final = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 section 1.3
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a handshake is refused: the HTTP status, a short text, extra headers."""
+
+    status: int
+    reason: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def is_upgrade(request: h11.Request, headers: Headers) -> bool:
+    """Whether ``request`` asks for a WebSocket (``Upgrade: websocket``)."""
+    return any(
+        token.strip().lower() == "websocket"
+        for value in headers.getlist("upgrade")
+        for token in value.split(",")
+    )
+
+
+def check(request: h11.Request, headers: Headers) -> Refusal | None:
+    """Check a WebSocket upgrade request; ``None`` if it may proceed to the app."""
+    if request.method != b"GET":
+        return Refusal(405, "a WebSocket handshake must be a GET", (("allow", "GET"),))
+    if request.http_version != b"1.1":
+        return Refusal(400, "a WebSocket handshake needs HTTP/1.1")
+    connection = {t.strip().lower() for v in headers.getlist("connection") for t in v.split(",")}
+    if "upgrade" not in connection:
+        return Refusal(400, "the Connection header must contain 'upgrade'")
+    if headers.get("sec-websocket-version") != "13":
+        return Refusal(
+            426, "only WebSocket version 13 is supported", (("sec-websocket-version", "13"),)
+        )
+    if accept_key(headers.get("sec-websocket-key", "")) is None:
+        return Refusal(400, "Sec-WebSocket-Key must be 16 bytes in base64")
+    return None
+
+
+def accept_key(key: str) -> str | None:
+    """The ``Sec-WebSocket-Accept`` value for ``key``; ``None`` if ``key`` is malformed."""
+    try:
+        if len(base64.b64decode(key, validate=True)) != 16:
+            return None
+    except (binascii.Error, ValueError):
+        return None
+    return base64.b64encode(hashlib.sha1(key.encode("ascii") + _GUID).digest()).decode()
+
+
+def subprotocols(headers: Headers) -> list[str]:
+    """The subprotocols offered in ``Sec-WebSocket-Protocol``, in order."""
+    return [
+        p.strip()
+        for value in headers.getlist("sec-websocket-protocol")
+        for p in value.split(",")
+        if p.strip()
+    ]

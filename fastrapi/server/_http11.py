@@ -1,0 +1,236 @@
+"""One TCP (or TLS) connection of the native server: HTTP/1.1 through h11, then maybe a WebSocket.
+
+Requests are read one at a time (keep-alive; pipelined requests wait in h11's buffer), each
+head within ``header_timeout`` (``keep_alive_timeout`` between requests), and handed to the app
+as ASGI ``http`` calls. An upgrade request is checked (RFC 6455 4.2.1) and handed to the app's
+WebSocket routing with a :class:`~fastrapi.server._stream.StreamTransport`; the connection then
+belongs to the WebSocket until it closes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+from urllib.parse import unquote
+
+import h11
+import orjson
+import trio
+
+from ..datastructures import Address, Headers
+from ._handshake import check, is_upgrade, subprotocols
+from ._stream import RECEIVE_SIZE, StreamTransport
+
+if TYPE_CHECKING:
+    from .._types import Message, Scope
+    from ..app import FastrAPI
+    from ._config import ServerConfig
+
+_ASGI: Final = {"version": "3.0", "spec_version": "2.3"}
+ErrorHandler = Callable[["Scope", Exception], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ServerContext:
+    """What every connection of one server shares."""
+
+    app: FastrAPI
+    config: ServerConfig
+    sessions: set[StreamTransport]
+    """The open WebSockets, for a graceful shutdown."""
+    on_error: ErrorHandler
+    """Called with what a WebSocket handler raised (it is logged; tests re-raise it)."""
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class _Closed(Exception):
+    """The client went away, or sent nothing in time."""
+
+
+async def _next_event(stream: trio.abc.Stream, conn: h11.Connection) -> h11.Event:
+    while True:
+        event = conn.next_event()
+        if event is not h11.NEED_DATA:
+            return event  # type: ignore[return-value]  # h11's sentinels are typed as classes
+        try:
+            data = await stream.receive_some(RECEIVE_SIZE)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            raise _Closed from None
+        conn.receive_data(bytes(data))
+
+
+async def _send(stream: trio.abc.Stream, data: bytes | None) -> None:
+    if data:
+        await stream.send_all(data)
+
+
+async def serve_connection(
+    stream: trio.abc.Stream,
+    context: ServerContext,
+    *,
+    client: Address | None,
+    local: Address | None,
+    secure: bool,
+) -> None:
+    """Serve every request of one connection; return when it is over (the caller closes it)."""
+    config = context.config
+    conn = h11.Connection(h11.SERVER, max_incomplete_event_size=config.max_header_size)
+    timeout = config.header_timeout
+    try:
+        while True:
+            event: h11.Event | None = None
+            with trio.move_on_after(timeout):
+                event = await _next_event(stream, conn)
+            if not isinstance(event, h11.Request):
+                return  # the client closed, or its request head did not come in time
+            headers = Headers.from_raw(event.headers)
+            scope = _scope(event, client, local, secure)
+            if is_upgrade(event, headers):
+                await _websocket(stream, conn, event, headers, scope, context)
+                return
+            if not await _http(stream, conn, scope, context.app, config):
+                return
+            if conn.their_state is not h11.DONE or conn.our_state is not h11.DONE:
+                return  # a body the app did not read: don't guess where the next request starts
+            conn.start_next_cycle()
+            timeout = config.keep_alive_timeout
+    except h11.RemoteProtocolError as exc:
+        if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+            await _error(stream, conn, exc.error_status_hint, str(exc))
+    except _Closed:
+        pass
+
+
+def _scope(
+    request: h11.Request, client: Address | None, local: Address | None, secure: bool
+) -> Scope:
+    raw_path, _, query = request.target.partition(b"?")
+    return {
+        "type": "http",
+        "asgi": _ASGI,
+        "http_version": request.http_version.decode(),
+        "method": request.method.decode(),
+        "path": unquote(raw_path.decode("latin-1")),
+        "raw_path": raw_path,
+        "query_string": query,
+        "root_path": "",
+        "headers": list(request.headers),
+        "client": client,
+        "server": local,
+        "state": {},
+        "scheme": "https" if secure else "http",
+    }
+
+
+async def _error(stream: trio.abc.Stream, conn: h11.Connection, status: int, text: str) -> None:
+    """Answer with ``status`` and ``{"detail": text}`` (as the app's errors), and end."""
+    body = orjson.dumps({"detail": text})
+    head = h11.Response(
+        status_code=status,
+        headers=[
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ],
+    )
+    try:
+        await _send(stream, conn.send(head))
+        await _send(stream, conn.send(h11.Data(data=body)))
+        await _send(stream, conn.send(h11.EndOfMessage()))
+    except (trio.BrokenResourceError, trio.ClosedResourceError, h11.LocalProtocolError):
+        pass
+
+
+async def _http(
+    stream: trio.abc.Stream, conn: h11.Connection, scope: Scope, app: FastrAPI, config: ServerConfig
+) -> bool:
+    """Run one HTTP request through the app; ``False`` if the connection must close."""
+    limit = config.max_body_size
+    length = Headers.from_raw(scope["headers"]).get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        await _error(stream, conn, 413, f"request body over {limit} bytes")
+        return False
+    received = 0
+    body_done = False
+    started = False
+
+    async def receive() -> Message:
+        nonlocal received, body_done
+        if body_done:
+            return {"type": "http.disconnect"}
+        with trio.move_on_after(config.header_timeout) as stalled:
+            event = await _next_event(stream, conn)
+        if stalled.cancelled_caught:
+            raise _Closed  # the body stopped coming
+        if isinstance(event, h11.Data):
+            received += len(event.data)
+            if received > limit:
+                raise _BodyTooLarge
+            return {"type": "http.request", "body": bytes(event.data), "more_body": True}
+        body_done = True
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        nonlocal started
+        if message["type"] == "http.response.start":
+            started = True
+            head = h11.Response(status_code=message["status"], headers=message.get("headers", []))
+            await _send(stream, conn.send(head))
+            return
+        await _send(stream, conn.send(h11.Data(data=message.get("body", b""))))
+        if not message.get("more_body", False):
+            await _send(stream, conn.send(h11.EndOfMessage()))
+
+    try:
+        await app(scope, receive, send)
+    except _BodyTooLarge:
+        if not started:
+            await _error(stream, conn, 413, f"request body over {limit} bytes")
+        return False
+    except (_Closed, trio.BrokenResourceError, trio.ClosedResourceError):
+        return False
+    return conn.our_state is h11.DONE
+
+
+async def _websocket(
+    stream: trio.abc.Stream,
+    conn: h11.Connection,
+    request: h11.Request,
+    headers: Headers,
+    scope: Scope,
+    context: ServerContext,
+) -> None:
+    refusal = check(request, headers)
+    if refusal is not None:
+        head = h11.Response(
+            status_code=refusal.status,
+            headers=[(k.encode(), v.encode()) for k, v in refusal.headers]
+            + [(b"content-length", str(len(refusal.reason)).encode()), (b"connection", b"close")],
+        )
+        await _send(stream, conn.send(head))
+        await _send(stream, conn.send(h11.Data(data=refusal.reason.encode())))
+        await _send(stream, conn.send(h11.EndOfMessage()))
+        return
+    scope.update(
+        type="websocket",
+        scheme="wss" if scope["scheme"] == "https" else "ws",
+        subprotocols=subprotocols(headers),
+    )
+    transport = StreamTransport(
+        stream,
+        conn,
+        key=headers["sec-websocket-key"],
+        offered_extensions=headers.get("sec-websocket-extensions"),
+        config=context.config,
+    )
+    context.sessions.add(transport)
+    try:
+        await context.app.serve_websocket(scope, transport)
+    except Exception as exc:
+        context.on_error(scope, exc)
+    finally:
+        context.sessions.discard(transport)

@@ -1,0 +1,204 @@
+"""The native transport: one WebSocket over a trio Stream, frames through a codec.
+
+The pump's reader calls :meth:`StreamTransport.receive`, which reads as much as the socket has
+(one ``receive_some`` may complete many messages, handed out one by one), answers pings and
+echoes a close through the codec. Everything written (the writer's messages and close, the
+reader's automatic answers, pings) goes through :meth:`StreamTransport._write`, one writer at a
+time, each write bounded by ``send_timeout``: a client that stopped reading gets the connection
+dropped (1008) instead of pinning memory, and never delays another connection.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Final, final
+
+import h11
+import trio
+
+from .._closecodes import CloseCode
+from .._transport import Close, Data, ServerClose
+from ._codec import Codec, Pong, negotiate
+from ._handshake import accept_key
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ._config import ServerConfig
+
+RECEIVE_SIZE: Final = 64 * 1024
+_DROPPED: Final = Close(CloseCode.ABNORMAL_CLOSURE)
+_SEND_TIMEOUT: Final = Close(CloseCode.POLICY_VIOLATION, "send timeout: the client stopped reading")
+
+
+@final
+class StreamTransport:
+    """A :class:`~fastrapi._transport.Transport` over a byte stream after an HTTP upgrade."""
+
+    can_ping: Final = True
+
+    def __init__(
+        self,
+        stream: trio.abc.Stream,
+        conn: h11.Connection,
+        *,
+        key: str,
+        offered_extensions: str | None,
+        config: ServerConfig,
+    ) -> None:
+        self._stream = stream
+        self._conn = conn
+        self._key = key
+        self._offered = offered_extensions
+        self._config = config
+        self._codec: Codec | None = None
+        self._opened = trio.Event()  # accepted or refused: the reader may start
+        self._events: deque[Data | Close] = deque()
+        self._lock = trio.StrictFIFOLock()
+        self._pongs: dict[bytes, trio.Event] = {}
+        self._read_scope: trio.CancelScope | None = None  # the current read, if any
+        self._end: Close | ServerClose | None = None
+        self._ended_reading = False
+
+    # -- the handshake ------------------------------------------------------------------------
+
+    async def accept(self, subprotocol: str | None, headers: Sequence[tuple[bytes, bytes]]) -> None:
+        config = self._config
+        extensions, codec = negotiate(
+            config.ws,
+            self._offered,
+            compression=config.compression,
+            max_message_size=config.max_message_size,
+        )
+        response = [
+            (b"upgrade", b"websocket"),
+            (b"connection", b"Upgrade"),
+            (b"sec-websocket-accept", (accept_key(self._key) or "").encode()),
+        ]
+        if subprotocol is not None:
+            response.append((b"sec-websocket-protocol", subprotocol.encode()))
+        if extensions is not None:
+            response.append((b"sec-websocket-extensions", extensions.encode()))
+        response.extend(headers)
+        await self._write(
+            self._conn.send(h11.InformationalResponse(status_code=101, headers=response))
+        )
+        self._codec = codec
+        trailing, _ = self._conn.trailing_data
+        if trailing:
+            await self._take(trailing)
+        self._opened.set()
+
+    async def reject(self, status: int) -> None:
+        conn = self._conn
+        head = h11.Response(
+            status_code=status, headers=[(b"content-length", b"0"), (b"connection", b"close")]
+        )
+        try:
+            await self._write(conn.send(head) + (conn.send(h11.EndOfMessage()) or b""))
+        finally:
+            self._end = _DROPPED  # the connection ends with the response
+            self._opened.set()
+
+    # -- reading ------------------------------------------------------------------------------
+
+    async def receive(self) -> Data | Close | ServerClose:
+        await self._opened.wait()
+        while not self._events:
+            if self._end is not None:
+                return self._end
+            with trio.CancelScope() as self._read_scope:
+                try:
+                    data = bytes(await self._stream.receive_some(RECEIVE_SIZE))
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    data = b""
+                await self._take(data)
+        return self._events.popleft()
+
+    async def _take(self, data: bytes) -> None:
+        """Feed ``data`` to the codec, queue what it completed, send what it answered."""
+        assert self._codec is not None  # only after accept(); not user input
+        for event in self._codec.receive(data):
+            if isinstance(event, Pong):
+                self._pong(event.payload)
+            else:
+                self._events.append(event)
+                if isinstance(event, Close):
+                    self._release_pings()
+        answer = self._codec.outgoing()
+        if answer:
+            await self._write(answer)
+
+    def _pong(self, payload: bytes) -> None:
+        # RFC 6455 5.5.3: a pong may answer only the latest ping, so it answers every earlier one
+        if payload not in self._pongs:
+            return
+        for sent in list(self._pongs):
+            self._pongs.pop(sent).set()
+            if sent == payload:
+                return
+
+    def _release_pings(self) -> None:
+        """No pong will come any more: wake every ping() so that it raises."""
+        self._ended_reading = True
+        for waiting in self._pongs.values():
+            waiting.set()
+        self._pongs.clear()
+
+    def request_close(self, code: int, reason: str) -> None:
+        """Ask the connection to close itself (server shutdown): the reader returns a
+        ``ServerClose`` instead of waiting for the peer."""
+        if self._end is None:
+            self._end = ServerClose(code, reason)
+        if self._read_scope is not None:
+            self._read_scope.cancel()
+
+    # -- writing ------------------------------------------------------------------------------
+
+    async def send(self, data: Data) -> None:
+        assert self._codec is not None  # only after accept(); not user input
+        await self._write(self._codec.message(data))
+
+    async def close(self, code: int, reason: str) -> None:
+        assert self._codec is not None  # only after accept(); not user input
+        frame = self._codec.close(code, reason)
+        if frame:
+            await self._write(frame)
+
+    async def ping(self, payload: bytes) -> None:
+        assert self._codec is not None  # only after accept(); not user input
+        if self._ended_reading:
+            raise trio.BrokenResourceError(_DROPPED)
+        pong = self._pongs.setdefault(payload, trio.Event())
+        await self._write(self._codec.ping(payload))
+        await pong.wait()
+        if self._ended_reading:
+            raise trio.BrokenResourceError(_DROPPED)
+
+    async def _write(self, data: bytes) -> None:
+        """Write ``data`` within ``send_timeout``, or drop the connection.
+
+        Raises:
+            trio.BrokenResourceError: the connection is gone; its first argument is the
+                ``Close`` that says why (1006 dropped, 1008 send timeout).
+        """
+        if self._end is _DROPPED or self._end is _SEND_TIMEOUT:
+            raise trio.BrokenResourceError(self._end)
+        async with self._lock:
+            timeout = self._config.send_timeout
+            with trio.move_on_after(timeout if timeout is not None else float("inf")) as slow:
+                try:
+                    await self._stream.send_all(data)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    self._drop(_DROPPED)
+                    raise trio.BrokenResourceError(_DROPPED) from None
+            if slow.cancelled_caught:
+                self._drop(_SEND_TIMEOUT)
+                raise trio.BrokenResourceError(_SEND_TIMEOUT)
+
+    def _drop(self, why: Close) -> None:
+        """The stream is unusable: stop the reader and fail every later write."""
+        self._end = why
+        if self._read_scope is not None:
+            self._read_scope.cancel()
+        self._release_pings()
