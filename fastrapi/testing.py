@@ -67,10 +67,10 @@ class CloseFrame(NamedTuple):
     reason: str
 
 
-def _config(app: FastrAPI) -> ServerConfig:
+def _config(app: FastrAPI, compression: bool) -> ServerConfig:
     return make_config(
         ws="auto",
-        compression=False,
+        compression=compression,
         certfile=None,
         keyfile=None,
         ssl_context=None,
@@ -84,7 +84,7 @@ def _config(app: FastrAPI) -> ServerConfig:
 
 @asynccontextmanager
 async def _serving(
-    app: FastrAPI, stream_pair: StreamPair, errors: list[Exception]
+    app: FastrAPI, stream_pair: StreamPair, errors: list[Exception], compression: bool = False
 ) -> AsyncIterator[trio.abc.Stream]:
     """Run one server connection of ``app`` on a stream pair; yield the client's end."""
     client_stream, server_stream = stream_pair()
@@ -94,7 +94,7 @@ async def _serving(
 
     async def serve() -> None:
         try:
-            context = ServerContext(app, _config(app), set(), on_error)
+            context = ServerContext(app, _config(app, compression), set(), on_error)
             await serve_connection(
                 server_stream, context, client=CLIENT, local=SERVER, secure=False
             )

@@ -124,11 +124,15 @@ class WsprotoCodec:
         return out
 
     def message(self, data: Data) -> bytes:
+        if self._conn.state is not ConnectionState.OPEN:
+            return b""  # closing: nothing more is sent (RFC 6455 5.5.1)
         if isinstance(data, str):
             return self._conn.send(wsevents.TextMessage(data=data))
         return self._conn.send(wsevents.BytesMessage(data=data))
 
     def ping(self, payload: bytes) -> bytes:
+        if self._conn.state is not ConnectionState.OPEN:
+            return b""
         return self._conn.send(wsevents.Ping(payload=payload))
 
     def close(self, code: int, reason: str) -> bytes:
@@ -214,6 +218,8 @@ def _websockets_codec_factory() -> Callable[[str | None, int], tuple[str | None,
             return b"".join(self._p.data_to_send())
 
         def message(self, data: Data) -> bytes:
+            if self._p.state is not OPEN:
+                return b""  # closing: nothing more is sent (RFC 6455 5.5.1)
             if isinstance(data, str):
                 self._p.send_text(data.encode())
             else:
@@ -221,6 +227,8 @@ def _websockets_codec_factory() -> Callable[[str | None, int], tuple[str | None,
             return b"".join(self._p.data_to_send())
 
         def ping(self, payload: bytes) -> bytes:
+            if self._p.state is not OPEN:
+                return b""
             self._p.send_ping(payload)
             return b"".join(self._p.data_to_send())
 

@@ -157,7 +157,9 @@ class StreamTransport:
 
     async def send(self, data: Data) -> None:
         assert self._codec is not None  # only after accept(); not user input
-        await self._write(self._codec.message(data))
+        frame = self._codec.message(data)
+        if frame:
+            await self._write(frame)
 
     async def close(self, code: int, reason: str) -> None:
         assert self._codec is not None  # only after accept(); not user input
@@ -169,8 +171,11 @@ class StreamTransport:
         assert self._codec is not None  # only after accept(); not user input
         if self._ended_reading:
             raise trio.BrokenResourceError(_DROPPED)
+        frame = self._codec.ping(payload)
+        if not frame:
+            raise trio.BrokenResourceError(_DROPPED)  # closing: no pong will come
         pong = self._pongs.setdefault(payload, trio.Event())
-        await self._write(self._codec.ping(payload))
+        await self._write(frame)
         await pong.wait()
         if self._ended_reading:
             raise trio.BrokenResourceError(_DROPPED)
