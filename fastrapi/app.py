@@ -359,8 +359,9 @@ class FastrAPI:
         Raises:
             ValueError: an option is out of range, or not one the chosen server has.
         """
-        from .server import configure_logging, serve
+        from .server import check_options, configure_logging, serve
 
+        check_options(options)
         if trio.lowlevel.in_trio_run():
             return serve(self, host, port, options, task_status=task_status)
         configure_logging()

@@ -26,6 +26,7 @@ from wsproto.connection import ConnectionState
 from ._closecodes import CloseCode
 from .datastructures import Address, Headers
 from .exceptions import FastrapiError, WebSocketDisconnect
+from .server import check_options
 from .server._config import make_config
 from .server._http11 import ServerContext, serve_connection
 
@@ -209,7 +210,8 @@ class WebSocketTestSession:
     async def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
         """Close from the client's side and wait for the app's answering close."""
         if self._conn.state is ConnectionState.OPEN:
-            await self._write(ws_events.CloseConnection(code=code, reason=reason))
+            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                await self._write(ws_events.CloseConnection(code=code, reason=reason))
         await self.wait_closed()
 
     async def wait_closed(self) -> CloseFrame:
@@ -367,6 +369,7 @@ async def open_live_server(
     ``options`` go to :meth:`~fastrapi.FastrAPI.serve` (``server="hypercorn"``, say). At exit
     the server shuts down gracefully, as on SIGTERM.
     """
+    check_options(options)  # raised here, not inside the nursery
     stop = trio.Event()
     options.setdefault("shutdown_trigger", stop.wait)
     async with trio.open_nursery() as nursery:

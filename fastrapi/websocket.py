@@ -250,6 +250,27 @@ class WebSocket(HTTPConnection):
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             raise self._session.disconnect() from None
 
+    async def ping(self, payload: bytes = b"") -> None:
+        """Send a protocol ping and wait for the peer's pong.
+
+        The server already pings on its own every ``ping_interval``; this is for a handler
+        that wants to measure, or be sure of, the peer's liveness now. Cancel it (a cancel
+        scope) to bound the wait.
+
+        Raises:
+            WebSocketDisconnect: the connection ended before the pong came.
+            WebSocketStateError: before ``accept()`` or after ``close()``.
+            ValueError: ``payload`` is over 125 bytes.
+            NotImplementedError: the app is served over ASGI (Hypercorn), which has no pings.
+        """
+        if len(payload) > 125:
+            raise ValueError(f"a ping payload is at most 125 bytes, not {len(payload)}")
+        self._session.check_send("ping")
+        try:
+            await self._transport.ping(bytes(payload))
+        except trio.BrokenResourceError:
+            raise self._session.disconnect() from None
+
     # -- closing ------------------------------------------------------------------------------
 
     async def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:

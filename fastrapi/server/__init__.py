@@ -88,6 +88,7 @@ async def serve(
     Raises:
         ValueError: an option is out of range, or not one the chosen server has.
     """
+    check_options(options)
     server = options.get("server", "native")
     shutdown_trigger = options.get("shutdown_trigger")
     if shutdown_trigger is None and task_status is trio.TASK_STATUS_IGNORED:
@@ -98,13 +99,6 @@ async def serve(
         + [r.handler.options.max_message_size for r in app.router.websocket_routes]
     )
     if server == "hypercorn":
-        unsupported = [name for name in _NATIVE_ONLY if options.get(name) is not None]
-        if options.get("ws", "auto") not in ("auto", "wsproto"):
-            unsupported.append("ws")
-        if options.get("compression", True) is not True:
-            unsupported.append("compression")
-        if unsupported:
-            raise ValueError(f"server='hypercorn' has no option {', '.join(unsupported)}")
         await serve_hypercorn(
             app,
             host,
@@ -120,8 +114,6 @@ async def serve(
             task_status=task_status,
         )
         return
-    if server != "native":
-        raise ValueError(f"server must be 'native' or 'hypercorn', not {server!r}")
     config = make_config(
         ws=options.get("ws", "auto"),
         compression=options.get("compression", True),
@@ -147,6 +139,25 @@ async def serve(
         on_error=app.log_handler_error,
         task_status=task_status,
     )
+
+
+def check_options(options: ServeOptions) -> None:
+    """Check the options that do not depend on the server's start.
+
+    Raises:
+        ValueError: an unknown server, or an option the chosen server does not have.
+    """
+    server = options.get("server", "native")
+    if server not in ("native", "hypercorn"):
+        raise ValueError(f"server must be 'native' or 'hypercorn', not {server!r}")
+    if server == "hypercorn":
+        unsupported = [name for name in _NATIVE_ONLY if options.get(name) is not None]
+        if options.get("ws", "auto") not in ("auto", "wsproto"):
+            unsupported.append("ws")
+        if options.get("compression", True) is not True:
+            unsupported.append("compression")
+        if unsupported:
+            raise ValueError(f"server='hypercorn' has no option {', '.join(unsupported)}")
 
 
 async def wait_for_signal() -> None:

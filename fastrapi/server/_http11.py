@@ -43,10 +43,6 @@ class ServerContext:
     """Called with what a WebSocket handler raised (it is logged; tests re-raise it)."""
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 class _Closed(Exception):
     """The client went away, or sent nothing in time."""
 
@@ -87,6 +83,10 @@ async def serve_connection(
                 event = await _next_event(stream, conn)
             if not isinstance(event, h11.Request):
                 return  # the client closed, or its request head did not come in time
+            if sum(len(k) + len(v) for k, v in event.headers) > config.max_header_size:
+                # h11 bounds a head that arrives in pieces; this bounds one that came whole
+                await _error(stream, conn, 431, "request header fields too large")
+                return
             headers = Headers.from_raw(event.headers)
             scope = _scope(event, client, local, secure)
             if is_upgrade(event, headers):
@@ -94,8 +94,8 @@ async def serve_connection(
                 return
             if not await _http(stream, conn, scope, context.app, config):
                 return
-            if conn.their_state is not h11.DONE or conn.our_state is not h11.DONE:
-                return  # a body the app did not read: don't guess where the next request starts
+            if not await _rest_of_request(stream, conn, config):
+                return
             conn.start_next_cycle()
             timeout = config.keep_alive_timeout
     except h11.RemoteProtocolError as exc:
@@ -103,6 +103,20 @@ async def serve_connection(
             await _error(stream, conn, exc.error_status_hint, str(exc))
     except _Closed:
         pass
+
+
+async def _rest_of_request(
+    stream: trio.abc.Stream, conn: h11.Connection, config: ServerConfig
+) -> bool:
+    """Read past what the app left of the request body (up to ``max_body_size``, in time), so
+    that the next request can be read; ``False`` if the connection must close instead."""
+    left = config.max_body_size
+    with trio.move_on_after(config.header_timeout):
+        while conn.their_state is h11.SEND_BODY and left >= 0:
+            event = await _next_event(stream, conn)
+            if isinstance(event, h11.Data):
+                left -= len(event.data)
+    return conn.their_state is h11.DONE and conn.our_state is h11.DONE
 
 
 def _scope(
@@ -154,12 +168,11 @@ async def _http(
     if length is not None and length.isdigit() and int(length) > limit:
         await _error(stream, conn, 413, f"request body over {limit} bytes")
         return False
-    received = 0
     body_done = False
-    started = False
 
     async def receive() -> Message:
-        nonlocal received, body_done
+        # (the app's Request.body() enforces max_body_size on what arrives, chunked included)
+        nonlocal body_done
         if body_done:
             return {"type": "http.disconnect"}
         with trio.move_on_after(config.header_timeout) as stalled:
@@ -167,17 +180,12 @@ async def _http(
         if stalled.cancelled_caught:
             raise _Closed  # the body stopped coming
         if isinstance(event, h11.Data):
-            received += len(event.data)
-            if received > limit:
-                raise _BodyTooLarge
             return {"type": "http.request", "body": bytes(event.data), "more_body": True}
         body_done = True
         return {"type": "http.request", "body": b"", "more_body": False}
 
     async def send(message: Message) -> None:
-        nonlocal started
         if message["type"] == "http.response.start":
-            started = True
             head = h11.Response(status_code=message["status"], headers=message.get("headers", []))
             await _send(stream, conn.send(head))
             return
@@ -187,10 +195,6 @@ async def _http(
 
     try:
         await app(scope, receive, send)
-    except _BodyTooLarge:
-        if not started:
-            await _error(stream, conn, 413, f"request body over {limit} bytes")
-        return False
     except (_Closed, trio.BrokenResourceError, trio.ClosedResourceError):
         return False
     return conn.our_state is h11.DONE

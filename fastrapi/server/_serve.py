@@ -42,6 +42,16 @@ def _socket_of(stream: trio.abc.Stream) -> trio.socket.SocketType:
     return stream.socket
 
 
+async def _refuse(stream: trio.abc.Stream) -> None:
+    """Answer 503 and hang up without a reset: half-close, then take what the client sent."""
+    await stream.send_all(_BUSY)
+    if isinstance(stream, trio.abc.HalfCloseableStream):
+        await stream.send_eof()
+        with trio.move_on_after(1):
+            while await stream.receive_some():
+                pass
+
+
 async def serve_native(
     app: FastrAPI,
     host: str,
@@ -73,7 +83,7 @@ async def serve_native(
         nonlocal open_connections
         try:
             if config.max_connections is not None and open_connections >= config.max_connections:
-                await stream.send_all(_BUSY)
+                await _refuse(stream)
                 return
             open_connections += 1
             try:
@@ -90,6 +100,8 @@ async def serve_native(
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass  # the client went away (or failed its TLS handshake)
         finally:
+            with trio.move_on_after(1):  # a TLS close_notify, if the client takes it in time
+                await stream.aclose()
             await trio.aclose_forcefully(stream)
 
     async with app.running(), trio.open_nursery() as connections:

@@ -1,0 +1,128 @@
+"""Heartbeats, ws.ping(), a client that stopped reading, and allowed origins."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+import trio
+import trio.testing
+
+from fastrapi import FastrAPI, WebSocket, WebSocketDisconnect
+from fastrapi.testing import HandshakeRejected, open_websocket
+
+
+async def test_no_pong_closes_with_1011(autojump_clock: trio.testing.MockClock) -> None:
+    app = FastrAPI(ping_interval=20, ping_timeout=10)
+    ended: list[tuple[int, str, float]] = []
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket) -> None:
+        await ws.accept()
+        try:
+            await ws.receive()
+        except WebSocketDisconnect as exc:
+            ended.append((exc.code, exc.reason, trio.current_time()))
+
+    with trio.fail_after(100):
+        async with open_websocket(app, "/ws") as client:
+            await trio.sleep(60)  # not reading: the server's ping goes unanswered
+            assert await client.wait_closed() == (1011, "keepalive ping timeout")
+    assert ended == [(1011, "keepalive ping timeout", 30)]
+
+
+async def test_answered_pings_keep_the_connection(autojump_clock: trio.testing.MockClock) -> None:
+    app = FastrAPI(ping_interval=20, ping_timeout=10)
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket) -> None:
+        await ws.accept()
+        await trio.sleep(200)
+        await ws.send_text("still open")
+
+    with trio.fail_after(300):
+        async with open_websocket(app, "/ws") as client:
+            assert await client.receive_text() == "still open"  # reading answers the pings
+            assert trio.current_time() == 200
+
+
+async def test_ws_ping_waits_for_the_pong() -> None:
+    app = FastrAPI(ping_interval=None)
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.ping(b"are you there")
+        await ws.send_text("pong received")
+        with pytest.raises(ValueError, match="at most 125 bytes"):
+            await ws.ping(b"x" * 126)
+
+    with trio.fail_after(5):
+        async with open_websocket(app, "/ws") as client:
+            assert await client.receive_text() == "pong received"
+
+
+async def test_ws_ping_after_the_peer_left_raises() -> None:
+    app = FastrAPI(ping_interval=None)
+    codes: list[int] = []
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket) -> None:
+        await ws.accept()
+        with contextlib.suppress(WebSocketDisconnect):
+            await ws.receive()
+        try:
+            await ws.ping()
+        except WebSocketDisconnect as exc:
+            codes.append(exc.code)
+
+    with trio.fail_after(5):
+        async with open_websocket(app, "/ws") as client:
+            await client.close(4000)
+    assert codes == [4000]
+
+
+async def test_a_client_that_stopped_reading_is_dropped_with_1008(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    app = FastrAPI(ping_interval=None)
+    ended: list[tuple[int, float]] = []
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket) -> None:
+        await ws.accept()
+        try:
+            while True:
+                await ws.send_text("x" * 1000)
+        except WebSocketDisconnect as exc:
+            ended.append((exc.code, trio.current_time()))
+
+    with trio.fail_after(100):
+        async with open_websocket(app, "/ws", lockstep=True) as client:
+            await trio.sleep(60)
+            assert client.close_frame is None
+    assert ended == [(1008, 30)]  # send_timeout
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [("https://app.example", True), ("https://evil.example", False), (None, True)],
+)
+async def test_allowed_origins(origin: str | None, allowed: bool) -> None:
+    app = FastrAPI(allowed_origins=["https://app.example"])
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.send_text("welcome")
+
+    headers = {"Origin": origin} if origin else {}
+    with trio.fail_after(5):
+        if allowed:
+            async with open_websocket(app, "/ws", headers=headers) as client:
+                assert await client.receive_text() == "welcome"
+        else:
+            with pytest.raises(HandshakeRejected) as caught:
+                async with open_websocket(app, "/ws", headers=headers):
+                    pytest.fail("the handshake must be refused")  # pragma: no cover
+            assert caught.value.status_code == 403

@@ -1,0 +1,167 @@
+"""The native server's HTTP/1.1 side and its limits, in memory, in raw bytes."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+import trio.testing
+
+from fastrapi import FastrAPI, Request, Response, WebSocket
+from fastrapi.testing import _serving
+
+KEY = b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="
+
+
+def upgrade(
+    *lines: bytes, method: bytes = b"GET", version: bytes = b"1.1", connection: bytes = b"Upgrade"
+) -> bytes:
+    """A WebSocket upgrade request with ``lines`` as extra headers."""
+    head = [method + b" /ws HTTP/" + version, b"Host: x", b"Upgrade: websocket"]
+    head.append(b"Connection: " + connection)
+    return b"\r\n".join([*head, *lines]) + b"\r\n\r\n"
+
+
+def make_app() -> FastrAPI:
+    app = FastrAPI(max_body_size=100)
+
+    @app.post("/echo")
+    async def echo(request: Request) -> Response:
+        return Response(await request.body())
+
+    @app.get("/hello")
+    async def hello() -> str:
+        return "hi"
+
+    @app.websocket("/ws")
+    async def ws(ws: WebSocket) -> None:
+        await ws.accept()
+
+    return app
+
+
+async def read_response(stream: trio.abc.Stream, data: bytes = b"") -> tuple[bytes, bytes, bytes]:
+    """One response with a Content-Length: its head, body, and what followed."""
+    while b"\r\n\r\n" not in data:
+        chunk = await stream.receive_some()
+        assert chunk, f"connection closed after {data!r}"
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length")
+    )
+    while len(rest) < length:
+        rest += await stream.receive_some()
+    return head, rest[:length], rest[length:]
+
+
+async def closed(stream: trio.abc.Stream) -> bool:
+    """Whether the server closed the connection (reading what is left)."""
+    while chunk := await stream.receive_some():
+        del chunk
+    return True
+
+
+async def test_keep_alive_pipelining_and_idle_close(autojump_clock: trio.testing.MockClock) -> None:
+    get = b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+    with trio.fail_after(30):
+        async with _serving(make_app(), trio.testing.memory_stream_pair, []) as stream:
+            await stream.send_all(get + get)  # pipelined
+            head1, body1, rest = await read_response(stream)
+            head2, body2, rest = await read_response(stream, rest)
+            assert (head1[:12], body1, head2[:12], body2) == (
+                b"HTTP/1.1 200",
+                b"hi",
+                b"HTTP/1.1 200",
+                b"hi",
+            )
+            start = trio.current_time()
+            assert await closed(stream)
+            assert trio.current_time() - start == 5  # keep_alive_timeout
+
+
+async def test_half_a_request_head_is_dropped(autojump_clock: trio.testing.MockClock) -> None:
+    with trio.fail_after(30):
+        async with _serving(make_app(), trio.testing.memory_stream_pair, []) as stream:
+            await stream.send_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n")
+            start = trio.current_time()
+            assert await closed(stream)
+            assert trio.current_time() - start == 10  # header_timeout
+
+
+async def test_a_stalled_body_is_dropped(autojump_clock: trio.testing.MockClock) -> None:
+    with trio.fail_after(30):
+        async with _serving(make_app(), trio.testing.memory_stream_pair, []) as stream:
+            await stream.send_all(
+                b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"
+            )
+            assert await closed(stream)
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n" + b"x" * 101, b"413"),
+        (b"GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " + b"x" * 20000 + b"\r\n\r\n", b"431"),
+        (b"GARBAGE\r\n\r\n", b"400"),
+        (upgrade(b"Sec-WebSocket-Version: 13"), b"400"),
+        (upgrade(b"Sec-WebSocket-Version: 8", KEY), b"426"),
+        (upgrade(b"Sec-WebSocket-Version: 13", KEY, b"Content-Length: 0", method=b"POST"), b"405"),
+        (upgrade(b"Sec-WebSocket-Version: 13", KEY, connection=b"keep-alive"), b"400"),
+        (upgrade(b"Sec-WebSocket-Version: 13", KEY, version=b"1.0"), b"400"),
+        (upgrade(b"Sec-WebSocket-Version: 13", b"Sec-WebSocket-Key: c2hvcnQ="), b"400"),
+    ],
+    ids=[
+        "length",
+        "header",
+        "garbage",
+        "no-key",
+        "v8",
+        "post",
+        "no-upgrade",
+        "http10",
+        "short-key",
+    ],
+)
+async def test_bad_requests_get_an_error_status_and_a_close(
+    request_bytes: bytes, status: bytes
+) -> None:
+    with trio.fail_after(5):
+        async with _serving(make_app(), trio.testing.memory_stream_pair, []) as stream:
+            await stream.send_all(request_bytes)
+            head, _, _ = await read_response(stream)
+            assert head.split(b" ")[1] == status
+            assert await closed(stream)
+
+
+async def test_chunked_body_within_the_limit() -> None:
+    request = (
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+    )
+    with trio.fail_after(5):
+        async with _serving(make_app(), trio.testing.memory_stream_pair, []) as stream:
+            await stream.send_all(request)
+            head, body, _ = await read_response(stream)
+    assert head.startswith(b"HTTP/1.1 200")
+    assert body == b"abcde"
+
+
+async def test_chunked_body_over_the_limit_is_413_and_the_connection_goes_on() -> None:
+    request = (
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + b"40\r\n"
+        + b"x" * 64
+        + b"\r\n40\r\n"
+        + b"x" * 64
+        + b"\r\n0\r\n\r\n"
+    )
+    with trio.fail_after(5):
+        async with _serving(make_app(), trio.testing.memory_stream_pair, []) as stream:
+            await stream.send_all(request + b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            head, body, rest = await read_response(stream)
+            assert head.startswith(b"HTTP/1.1 413")
+            assert b"request body over 100 bytes" in body
+            head, body, _ = await read_response(stream, rest)
+            assert (head[:12], body) == (b"HTTP/1.1 200", b"hi")

@@ -1,0 +1,77 @@
+"""The options of app.serve(), checked before anything starts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from fastrapi import FastrAPI
+from fastrapi.server import check_options
+from fastrapi.server._codec import pick_codec
+from fastrapi.server._config import ServerConfig, make_config
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"server": "uvicorn"}, "server must be 'native' or 'hypercorn'"),
+        ({"server": "hypercorn", "max_connections": 5}, "has no option max_connections"),
+        ({"server": "hypercorn", "ws": "websockets"}, "has no option ws"),
+        ({"server": "hypercorn", "compression": False}, "has no option compression"),
+        ({"server": "hypercorn", "send_timeout": 1}, "has no option send_timeout"),
+    ],
+)
+def test_check_options(options: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        check_options(options)
+    with pytest.raises(ValueError, match=message):
+        FastrAPI().serve(**options)  # checked before Trio even starts
+
+
+def test_good_options_pass() -> None:
+    check_options({"server": "hypercorn", "ws": "wsproto", "keep_alive_timeout": 3})
+    check_options({"ws": "websockets", "max_connections": 10})
+
+
+def test_codec_names() -> None:
+    assert pick_codec("auto") == "websockets"
+    assert pick_codec("wsproto") == "wsproto"
+    with pytest.raises(ValueError, match="ws must be 'auto', 'wsproto' or 'websockets'"):
+        pick_codec("ujson")  # type: ignore[arg-type]  # the point of the test
+
+
+def test_websockets_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastrapi.server import _codec
+
+    monkeypatch.setattr(_codec, "HAVE_WEBSOCKETS", False)
+    monkeypatch.delitem(_codec._FACTORIES, "websockets")
+    assert pick_codec("auto") == "wsproto"
+    with pytest.raises(ValueError, match="needs the websockets package"):
+        pick_codec("websockets")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"header_timeout": 0}, "header_timeout must be a positive number"),
+        ({"send_timeout": -1}, "send_timeout must be a positive number"),
+        ({"max_connections": 0}, "max_connections must be positive"),
+        ({"max_header_size": 0}, "max_header_size must be positive"),
+    ],
+)
+def test_config_ranges(options: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ServerConfig(**options)
+
+
+def test_tls_from_two_places_or_a_key_alone() -> None:
+    import ssl
+
+    context = ssl.create_default_context()
+    with pytest.raises(ValueError, match="ssl_context or certfile/keyfile, not both"):
+        make_config(
+            ws="auto", compression=True, certfile="c.pem", keyfile=None, ssl_context=context
+        )
+    with pytest.raises(ValueError, match="keyfile needs certfile"):
+        make_config(ws="auto", compression=True, certfile=None, keyfile="k.pem", ssl_context=None)
