@@ -335,8 +335,9 @@ async def http_request(
 ) -> TestResponse:
     """Send one HTTP/1.1 request to ``app`` in memory and return its response."""
     conn = h11.Connection(h11.CLIENT)
-    request_headers = [("host", SERVER.host), ("content-length", str(len(body)))]
-    request_headers += [(k.lower(), v) for k, v in (headers or {}).items()]
+    given = {k.lower(): v for k, v in (headers or {}).items()}
+    request_headers = [("host", given.pop("host", SERVER.host)), ("content-length", str(len(body)))]
+    request_headers += list(given.items())
     async with _serving(app, trio.testing.memory_stream_pair, []) as stream:
         await stream.send_all(
             conn.send(h11.Request(method=method.upper(), target=path, headers=request_headers))

@@ -1,0 +1,228 @@
+"""Every example runs, in memory: the FastrAPI docs' snippets and their Trio forms."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import trio
+import trio.testing
+
+from fastrapi import FastrAPI
+from fastrapi.testing import HandshakeRejected, http_request, open_websocket
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def load(name: str) -> ModuleType:
+    """Import ``examples/NAME.py`` afresh (module state such as rooms starts empty)."""
+    spec = importlib.util.spec_from_file_location(f"examples_{name}", EXAMPLES / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def app_of(name: str) -> FastrAPI:
+    app = load(name).app
+    assert isinstance(app, FastrAPI)
+    return app
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.py")), ids=lambda p: p.stem)
+def test_every_example_exposes_an_app(path: Path) -> None:
+    assert isinstance(load(path.stem).app, FastrAPI)
+    assert 'if __name__ == "__main__":' in path.read_text()
+
+
+async def test_echo(capsys: pytest.CaptureFixture[str]) -> None:
+    with trio.fail_after(5):
+        async with open_websocket(app_of("echo"), "/ws") as client:
+            await client.send_text("hello")
+            assert await client.receive_json() == {"reply": "Message received", "echo": "hello"}
+    out = capsys.readouterr().out
+    assert "Client said: hello" in out
+    assert "Connection closed: WebSocket closed with code 1000" in out
+
+
+async def test_demo_serves_the_page_and_the_echo() -> None:
+    app = app_of("demo")
+    with trio.fail_after(5):
+        page = await http_request(app, "GET", "/", headers={"Host": "example.org:9000"})
+        evil = await http_request(app, "GET", "/", headers={"Host": "x');alert(1);//"})
+        async with open_websocket(app, "/ws") as client:
+            await client.send_text("hi")
+            assert await client.receive_json() == {"reply": "Message received", "echo": "hi"}
+    assert page.status_code == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "new WebSocket('ws://example.org:9000/ws')" in page.text
+    assert "WebSocket Test Client" in page.text
+    assert "new WebSocket('ws://localhost:8000/ws')" in evil.text
+
+
+async def test_receive(capsys: pytest.CaptureFixture[str]) -> None:
+    app = app_of("receive")
+    with trio.fail_after(5):
+        for path, message in (("/ws", "text"), ("/bytes", b"\x01\x02"), ("/json", '{"a": 1}')):
+            async with open_websocket(app, path) as client:
+                await client.send(message)
+                await client.wait_closed()
+    assert capsys.readouterr().out.splitlines() == [
+        "Received: text",
+        "Received 2 bytes",
+        "Received: {'a': 1}",
+    ]
+
+
+async def test_send() -> None:
+    app = app_of("send")
+    with trio.fail_after(5):
+        async with open_websocket(app, "/ws") as client:
+            assert await client.receive_text() == "Hello, client!"
+        async with open_websocket(app, "/bytes") as client:
+            assert await client.receive_bytes() == b"\x00\x01\x02"
+        async with open_websocket(app, "/json") as client:
+            assert await client.receive_json() == {"greeting": "Hello, client!"}
+
+
+async def test_close() -> None:
+    with trio.fail_after(5):
+        async with open_websocket(app_of("close"), "/ws") as client:
+            assert await client.receive_text() == "Hello, and goodbye"
+            assert await client.wait_closed() == (1000, "")
+
+
+async def test_broadcast_reaches_every_client() -> None:
+    app = app_of("broadcast")
+    with trio.fail_after(5):
+        async with open_websocket(app, "/ws") as first, open_websocket(app, "/ws") as second:
+            await trio.testing.wait_all_tasks_blocked()
+            await first.send_text("hello all")
+            expected = {"message": "hello all", "total_clients": 2}
+            assert await first.receive_json() == expected
+            assert await second.receive_json() == expected
+
+
+@pytest.mark.parametrize(("example", "ann"), [("chat_room", "ann"), ("chat_room_seed", None)])
+async def test_chat_room(example: str, ann: str | None) -> None:
+    app = app_of(example)
+    name = ann or "Anonymous"
+    query = f"?username={ann}" if ann else ""
+    with trio.fail_after(5):
+        async with open_websocket(app, f"/chat/lobby{query}") as first:
+            async with open_websocket(app, "/chat/lobby") as second:
+                assert await first.receive_json() == {
+                    "type": "user_joined",
+                    "username": "Anonymous",
+                    "room": "lobby",
+                }
+                async with open_websocket(app, "/chat/elsewhere") as other:
+                    await first.send_text("hi")
+                    said = {"type": "message", "username": name, "message": "hi"}
+                    assert await first.receive_json() == said
+                    assert await second.receive_json() == said
+                    await other.send_text("other room")
+                    assert (await other.receive_json())["message"] == "other room"
+            assert await first.receive_json() == {"type": "user_left", "username": "Anonymous"}
+
+
+async def test_connection_state_loop_reads_everything() -> None:
+    with trio.fail_after(5):
+        async with open_websocket(app_of("connection_state"), "/ws") as client:
+            await client.send_text("one")
+            await client.send_text("two")
+            assert await client.receive_text() == "Echo: one"
+            assert await client.receive_text() == "Echo: two"
+
+
+async def test_error_handling(capsys: pytest.CaptureFixture[str]) -> None:
+    app = app_of("error_handling")
+    with trio.fail_after(5):
+        async with open_websocket(app, "/ws") as client:
+            await client.send_text("x")
+            assert await client.receive_json() == {"echo": "x"}
+        async with open_websocket(app, "/json") as client:
+            await client.send_text("{broken")
+            error = await client.receive_json()
+            assert error["error"].startswith("receive_json() got invalid JSON")
+            await client.send_text('{"ok": true}')
+            assert await client.receive_json() == {"echo": {"ok": True}}
+        async with open_websocket(app, "/private?token=nope") as client:
+            assert await client.wait_closed() == (4003, "forbidden")
+        async with open_websocket(app, "/private?token=secret") as client:
+            assert await client.receive_text() == "welcome"
+    assert capsys.readouterr().out.splitlines() == ["Client disconnected", "Connection closed"]
+
+
+async def test_best_practices() -> None:
+    app = app_of("best_practices")
+    with trio.fail_after(5):
+        async with open_websocket(app, "/echo") as client:
+            await client.send_text("same")
+            assert await client.receive_text() == "same"
+        async with (
+            open_websocket(app, "/rooms/room1") as a,
+            open_websocket(app, "/rooms/room1") as b,
+        ):
+            await trio.testing.wait_all_tasks_blocked()
+            await a.send_text("hey")
+            assert await a.receive_text() == "room1: hey"
+            assert await b.receive_text() == "room1: hey"
+        async with open_websocket(app, "/rooms/room9") as client:
+            assert await client.wait_closed() == (4004, "no room room9")
+
+
+async def test_heartbeat_pings_every_interval(autojump_clock: trio.testing.MockClock) -> None:
+    module = load("heartbeat")
+    with trio.fail_after(1000):
+        async with open_websocket(module.app, "/ws") as client:
+            await client.send_text("hi")
+            assert await client.receive_json() == {"type": "echo", "data": "hi"}
+            for n in (1, 2, 3):
+                assert await client.receive_json() == {"type": "ping"}
+                assert trio.current_time() == n * module.HEARTBEAT_SECONDS
+
+
+async def test_lifetime_forms(autojump_clock: trio.testing.MockClock) -> None:
+    module = load("lifetime")
+    with trio.fail_after(10_000):
+        async with open_websocket(module.app, "/ws") as client:
+            await client.send_text("echo")
+            assert await client.receive_text() == "echo"
+            assert await client.wait_closed() == (1000, "")
+            assert trio.current_time() == module.LIFETIME_SECONDS
+        async with open_websocket(module.app, "/limited") as client:
+            closed = await client.wait_closed()
+            assert closed == (1001, "maximum connection lifetime reached")
+            assert trio.current_time() == 2 * module.LIFETIME_SECONDS
+
+
+async def test_nursery_ticker(autojump_clock: trio.testing.MockClock) -> None:
+    with trio.fail_after(100):
+        async with open_websocket(app_of("nursery_ticker"), "/ws") as client:
+            assert (await client.receive_json())["type"] == "tick"
+            await client.send_text("hello")
+            assert await client.receive_json() == {"type": "echo", "text": "hello"}
+            assert (await client.receive_json())["type"] == "tick"
+
+
+async def test_autobahn_echo() -> None:
+    with trio.fail_after(5):
+        async with open_websocket(app_of("autobahn_echo"), "/ws") as client:
+            for message in ("text", b"binary"):
+                await client.send(message)
+                assert await client.receive() == message
+        with pytest.raises(HandshakeRejected):
+            async with open_websocket(app_of("autobahn_echo"), "/other"):
+                pytest.fail("only /ws exists")  # pragma: no cover
+
+
+def test_examples_are_not_on_sys_path() -> None:
+    assert str(EXAMPLES) not in sys.path  # loaded by path, so they import as any user's would
