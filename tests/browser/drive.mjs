@@ -1,0 +1,32 @@
+// Opens the demo's page in headless Chromium, sends one message with its form, and prints the
+// lines the page shows, as JSON: node drive.mjs URL MESSAGE [SCREENSHOT.png]
+import { chromium } from "playwright-core";
+
+const [url, message, screenshot] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+  timeout: 30000,
+});
+try {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(20000);
+  await page.goto(url);
+  await page.locator("#messages p", { hasText: "Connected to server" }).waitFor();
+  await page.fill("#messageInput", message);
+  await page.click("button");
+  await page.locator("#messages p", { hasText: "Server: " }).waitFor();
+  const lines = await page.locator("#messages p").allTextContents();
+  if (screenshot) await page.screenshot({ path: screenshot });
+  console.log(JSON.stringify({ lines, input: await page.inputValue("#messageInput") }));
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,69 @@
+"""The demo's HTML test client (the FastrAPI docs' page) in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import trio
+
+from fastrapi.testing import open_live_server
+
+from ..test_examples import app_of
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+HERE = Path(__file__).parent
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def missing() -> str | None:
+    """What the test lacks, if anything (tests/browser/install.sh installs it)."""
+    if not Path(CHROMIUM).exists():
+        return f"Chromium ({CHROMIUM})"
+    if shutil.which("node") is None:
+        return "Node.js"
+    if not (HERE / "node_modules" / "playwright-core").is_dir():
+        return "playwright-core (npm ci in tests/browser)"
+    return None
+
+
+@pytest.fixture
+def browser_ready() -> None:
+    lack = missing()
+    if lack is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{lack} is missing: tests/browser/install.sh should have installed it")
+    pytest.skip(f"{lack} is missing: run bash tests/browser/install.sh")
+
+
+@pytest.mark.usefixtures("browser_ready")
+async def test_the_page_connects_sends_and_shows_the_reply(tmp_path: Path) -> None:
+    screenshot = tmp_path / "page.png"
+    with trio.fail_after(90):
+        async with open_live_server(app_of("demo")) as server:
+            done = await trio.run_process(
+                [
+                    "node",
+                    str(HERE / "drive.mjs"),
+                    server.url("/"),
+                    "hello browser",
+                    str(screenshot),
+                ],
+                capture_stdout=True,
+                capture_stderr=True,
+                check=False,
+            )
+    assert done.returncode == 0, done.stderr.decode()
+    shown = json.loads(done.stdout)
+    assert shown["lines"] == [
+        "Connected to server",
+        "You: hello browser",
+        'Server: {"reply":"Message received","echo":"hello browser"}',
+    ]
+    assert shown["input"] == ""
+    assert screenshot.stat().st_size > 1000
