@@ -184,11 +184,14 @@ async def _read(
     limit: int,
 ) -> None:
     while True:
-        with trio.move_on_after(idle_timeout) as idle:
+        if idle_timeout == math.inf:
             event = await transport.receive()
-        if idle.cancelled_caught:
-            session.on_server_end(CloseCode.GOING_AWAY, "idle timeout")
-            return
+        else:
+            with trio.move_on_after(idle_timeout) as idle:
+                event = await transport.receive()
+            if idle.cancelled_caught:
+                session.on_server_end(CloseCode.GOING_AWAY, "idle timeout")
+                return
         if isinstance(event, Close):
             session.on_peer_close(event)
             return

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import importlib.util
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal, Protocol, TypeAlias
 
@@ -239,9 +240,11 @@ def _websockets_codec_factory() -> Callable[[str | None, int], tuple[str | None,
             return b"".join(w for w in self._p.data_to_send() if w)
 
     deflate = ServerPerMessageDeflateFactory()
+    quiet = logging.getLogger("fastrapi.codec")  # not websockets' INFO line for every close
+    quiet.setLevel(logging.WARNING)
 
     def create(offered: str | None, max_message_size: int) -> tuple[str | None, Codec]:
-        protocol = _Protocol(Side.SERVER, state=OPEN, max_size=max_message_size)
+        protocol = _Protocol(Side.SERVER, state=OPEN, max_size=max_message_size, logger=quiet)
         response: str | None = None
         if offered:
             for name, params in parse_extension(offered):

@@ -103,15 +103,18 @@ class StreamTransport:
     # -- reading ------------------------------------------------------------------------------
 
     async def receive(self) -> Data | Close | ServerClose:
-        await self._opened.wait()
+        if not self._opened.is_set():
+            await self._opened.wait()
         while not self._events:
             if self._end is not None:
                 return self._end
-            with trio.CancelScope() as self._read_scope:
+            data: bytes | None = None
+            with trio.CancelScope() as self._read_scope:  # request_close() and _drop() cancel it
                 try:
                     data = bytes(await self._stream.receive_some(RECEIVE_SIZE))
                 except (trio.BrokenResourceError, trio.ClosedResourceError):
                     data = b""
+            if data is not None:
                 await self._take(data)
         return self._events.popleft()
 
