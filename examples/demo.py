@@ -1,4 +1,4 @@
-"""The demo: the FastrAPI docs' echo endpoint and, at ``/``, their HTML test client.
+"""The demo: the FastrAPI docs' echo endpoint (``echo.py``) and, at ``/``, their HTML client.
 
     python examples/demo.py        # then open http://localhost:8000/
 
@@ -13,10 +13,11 @@ import re
 from pathlib import Path
 from typing import Final
 
-from fastrapi import FastrAPI, HTMLResponse, Request, WebSocket
+from echo import app
+
+from fastrapi import HTMLResponse, Request
 
 PAGE: Final = (Path(__file__).parent / "static" / "index.html").read_text()
-app = FastrAPI()
 
 
 HOST: Final = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]+)?|\[[0-9A-Fa-f:.]+\](:[0-9]+)?")
@@ -28,18 +29,6 @@ async def index(request: Request) -> HTMLResponse:
     if not HOST.fullmatch(host):  # it goes into the page's script: a plain host:port only
         host = "localhost:8000"
     return HTMLResponse(PAGE.replace("ws://localhost:8000/ws", f"ws://{host}/ws"))
-
-
-@app.websocket("/ws")
-async def websocket_endpoint(ws: WebSocket) -> None:
-    await ws.accept()
-    try:
-        while True:
-            data = await ws.receive_text()
-            print(f"Client said: {data}")
-            await ws.send_json({"reply": "Message received", "echo": data})
-    except Exception as e:
-        print(f"Connection closed: {e}")
 
 
 if __name__ == "__main__":
