@@ -204,7 +204,10 @@ async def _read(
             session.on_server_end(CloseCode.MESSAGE_TOO_BIG, f"message over {limit} bytes")
             return
         try:
-            await inbound.send(event)
+            try:
+                inbound.send_nowait(event)  # most often the handler is waiting: no extra yield
+            except trio.WouldBlock:
+                await inbound.send(event)
         except trio.BrokenResourceError:
             return  # the handler has finished
 
@@ -230,8 +233,7 @@ async def _writer(
                 session.on_close_sent()
                 return
     except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-        why = exc.args[0] if exc.args and isinstance(exc.args[0], Close) else None
-        session.on_peer_close(why or Close(CloseCode.ABNORMAL_CLOSURE))
+        session.on_broken(exc.args[0] if exc.args else None)
     finally:
         done.set()
 

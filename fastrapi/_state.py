@@ -119,6 +119,10 @@ class Session:
         if self.ended is None:
             self.ended = WebSocketDisconnect(close.code, close.reason)
 
+    def on_broken(self, why: object) -> None:
+        """A write failed: the connection is gone (``why``: the transport's ``Close``, if any)."""
+        self.on_peer_close(why if isinstance(why, Close) else Close(CloseCode.ABNORMAL_CLOSURE))
+
     def on_server_end(self, code: int, reason: str) -> None:
         """The server decided the connection is over (idle timeout, message too big)."""
         if self.ended is None:

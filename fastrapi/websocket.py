@@ -243,7 +243,7 @@ class WebSocket(HTTPConnection):
         """
         await self._put("send_json", orjson.dumps(data).decode())
 
-    async def _put(self, method: str, item: Outbound) -> None:
+    async def _put(self, method: str, item: Data) -> None:
         self._session.check_send(method)
         try:
             await self._outbound.send(item)

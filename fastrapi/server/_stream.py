@@ -10,6 +10,7 @@ dropped (1008) instead of pinning memory, and never delays another connection.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import TYPE_CHECKING, Final, final
 
@@ -55,6 +56,7 @@ class StreamTransport:
         self._opened = trio.Event()  # accepted or refused: the reader may start
         self._events: deque[Data | Close] = deque()
         self._lock = trio.StrictFIFOLock()
+        self._send_timeout = config.send_timeout or math.inf
         self._pongs: dict[bytes, trio.Event] = {}
         self._read_scope: trio.CancelScope | None = None  # the current read, if any
         self._end: Close | ServerClose | None = None
@@ -192,17 +194,21 @@ class StreamTransport:
         """
         if self._end is _DROPPED or self._end is _SEND_TIMEOUT:
             raise trio.BrokenResourceError(self._end)
-        async with self._lock:
-            timeout = self._config.send_timeout
-            with trio.move_on_after(timeout if timeout is not None else float("inf")) as slow:
-                try:
-                    await self._stream.send_all(data)
-                except (trio.BrokenResourceError, trio.ClosedResourceError):
-                    self._drop(_DROPPED)
-                    raise trio.BrokenResourceError(_DROPPED) from None
-            if slow.cancelled_caught:
-                self._drop(_SEND_TIMEOUT)
-                raise trio.BrokenResourceError(_SEND_TIMEOUT)
+        try:
+            self._lock.acquire_nowait()  # uncontended, as it nearly always is: no extra yield
+        except trio.WouldBlock:
+            await self._lock.acquire()
+        try:
+            with trio.move_on_after(self._send_timeout) as slow:
+                await self._stream.send_all(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            self._drop(_DROPPED)
+            raise trio.BrokenResourceError(_DROPPED) from None
+        finally:
+            self._lock.release()
+        if slow.cancelled_caught:
+            self._drop(_SEND_TIMEOUT)
+            raise trio.BrokenResourceError(_SEND_TIMEOUT)
 
     def _drop(self, why: Close) -> None:
         """The stream is unusable: stop the reader and fail every later write."""
