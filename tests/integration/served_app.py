@@ -1,4 +1,5 @@
-"""An app that serves itself, for the shutdown tests: ``python served_app.py blocking|trio``."""
+"""An echo app (``/ws``, and ``GET /``): the loopback tests serve it, and it serves itself for
+the shutdown tests: ``python served_app.py blocking|trio``."""
 
 from __future__ import annotations
 
@@ -18,6 +19,11 @@ async def echo(ws: WebSocket) -> None:
     await ws.accept()
     async for text in ws.iter_text():
         await ws.send_text(text)
+
+
+@app.get("/")
+async def index() -> str:
+    return "ok"
 
 
 if __name__ == "__main__":

@@ -16,23 +16,13 @@ from websockets.sync.client import connect
 from fastrapi import FastrAPI, WebSocket, WebSocketDisconnect
 from fastrapi.testing import open_live_server
 
+from . import served_app
+
 pytestmark = pytest.mark.integration
 
 
 def echo_app() -> FastrAPI:
-    app = FastrAPI()
-
-    @app.websocket("/ws")
-    async def echo(ws: WebSocket) -> None:
-        await ws.accept()
-        async for text in ws.iter_text():
-            await ws.send_text(text)
-
-    @app.get("/")
-    async def index() -> str:
-        return "ok"
-
-    return app
+    return served_app.app
 
 
 async def http_get(host: str, port: int, stream: trio.abc.Stream | None = None) -> bytes:
