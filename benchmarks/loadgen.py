@@ -59,7 +59,11 @@ def split_frame(buffer: bytearray) -> tuple[int, int] | None:
 
 
 def connect(port: int, path: str = "/ws") -> socket.socket:
-    """Open a WebSocket to 127.0.0.1:``port`` (blocking), ready for frames."""
+    """Open a WebSocket to 127.0.0.1:``port`` (blocking), ready for frames.
+
+    A frame the server sent right after its handshake (Hypercorn pings at once) is read
+    and dropped here.
+    """
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.sendall(
@@ -77,8 +81,10 @@ def connect(port: int, path: str = "/ws") -> socket.socket:
     if not head.startswith(b"HTTP/1.1 101"):
         status = head.split(b"\r\n", 1)[0]
         raise ConnectionError(f"handshake refused: {status!r}")
-    if head.split(b"\r\n\r\n", 1)[1]:
-        raise ConnectionError("unexpected frame right after the handshake")
+    early = bytearray(head.split(b"\r\n\r\n", 1)[1])
+    while early:
+        if split_frame(early) is None:
+            early += sock.recv(4096)
     sock.setblocking(False)
     return sock
 

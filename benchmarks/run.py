@@ -189,6 +189,36 @@ def markdown(results: dict[str, dict[str, object]], meta: dict[str, object]) -> 
     return "\n".join(lines) + "\n"
 
 
+def rst_table(results: dict[str, dict[str, object]], meta: dict[str, object]) -> str:
+    """The main figures as a reStructuredText table, for the docs."""
+    base = results.get("uvicorn + Starlette")
+    hyper = results.get("Hypercorn bare ASGI")
+    rows = [
+        "   * - server\n     - msgs/s at 1 / 16 / 256 connections\n"
+        "     - p50 / p99 ms (16)\n     - vs uvicorn (16)\n     - vs Hypercorn (16)\n"
+        "     - 64 KiB MB/s\n     - handshakes/s\n     - KiB per idle connection"
+    ]
+    for name, r in results.items():
+        if "error" in r:
+            continue
+        echo = {n: _echo(r, n) for n in (1, 16, 256)}
+        rates = " / ".join(str(echo[n]["msgs_per_s"]) for n in (1, 16, 256))
+        rows.append(
+            f"   * - {name}\n"
+            f"     - {rates}\n"
+            f"     - {echo[16]['p50_ms']} / {echo[16]['p99_ms']}\n"
+            f"     - {_ratio(echo[16], base)}\n     - {_ratio(echo[16], hyper)}\n"
+            f"     - {r['binary64k_mb_per_s']}\n     - {r['handshakes_per_s']}\n"
+            f"     - {float(str(r['idle_bytes_per_conn'])) / 1024:.1f}"
+        )
+    head = (
+        f"Measured {meta['date']} on {meta['machine']} ({meta['cpus']} CPUs), Python"
+        f" {meta['python']}, {meta['seconds']} s per point.\n\n"
+        ".. list-table::\n   :header-rows: 1\n\n"
+    )
+    return head + "\n".join(rows) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="1 s per point, 500 idle connections")
@@ -218,6 +248,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
     (RESULTS / "README.md").write_text(markdown(results, meta))
+    (RESULTS / "table.rst").write_text(rst_table(results, meta))
     print((RESULTS / "README.md").read_text())
 
 

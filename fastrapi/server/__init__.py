@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Final, Literal, TypedDict
 import trio
 
 from ._config import make_config
-from ._hypercorn import serve_hypercorn
 from ._serve import serve_native
 
 if TYPE_CHECKING:
@@ -99,6 +98,8 @@ async def serve(
         + [r.handler.options.max_message_size for r in app.router.websocket_routes]
     )
     if server == "hypercorn":
+        from ._hypercorn import serve_hypercorn  # only then: Hypercorn takes a while to import
+
         await serve_hypercorn(
             app,
             host,
