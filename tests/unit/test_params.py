@@ -20,7 +20,7 @@ def query(text: str) -> QueryParams:
 
 def test_seed_style_first_parameter_is_the_websocket() -> None:
     async def chat_room(ws, room: str):  # type: ignore[no-untyped-def]  # the seed's own style
-        pass
+        """Parameters only: the plan is what is tested."""
 
     plan = plan_handler(chat_room, frozenset({"room"}), WebSocket, first_is_connection=True)
     assert plan.connection_params == ("ws",)
@@ -31,7 +31,7 @@ def test_annotated_websocket_anywhere_and_query_defaults() -> None:
     async def handler(
         room: str, conn: WebSocket, username: str = "Anonymous", limit: int | None = None
     ) -> None:
-        pass
+        """Parameters only: the plan is what is tested."""
 
     plan = plan_handler(handler, frozenset({"room"}), WebSocket, first_is_connection=True)
     assert plan.connection_params == ("conn",)
@@ -51,7 +51,7 @@ def test_conversions() -> None:
     async def handler(
         ws: WebSocket, n: int, x: float, flag: bool, key: uuid.UUID, pid: int, name: str = "z"
     ) -> None:
-        pass
+        """Parameters only: the plan is what is tested."""
 
     plan = plan_handler(handler, frozenset({"pid"}), WebSocket, first_is_connection=True)
     key = uuid.uuid4()
@@ -70,7 +70,7 @@ def test_conversions() -> None:
 )
 def test_bad_requests_say_which_parameter(qs: str, message: str) -> None:
     async def handler(ws: WebSocket, n: int, flag: bool = False) -> None:
-        pass
+        """Parameters only: the plan is what is tested."""
 
     plan = plan_handler(handler, frozenset(), WebSocket, first_is_connection=True)
     with pytest.raises(ParameterError, match=message):
@@ -79,7 +79,7 @@ def test_bad_requests_say_which_parameter(qs: str, message: str) -> None:
 
 def test_bad_path_value_names_the_path() -> None:
     async def handler(ws: WebSocket, item: int) -> None:
-        pass
+        """Parameters only: the plan is what is tested."""
 
     plan = plan_handler(handler, frozenset({"item"}), WebSocket, first_is_connection=True)
     with pytest.raises(ParameterError, match="path parameter 'item': expected int, got 'x'"):
@@ -88,7 +88,7 @@ def test_bad_path_value_names_the_path() -> None:
 
 def test_request_parameter_for_http() -> None:
     async def handler(request: Request, q: str = "") -> None:
-        pass
+        """Parameters only: the plan is what is tested."""
 
     plan = plan_handler(handler, frozenset(), Request, first_is_connection=False)
     assert plan.connection_params == ("request",)
@@ -129,7 +129,7 @@ async def unresolvable(ws: WebSocket, x: NoSuchType) -> None:  # type: ignore[na
 
 class AsyncCallable:
     async def __call__(self, ws: WebSocket) -> None:
-        pass
+        """Parameters only: the plan is what is tested."""
 
 
 @pytest.mark.parametrize(
@@ -159,7 +159,7 @@ def test_async_callable_object_is_accepted() -> None:
 
 def test_partial_is_accepted() -> None:
     async def handler(ws: WebSocket, room: str, size: int) -> None:
-        pass
+        """Parameters only: the plan is what is tested."""
 
     plan = plan_handler(
         functools.partial(handler, size=3), frozenset({"room"}), WebSocket, first_is_connection=True
