@@ -55,8 +55,8 @@ class WebSocketOptions(TypedDict, total=False):
             once the handler has finished (default 10); whatever is left is then cancelled.
         ping_interval: Seconds between the server's pings (default 20; ``None``: no pings).
         ping_timeout: Seconds to wait for the pong; without it the connection is closed with
-            1011 (default 20; ``None``: wait for ever). The native server checks pongs; with
-            Hypercorn, only ``ping_interval`` applies (app-wide) and pongs are not checked.
+            1011 (default 20; ``None``: wait for ever). Pings are the native server's: ASGI has
+            none, so on Hypercorn neither option applies.
     """
 
     max_queue: int

@@ -105,7 +105,6 @@ async def serve(
             host,
             port,
             max_message_size=max_message_size,
-            ping_interval=app.websocket_options.ping_interval,
             keep_alive_timeout=options.get("keep_alive_timeout", 5.0),
             max_header_size=options.get("max_header_size", 16 * 1024),
             certfile=options.get("certfile"),

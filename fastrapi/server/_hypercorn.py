@@ -27,7 +27,6 @@ async def serve_hypercorn(
     port: int,
     *,
     max_message_size: int,
-    ping_interval: float | None,
     keep_alive_timeout: float,
     max_header_size: int,
     certfile: str | None,
@@ -42,7 +41,8 @@ async def serve_hypercorn(
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")  # into logging, not onto stderr
     config.websocket_max_message_size = max_message_size
-    config.websocket_ping_interval = ping_interval  # Hypercorn pings; it never checks the pongs
+    # (no websocket_ping_interval: Hypercorn 0.18's pinger writes beside its other writes and
+    # can crash the server with BusyResourceError; it would not check the pongs anyway)
     config.keep_alive_timeout = keep_alive_timeout
     config.h11_max_incomplete_size = max_header_size
     config.graceful_timeout = shutdown_timeout

@@ -150,7 +150,7 @@ async def test_raw_socket_handshake_and_frame(server_name: ServerName) -> None:
             async with stream:
                 await stream.send_all(masked_text_frame(b"raw"))
                 opcode, payload, rest = await read_frame(stream, rest)
-                while opcode == 0x9:  # a ping (Hypercorn pings at once): skip it
+                while opcode == 0x9:  # a ping of the server's own: skip it
                     opcode, payload, rest = await read_frame(stream, rest)
     assert opcode == 0x1
     assert payload == b'{"room":"raw","user":"Anonymous","text":"raw"}'
