@@ -12,8 +12,9 @@ from ._closecodes import CloseCode
 from ._transport import Close, Data
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
+    from ._transport import ServerClose
     from ._types import Receive, Scope, Send
 
 _HTTP_RESPONSE = "websocket.http.response"
@@ -71,6 +72,15 @@ class ASGITransport:
             await self._send({"type": "websocket.send", "text": data})
         else:
             await self._send({"type": "websocket.send", "bytes": data})
+
+    def watch(self, on_end: Callable[[Close | ServerClose], None]) -> None:
+        pass  # the ASGI server says when the connection ends: a websocket.disconnect
+
+    def ready_to_write(self, size: int) -> bool:
+        return False  # the server's send is its own: always through the writer task
+
+    async def write_now(self, data: Data) -> None:
+        raise NotImplementedError  # never called: ready_to_write() is False
 
     async def close(self, code: int, reason: str) -> None:
         await self._send({"type": "websocket.close", "code": code, "reason": reason})

@@ -34,6 +34,7 @@ import math
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 import trio
 
@@ -104,6 +105,7 @@ async def run_session(
     writer_scope = trio.CancelScope(shield=True)
     handler_error: BaseException | None = None
     outcome = _CANCELLED
+    transport.watch(partial(_interrupt, session, reader_scope))
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_reader, transport, in_tx, session, options, reader_scope, reader_done)
         nursery.start_soon(_writer, transport, out_rx, session, writer_scope, writer_done)
@@ -131,6 +133,15 @@ async def run_session(
             nursery.cancel_scope.cancel()
     if handler_error is not None:
         raise handler_error
+
+
+def _interrupt(session: Session, reader_scope: trio.CancelScope, end: Close | ServerClose) -> None:
+    """The connection ended while the reader may wait on the transport: say why, stop it."""
+    if isinstance(end, ServerClose):
+        session.on_server_end(end.code, end.reason)
+    else:
+        session.on_broken(end)
+    reader_scope.cancel()  # the handler's receive raises WebSocketDisconnect
 
 
 def _judge(exc: Exception) -> tuple[Close, BaseException | None]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +64,23 @@ class Transport(Protocol):
         after it. A ``ServerClose`` asks the connection to close itself with its code.
         """
 
+    def watch(self, on_end: Callable[[Close | ServerClose], None]) -> None:
+        """Have ``on_end`` called if the connection ends while the reader may be waiting: the
+        server shuts down (a ``ServerClose``), or a write found the connection broken (a
+        ``Close``). The pump stops its reader there, without a cancel scope per read."""
+
     async def send(self, data: Data) -> None:
         """Send one message."""
+
+    def ready_to_write(self, size: int) -> bool:
+        """Whether a message of about ``size`` could be written at once, without waiting."""
+
+    async def write_now(self, data: Data) -> None:
+        """Send one message from the handler's own task (after :meth:`ready_to_write`).
+
+        Cancel-safe: a cancel at its start sends nothing; once the message is encoded, it goes
+        out whole.
+        """
 
     async def close(self, code: int, reason: str) -> None:
         """Send our close frame."""

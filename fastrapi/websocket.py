@@ -245,9 +245,20 @@ class WebSocket(HTTPConnection):
 
     async def _put(self, method: str, item: Data) -> None:
         self._session.check_send(method)
+        queue = self._outbound.statistics()
         try:
-            await self._outbound.send(item)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            if (
+                queue.current_buffer_used == 0
+                and queue.tasks_waiting_receive  # the writer is idle: nothing to overtake
+                and self._transport.ready_to_write(len(item))
+            ):
+                await self._transport.write_now(item)  # saves two task switches per message
+            else:
+                await self._outbound.send(item)
+        except trio.BrokenResourceError as exc:
+            self._session.on_broken(exc.args[0] if exc.args else None)
+            raise self._session.disconnect() from None
+        except trio.ClosedResourceError:
             raise self._session.disconnect() from None
 
     async def ping(self, payload: bytes = b"") -> None:

@@ -11,6 +11,7 @@ dropped (1008) instead of pinning memory, and never delays another connection.
 from __future__ import annotations
 
 import math
+import select
 from collections import deque
 from typing import TYPE_CHECKING, Final, final
 
@@ -23,11 +24,12 @@ from ._codec import Codec, Pong, negotiate
 from ._handshake import accept_key
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from ._config import ServerConfig
 
 RECEIVE_SIZE: Final = 64 * 1024
+DIRECT_WRITE_MAX: Final = 4096  # characters or bytes: larger messages go through the writer
 _DROPPED: Final = Close(CloseCode.ABNORMAL_CLOSURE)
 _SEND_TIMEOUT: Final = Close(CloseCode.POLICY_VIOLATION, "send timeout: the client stopped reading")
 
@@ -57,8 +59,13 @@ class StreamTransport:
         self._events: deque[Data | Close] = deque()
         self._lock = trio.StrictFIFOLock()
         self._send_timeout = config.send_timeout or math.inf
+        # Plain TCP only: a TLS stream's write cannot be split into "nothing sent" and "all".
+        self._poll: select.poll | None = None
+        if isinstance(stream, trio.SocketStream):
+            self._poll = select.poll()
+            self._poll.register(stream.socket.fileno(), select.POLLOUT)
         self._pongs: dict[bytes, trio.Event] = {}
-        self._read_scope: trio.CancelScope | None = None  # the current read, if any
+        self._on_end: Callable[[Close | ServerClose], None] | None = None
         self._end: Close | ServerClose | None = None
         self._ended_reading = False
 
@@ -110,14 +117,11 @@ class StreamTransport:
         while not self._events:
             if self._end is not None:
                 return self._end
-            data: bytes | None = None
-            with trio.CancelScope() as self._read_scope:  # request_close() and _drop() cancel it
-                try:
-                    data = bytes(await self._stream.receive_some(RECEIVE_SIZE))
-                except (trio.BrokenResourceError, trio.ClosedResourceError):
-                    data = b""
-            if data is not None:
-                await self._take(data)
+            try:
+                data = bytes(await self._stream.receive_some(RECEIVE_SIZE))
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                data = b""
+            await self._take(data)
         return self._events.popleft()
 
     async def _take(self, data: bytes) -> None:
@@ -150,13 +154,15 @@ class StreamTransport:
             waiting.set()
         self._pongs.clear()
 
+    def watch(self, on_end: Callable[[Close | ServerClose], None]) -> None:
+        self._on_end = on_end
+
     def request_close(self, code: int, reason: str) -> None:
-        """Ask the connection to close itself (server shutdown): the reader returns a
-        ``ServerClose`` instead of waiting for the peer."""
+        """Ask the connection to close itself with ``code`` (server shutdown)."""
         if self._end is None:
             self._end = ServerClose(code, reason)
-        if self._read_scope is not None:
-            self._read_scope.cancel()
+            if self._on_end is not None:
+                self._on_end(self._end)
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -165,6 +171,22 @@ class StreamTransport:
         frame = self._codec.message(data)
         if frame:
             await self._write(frame)
+
+    def ready_to_write(self, size: int) -> bool:
+        if size > DIRECT_WRITE_MAX or self._poll is None or self._lock.locked():
+            return False
+        if self._end is not None or self._codec is None:
+            return False
+        return bool(self._poll.poll(0))  # the kernel has room: a small frame goes out at once
+
+    async def write_now(self, data: Data) -> None:
+        await trio.lowlevel.checkpoint_if_cancelled()  # cancelled here: nothing encoded or sent
+        assert self._codec is not None  # ready_to_write() said so; not user input
+        frame = self._codec.message(data)
+        if frame:
+            # Encoded (a compressor's state moved on): it must go out whole, so shielded. The
+            # socket had room, so this is at once; send_timeout bounds it all the same.
+            await self._write(frame, shield=True)
 
     async def close(self, code: int, reason: str) -> None:
         assert self._codec is not None  # only after accept(); not user input
@@ -185,7 +207,7 @@ class StreamTransport:
         if self._ended_reading:
             raise trio.BrokenResourceError(_DROPPED)
 
-    async def _write(self, data: bytes) -> None:
+    async def _write(self, data: bytes, *, shield: bool = False) -> None:
         """Write ``data`` within ``send_timeout``, or drop the connection.
 
         Raises:
@@ -199,7 +221,7 @@ class StreamTransport:
         except trio.WouldBlock:
             await self._lock.acquire()
         try:
-            with trio.move_on_after(self._send_timeout) as slow:
+            with trio.move_on_after(self._send_timeout, shield=shield) as slow:
                 await self._stream.send_all(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             self._drop(_DROPPED)
@@ -213,6 +235,6 @@ class StreamTransport:
     def _drop(self, why: Close) -> None:
         """The stream is unusable: stop the reader and fail every later write."""
         self._end = why
-        if self._read_scope is not None:
-            self._read_scope.cancel()
+        if self._on_end is not None:
+            self._on_end(why)
         self._release_pings()

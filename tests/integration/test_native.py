@@ -180,3 +180,35 @@ async def test_hypercorn_refuses_native_only_options() -> None:
     with trio.fail_after(5), pytest.raises(ValueError, match="has no option max_connections"):
         async with open_live_server(echo_app(), server="hypercorn", max_connections=3):
             pytest.fail("must not start")  # pragma: no cover
+
+
+async def test_direct_writes_keep_order_and_a_cancelled_send_sends_nothing() -> None:
+    """Sends write straight to the socket when the writer is idle; order and cancel hold."""
+    app = FastrAPI(ping_interval=None)
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket) -> None:
+        await ws.accept()
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            await ws.send_text("never")  # cancelled before it starts: nothing is sent
+
+        async def count(name: str) -> None:
+            for i in range(200):
+                await ws.send_text(f"{name}{i}")
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(count, "a")
+            nursery.start_soon(count, "b")
+        await ws.send_text("done")
+
+    got = []
+    with trio.fail_after(10):
+        async with open_live_server(app) as server:
+            url = server.url("/ws", scheme="ws")
+            async with open_websocket_url(url) as ws:
+                while (message := await ws.get_message()) != "done":
+                    got.append(message)
+    assert "never" not in got
+    for name in "ab":
+        assert [m for m in got if m[0] == name] == [f"{name}{i}" for i in range(200)]

@@ -279,6 +279,15 @@ class ScriptedTransport:
     async def send(self, data: Data) -> None:
         self.log.append(data)
 
+    def ready_to_write(self, size: int) -> bool:
+        return False
+
+    def watch(self, on_end: object) -> None:
+        pass  # nothing ends this transport but a close
+
+    async def write_now(self, data: Data) -> None:
+        raise NotImplementedError  # pragma: no cover
+
     async def close(self, code: int, reason: str) -> None:
         self.log.append(("close", code, reason))
         self._closed.set()
