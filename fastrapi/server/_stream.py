@@ -10,6 +10,7 @@ dropped (1008) instead of pinning memory, and never delays another connection.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import select
 from collections import deque
@@ -136,7 +137,8 @@ class StreamTransport:
                     self._release_pings()
         answer = self._codec.outgoing()
         if answer:
-            await self._write(answer)
+            with contextlib.suppress(trio.BrokenResourceError):  # _drop() noted why: the
+                await self._write(answer)  # next receive() returns it
 
     def _pong(self, payload: bytes) -> None:
         # RFC 6455 5.5.3: a pong may answer only the latest ping, so it answers every earlier one

@@ -243,3 +243,11 @@ async def test_rfc7692_no_compression_when_turned_off() -> None:
             await client.send(frame(OP_TEXT, b"plain"))
             echoed = await client.read_data()
             assert (echoed.rsv, echoed.payload) == (0, b"plain")
+
+
+async def test_5_5_2_a_pong_to_a_peer_that_hung_up_is_not_an_error() -> None:
+    """5.5.2: the pong for a ping can find the peer gone; the connection just ends (1006)."""
+    with trio.fail_after(5):
+        async with connect() as (client, _):  # (connect() checks that the server logged no error)
+            await client.send(frame(OP_PING, b"are you there"))
+            await client.stream.aclose()
