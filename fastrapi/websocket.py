@@ -117,7 +117,11 @@ class WebSocket(HTTPConnection):
         raw = [
             (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()
         ]
-        await self._transport.accept(subprotocol, raw)
+        try:
+            await self._transport.accept(subprotocol, raw)
+        except trio.BrokenResourceError as exc:  # the client left during the handshake
+            self._session.on_broken(exc.args[0] if exc.args else None)
+            raise self._session.disconnect() from None
 
     # -- receiving ----------------------------------------------------------------------------
 

@@ -165,3 +165,28 @@ async def test_chunked_body_over_the_limit_is_413_and_the_connection_goes_on() -
             assert b"request body over 100 bytes" in body
             head, body, _ = await read_response(stream, rest)
             assert (head[:12], body) == (b"HTTP/1.1 200", b"hi")
+
+
+async def test_a_client_gone_before_the_accept_is_a_disconnect_in_the_handler() -> None:
+    app = FastrAPI()
+    seen: list[BaseException] = []
+    errors: list[Exception] = []
+    client_gone, handled = trio.Event(), trio.Event()
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket) -> None:
+        await client_gone.wait()
+        try:
+            await ws.accept()
+        except Exception as exc:
+            seen.append(exc)
+        handled.set()
+
+    with trio.fail_after(5):
+        async with _serving(app, trio.testing.memory_stream_pair, errors) as stream:
+            await stream.send_all(upgrade(b"Sec-WebSocket-Version: 13", KEY))
+            await stream.aclose()
+            client_gone.set()
+            await handled.wait()
+    assert [type(e).__name__ for e in seen] == ["WebSocketDisconnect"]
+    assert errors == []
