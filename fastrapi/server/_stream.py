@@ -62,7 +62,9 @@ class StreamTransport:
         self._send_timeout = config.send_timeout or math.inf
         # Plain TCP only: a TLS stream's write cannot be split into "nothing sent" and "all".
         self._poll: select.poll | None = None
+        self._socket: trio.socket.SocketType | None = None
         if isinstance(stream, trio.SocketStream):
+            self._socket = stream.socket
             self._poll = select.poll()
             self._poll.register(stream.socket.fileno(), select.POLLOUT)
         self._pongs: dict[bytes, trio.Event] = {}
@@ -184,11 +186,25 @@ class StreamTransport:
     async def write_now(self, data: Data) -> None:
         await trio.lowlevel.checkpoint_if_cancelled()  # cancelled here: nothing encoded or sent
         assert self._codec is not None  # ready_to_write() said so; not user input
+        assert self._socket is not None  # likewise
         frame = self._codec.message(data)
-        if frame:
-            # Encoded (a compressor's state moved on): it must go out whole, so shielded. The
-            # socket had room, so this is at once; send_timeout bounds it all the same.
-            await self._write(frame, shield=True)
+        if not frame:
+            return
+        # Encoded (a compressor's state moved on): it must go out whole. The cancel status
+        # cannot change before the first send (no yield since the check above), and the socket
+        # had room, so one send() nearly always takes the whole frame without a cancel scope;
+        # what it leaves goes out shielded, within send_timeout.
+        self._lock.acquire_nowait()  # free: ready_to_write() checked, nothing ran since
+        try:
+            try:
+                sent = await self._socket.send(frame)
+            except (OSError, trio.ClosedResourceError):  # reset, broken pipe, closed
+                self._drop(_DROPPED)
+                raise trio.BrokenResourceError(_DROPPED) from None
+            if sent < len(frame):  # the rest, still under the lock: no other frame in between
+                await self._send_locked(memoryview(frame)[sent:], shield=True)
+        finally:
+            self._lock.release()
 
     async def close(self, code: int, reason: str) -> None:
         assert self._codec is not None  # only after accept(); not user input
@@ -223,13 +239,18 @@ class StreamTransport:
         except trio.WouldBlock:
             await self._lock.acquire()
         try:
+            await self._send_locked(data, shield=shield)
+        finally:
+            self._lock.release()
+
+    async def _send_locked(self, data: bytes | memoryview, *, shield: bool) -> None:
+        """Write ``data`` within ``send_timeout``, holding the lock; see :meth:`_write`."""
+        try:
             with trio.move_on_after(self._send_timeout, shield=shield) as slow:
                 await self._stream.send_all(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             self._drop(_DROPPED)
             raise trio.BrokenResourceError(_DROPPED) from None
-        finally:
-            self._lock.release()
         if slow.cancelled_caught:
             self._drop(_SEND_TIMEOUT)
             raise trio.BrokenResourceError(_SEND_TIMEOUT)
