@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final, final
 
+import trio
+
 from ._closecodes import CloseCode
 from ._transport import Close, Data
 
@@ -15,7 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from ._transport import ServerClose
-    from ._types import Receive, Scope, Send
+    from ._types import Message, Receive, Scope, Send
 
 _HTTP_RESPONSE = "websocket.http.response"
 
@@ -27,7 +29,15 @@ class ASGITransport:
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self._scope = scope
         self._receive = receive
-        self._send = send
+        self._asgi_send = send
+
+    async def _send(self, message: Message) -> None:
+        try:
+            await self._asgi_send(message)
+        except (OSError, trio.BusyResourceError) as exc:
+            # A server's sign that the connection is gone: an OSError, as ASGI asks, or from
+            # Hypercorn 0.18 a BusyResourceError when the client's close crosses ours.
+            raise trio.BrokenResourceError("the connection is gone") from exc
 
     can_ping: Final = False  # ASGI has no ping; Hypercorn answers the client's own
 

@@ -10,3 +10,5 @@ Message: TypeAlias = MutableMapping[str, Any]
 Receive: TypeAlias = Callable[[], Awaitable[Message]]
 Send: TypeAlias = Callable[[Message], Awaitable[None]]
 ASGIApp: TypeAlias = Callable[[Scope, Receive, Send], Awaitable[None]]
+ErrorHandler: TypeAlias = Callable[[Scope, Exception], None]
+"""Told what a WebSocket handler raised: it is logged when serving, re-raised in tests."""

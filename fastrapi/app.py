@@ -26,7 +26,7 @@ from .websocket import WebSocket
 if TYPE_CHECKING:
     from ._state import Session
     from ._transport import Data, Transport
-    from ._types import Receive, Scope, Send
+    from ._types import ErrorHandler, Receive, Scope, Send
     from .server import ServeOptions
     from .websocket import Outbound
 
@@ -183,6 +183,12 @@ class FastrAPI:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI 3 entry point: ``hypercorn --worker-class trio module:app`` serves it."""
+        await self.serve_asgi(scope, receive, send, self.log_handler_error)
+
+    async def serve_asgi(
+        self, scope: Scope, receive: Receive, send: Send, on_error: ErrorHandler
+    ) -> None:
+        """The ASGI entry point that tells ``on_error`` what a WebSocket handler raised."""
         kind = scope["type"]
         if kind == "websocket":
             transport = ASGITransport(scope, receive, send)
@@ -191,7 +197,7 @@ class FastrAPI:
             try:
                 await self.serve_websocket(scope, transport)
             except Exception as exc:
-                self.log_handler_error(scope, exc)
+                on_error(scope, exc)
         elif kind == "http":
             await self._http(scope, receive, send)
         elif kind == "lifespan":

@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import TYPE_CHECKING, Any, Final, NamedTuple, Unpack, final
+from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, Unpack, final
 
 import h11
 import orjson
@@ -26,12 +26,12 @@ from wsproto.connection import ConnectionState
 from ._closecodes import CloseCode
 from .datastructures import Address, Headers
 from .exceptions import FastrapiError, WebSocketDisconnect
-from .server import check_options
+from .server import check_options, serve
 from .server._config import make_config
 from .server._http11 import ServerContext, serve_connection
 
 if TYPE_CHECKING:
-    from ._types import Scope
+    from ._types import ErrorHandler, Scope
     from .app import FastrAPI
     from .server import ServeOptions
     from .server._config import ServerConfig
@@ -50,6 +50,8 @@ CLIENT: Final = Address("127.0.0.1", 50000)
 SERVER: Final = Address("testserver", 80)
 RECEIVE_SIZE: Final = 65536
 StreamPair = Callable[[], tuple[trio.abc.Stream, trio.abc.Stream]]
+ServerName = Literal["native", "hypercorn"]
+"""The server a test connection goes through: the native one in memory, or Hypercorn."""
 
 
 class HandshakeRejected(FastrapiError):
@@ -85,13 +87,34 @@ def _config(app: FastrAPI, compression: bool) -> ServerConfig:
 
 @asynccontextmanager
 async def _serving(
-    app: FastrAPI, stream_pair: StreamPair, errors: list[Exception], compression: bool = False
+    app: FastrAPI,
+    server: ServerName,
+    errors: list[Exception],
+    *,
+    lockstep: bool = False,
+    compression: bool = False,
 ) -> AsyncIterator[trio.abc.Stream]:
-    """Run one server connection of ``app`` on a stream pair; yield the client's end."""
-    client_stream, server_stream = stream_pair()
+    """Run one server connection of ``app``; yield the client's end of its stream.
+
+    ``lockstep`` and ``compression`` (permessage-deflate offered to the native server) are for
+    the native server.
+
+    On exit the client's end is closed and the server side has finished.
+    """
 
     def on_error(scope: Scope, exc: Exception) -> None:
         errors.append(exc)
+
+    if server == "hypercorn":
+        if lockstep:
+            raise ValueError("lockstep needs the native server (Hypercorn runs on a socket)")
+        async with _over_loopback(app, on_error) as stream:
+            yield stream
+        return
+    pair: StreamPair = (
+        trio.testing.lockstep_stream_pair if lockstep else trio.testing.memory_stream_pair
+    )
+    client_stream, server_stream = pair()
 
     async def serve() -> None:
         try:
@@ -108,6 +131,23 @@ async def _serving(
             yield client_stream
         finally:
             await trio.aclose_forcefully(client_stream)
+
+
+@asynccontextmanager
+async def _over_loopback(app: FastrAPI, on_error: ErrorHandler) -> AsyncIterator[trio.abc.Stream]:
+    """Serve ``app`` with Hypercorn on 127.0.0.1 and connect to it once."""
+    stop = trio.Event()
+    options: ServeOptions = {"server": "hypercorn", "shutdown_trigger": stop.wait}
+    async with trio.open_nursery() as nursery:
+        address: Address = await nursery.start(
+            partial(serve, app, "127.0.0.1", 0, options, on_error=on_error)
+        )
+        stream = await trio.open_tcp_stream(address.host, address.port)
+        try:
+            yield stream
+        finally:
+            await trio.aclose_forcefully(stream)
+            stop.set()
 
 
 @final
@@ -269,6 +309,7 @@ async def open_websocket(
     headers: Mapping[str, str] | None = None,
     raise_server_exceptions: bool = True,
     lockstep: bool = False,
+    server: ServerName = "native",
 ) -> AsyncIterator[WebSocketTestSession]:
     """Connect to ``app`` at ``path`` (query string included), in memory.
 
@@ -284,17 +325,17 @@ async def open_websocket(
         lockstep: Connect through ``trio.testing.lockstep_stream_pair()``: every write waits
             until the other side reads it, as over a socket whose buffers are full (for
             backpressure tests). By default writes are buffered without limit.
+        server: ``"native"`` (the default): the native server's code, in memory.
+            ``"hypercorn"``: the app served by Hypercorn on a free loopback port, to check
+            that it behaves the same there (real sockets: not under ``autojump_clock``).
 
     Raises:
         HandshakeRejected: the app refused the handshake (no route 404, a bad parameter or
             origin 403, a handler that closed or failed before accepting).
     """
     errors: list[Exception] = []
-    pair: StreamPair = (
-        trio.testing.lockstep_stream_pair if lockstep else trio.testing.memory_stream_pair
-    )
     body_error: Exception | None = None  # raised bare after the nursery, never in a group
-    async with _serving(app, pair, errors) as stream:
+    async with _serving(app, server, errors, lockstep=lockstep) as stream:
         try:
             client = await _handshake(stream, path, subprotocols, headers or {})
             yield client
@@ -332,13 +373,17 @@ async def http_request(
     *,
     headers: Mapping[str, str] | None = None,
     body: bytes = b"",
+    server: ServerName = "native",
 ) -> TestResponse:
-    """Send one HTTP/1.1 request to ``app`` in memory and return its response."""
+    """Send one HTTP/1.1 request to ``app`` in memory and return its response.
+
+    ``server="hypercorn"`` sends it to the app served by Hypercorn on loopback instead.
+    """
     conn = h11.Connection(h11.CLIENT)
     given = {k.lower(): v for k, v in (headers or {}).items()}
     request_headers = [("host", given.pop("host", SERVER.host)), ("content-length", str(len(body)))]
     request_headers += list(given.items())
-    async with _serving(app, trio.testing.memory_stream_pair, []) as stream:
+    async with _serving(app, server, []) as stream:
         await stream.send_all(
             conn.send(h11.Request(method=method.upper(), target=path, headers=request_headers))
             + (conn.send(h11.Data(data=body)) or b"")

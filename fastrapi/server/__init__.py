@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from functools import partial
 from typing import TYPE_CHECKING, Final, Literal, TypedDict
 
 import trio
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     import ssl
     from collections.abc import Awaitable, Callable
 
+    from .._types import ErrorHandler
     from ..app import FastrAPI
     from ..datastructures import Address
     from ._codec import CodecName
@@ -81,14 +83,18 @@ async def serve(
     options: ServeOptions,
     *,
     task_status: trio.TaskStatus[Address],
+    on_error: ErrorHandler | None = None,
 ) -> None:
     """Serve ``app``; see :meth:`fastrapi.FastrAPI.serve`.
+
+    ``on_error`` is told what a WebSocket handler raised (by default it is logged).
 
     Raises:
         ValueError: an option is out of range, or not one the chosen server has.
     """
     check_options(options)
     server = options.get("server", "native")
+    on_error = on_error or app.log_handler_error
     shutdown_trigger = options.get("shutdown_trigger")
     if shutdown_trigger is None and task_status is trio.TASK_STATUS_IGNORED:
         shutdown_trigger = wait_for_signal
@@ -101,7 +107,7 @@ async def serve(
         from ._hypercorn import serve_hypercorn  # only then: Hypercorn takes a while to import
 
         await serve_hypercorn(
-            app,
+            partial(app.serve_asgi, on_error=on_error),
             host,
             port,
             max_message_size=max_message_size,
@@ -136,7 +142,7 @@ async def serve(
         sock=options.get("sock"),
         shutdown_trigger=shutdown_trigger,
         shutdown_timeout=shutdown_timeout,
-        on_error=app.log_handler_error,
+        on_error=on_error,
         task_status=task_status,
     )
 

@@ -9,7 +9,6 @@ belongs to the WebSocket until it closes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 from urllib.parse import unquote
@@ -23,12 +22,11 @@ from ._handshake import check, is_upgrade, subprotocols
 from ._stream import RECEIVE_SIZE, StreamTransport
 
 if TYPE_CHECKING:
-    from .._types import Message, Scope
+    from .._types import ErrorHandler, Message, Scope
     from ..app import FastrAPI
     from ._config import ServerConfig
 
 _ASGI: Final = {"version": "3.0", "spec_version": "2.3"}
-ErrorHandler = Callable[["Scope", Exception], None]
 
 
 @dataclass(frozen=True, slots=True)

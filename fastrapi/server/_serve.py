@@ -10,12 +10,13 @@ import trio
 
 from .._closecodes import CloseCode
 from ..datastructures import Address
-from ._http11 import ErrorHandler, ServerContext, serve_connection
+from ._http11 import ServerContext, serve_connection
 
 if TYPE_CHECKING:
     import socket
     from collections.abc import Awaitable, Callable
 
+    from .._types import ErrorHandler
     from ..app import FastrAPI
     from ._config import ServerConfig
 

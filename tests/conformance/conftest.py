@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 import trio
-import trio.testing
 
 from fastrapi import FastrAPI, WebSocket, WebSocketDisconnect
 from fastrapi.server import _codec
@@ -19,6 +18,8 @@ from fastrapi.testing import _serving
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+    import trio.testing
 
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 
@@ -165,7 +166,7 @@ async def connect(
     if extensions:
         request += f"Sec-WebSocket-Extensions: {extensions}\r\n"
     errors: list[Exception] = []
-    async with _serving(app, trio.testing.memory_stream_pair, errors, compression) as stream:
+    async with _serving(app, "native", errors, compression=compression) as stream:
         await stream.send_all((request + "\r\n").encode())
         data = b""
         while b"\r\n\r\n" not in data:

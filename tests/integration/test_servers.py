@@ -7,7 +7,7 @@ import contextlib
 import logging
 import os
 import struct
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import TYPE_CHECKING
 
 import pytest
 import trio
@@ -16,14 +16,12 @@ from websockets.exceptions import ConnectionClosedError
 from websockets.sync.client import connect
 
 from fastrapi import FastrAPI, WebSocket, WebSocketDisconnect
-from fastrapi.testing import open_live_server
+from fastrapi.testing import ServerName, open_live_server
 
 if TYPE_CHECKING:
     from fastrapi.datastructures import Address
 
 pytestmark = pytest.mark.integration
-
-ServerName: TypeAlias = Literal["native", "hypercorn"]
 
 
 def make_app() -> FastrAPI:

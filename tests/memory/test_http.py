@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import pytest
 import trio
@@ -16,7 +17,9 @@ from fastrapi import (
     Request,
     Response,
 )
-from fastrapi.testing import http_request
+
+if TYPE_CHECKING:
+    from .conftest import HTTP
 
 
 def make_app() -> FastrAPI:
@@ -61,30 +64,30 @@ def make_app() -> FastrAPI:
     return app
 
 
-async def test_json_from_a_dict_with_converted_parameters() -> None:
+async def test_json_from_a_dict_with_converted_parameters(http: HTTP) -> None:
     app = make_app()
     with trio.fail_after(5):
-        response = await http_request(app, "GET", "/items/5?detail=true")
+        response = await http(app, "GET", "/items/5?detail=true")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     assert response.json() == {"item": 5, "detail": True}
-    assert (await http_request(app, "GET", "/list")).json() == [1, 2]
+    assert (await http(app, "GET", "/list")).json() == [1, 2]
 
 
-async def test_head_has_no_body() -> None:
+async def test_head_has_no_body(http: HTTP) -> None:
     with trio.fail_after(5):
-        response = await http_request(make_app(), "HEAD", "/items/5")
+        response = await http(make_app(), "HEAD", "/items/5")
     assert (response.status_code, response.body) == (200, b"")
     assert response.headers["content-length"] == str(len(b'{"item":5,"detail":false}'))
 
 
-async def test_body_text_html_and_status() -> None:
+async def test_body_text_html_and_status(http: HTTP) -> None:
     app = make_app()
     with trio.fail_after(5):
-        echo = await http_request(app, "POST", "/echo", body=b"payload")
-        text = await http_request(app, "PATCH", "/text")
-        html = await http_request(app, "DELETE", "/html")
-        json = await http_request(app, "PUT", "/json", body=b'{"a": 1}')
+        echo = await http(app, "POST", "/echo", body=b"payload")
+        text = await http(app, "PATCH", "/text")
+        html = await http(app, "DELETE", "/html")
+        json = await http(app, "PUT", "/json", body=b'{"a": 1}')
     assert (echo.status_code, echo.body, echo.headers["x-method"]) == (200, b"payload", "POST")
     assert (text.text, text.headers["content-type"]) == ("plain", "text/plain; charset=utf-8")
     assert (html.status_code, html.text) == (202, "<p>hi</p>")
@@ -104,27 +107,29 @@ async def test_body_text_html_and_status() -> None:
     ],
 )
 async def test_errors_are_json(
-    method: str, path: str, body: bytes, status: int, detail: str
+    method: str, path: str, body: bytes, status: int, detail: str, http: HTTP
 ) -> None:
     with trio.fail_after(5):
-        response = await http_request(make_app(), method, path, body=body)
+        response = await http(make_app(), method, path, body=body)
     assert response.status_code == status
     assert response.json()["detail"].startswith(detail)
 
 
-async def test_405_says_what_is_allowed_and_http_exception_headers() -> None:
+async def test_405_says_what_is_allowed_and_http_exception_headers(http: HTTP) -> None:
     app = make_app()
     with trio.fail_after(5):
-        response = await http_request(app, "POST", "/items/1")
-        teapot = await http_request(app, "GET", "/teapot")
+        response = await http(app, "POST", "/items/1")
+        teapot = await http(app, "GET", "/teapot")
     assert response.headers["allow"] == "GET, HEAD"
     assert teapot.headers["x-pot"] == "1"
 
 
 @pytest.mark.parametrize("path", ["/broken", "/unserialisable"])
-async def test_handler_bugs_are_500_and_logged(path: str, caplog: pytest.LogCaptureFixture) -> None:
+async def test_handler_bugs_are_500_and_logged(
+    path: str, caplog: pytest.LogCaptureFixture, http: HTTP
+) -> None:
     with trio.fail_after(5):
-        response = await http_request(make_app(), "GET", path)
+        response = await http(make_app(), "GET", path)
     assert (response.status_code, response.text) == (500, "Internal Server Error")
     assert any(r.levelno == logging.ERROR and path in r.getMessage() for r in caplog.records)
 

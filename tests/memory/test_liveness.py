@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 
 import pytest
 import trio
@@ -10,6 +11,9 @@ import trio.testing
 
 from fastrapi import FastrAPI, WebSocket, WebSocketDisconnect
 from fastrapi.testing import HandshakeRejected, open_websocket
+
+if TYPE_CHECKING:
+    from .conftest import Connect
 
 
 async def test_no_pong_closes_with_1011(autojump_clock: trio.testing.MockClock) -> None:
@@ -108,7 +112,7 @@ async def test_a_client_that_stopped_reading_is_dropped_with_1008(
     ("origin", "allowed"),
     [("https://app.example", True), ("https://evil.example", False), (None, True)],
 )
-async def test_allowed_origins(origin: str | None, allowed: bool) -> None:
+async def test_allowed_origins(origin: str | None, allowed: bool, connect: Connect) -> None:
     app = FastrAPI(allowed_origins=["https://app.example"])
 
     @app.websocket("/ws")
@@ -119,10 +123,10 @@ async def test_allowed_origins(origin: str | None, allowed: bool) -> None:
     headers = {"Origin": origin} if origin else {}
     with trio.fail_after(5):
         if allowed:
-            async with open_websocket(app, "/ws", headers=headers) as client:
+            async with connect(app, "/ws", headers=headers) as client:
                 assert await client.receive_text() == "welcome"
         else:
             with pytest.raises(HandshakeRejected) as caught:
-                async with open_websocket(app, "/ws", headers=headers):
+                async with connect(app, "/ws", headers=headers):
                     pytest.fail("the handshake must be refused")  # pragma: no cover
             assert caught.value.status_code == 403

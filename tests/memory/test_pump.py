@@ -17,8 +17,10 @@ if TYPE_CHECKING:
 
     from fastrapi._transport import Data
 
+    from .conftest import Connect
 
-async def test_the_queue_drains_before_close() -> None:
+
+async def test_the_queue_drains_before_close(connect: Connect) -> None:
     app = FastrAPI(max_queue=2)
 
     @app.websocket("/ws")
@@ -28,7 +30,7 @@ async def test_the_queue_drains_before_close() -> None:
             await ws.send_text(str(i))
 
     with trio.fail_after(5):
-        async with open_websocket(app, "/ws") as client:
+        async with connect(app, "/ws") as client:
             received = [await client.receive_text() for _ in range(100)]
             assert await client.wait_closed() == (1000, "")
     assert received == [str(i) for i in range(100)]
@@ -120,7 +122,7 @@ async def test_ticker_beside_a_receive_loop_ends_with_the_connection(
     assert ticker_cancelled.is_set()
 
 
-async def test_disconnect_inside_a_handler_nursery_is_a_normal_end() -> None:
+async def test_disconnect_inside_a_handler_nursery_is_a_normal_end(connect: Connect) -> None:
     app = FastrAPI()
 
     @app.websocket("/ws")
@@ -131,11 +133,11 @@ async def test_disconnect_inside_a_handler_nursery_is_a_normal_end() -> None:
             await ws.receive_text()  # raises WebSocketDisconnect inside the nursery
 
     with trio.fail_after(5):
-        async with open_websocket(app, "/ws") as client:
+        async with connect(app, "/ws") as client:
             await client.close()
 
 
-async def test_websocket_exception_inside_a_handler_nursery_sets_the_code() -> None:
+async def test_websocket_exception_inside_a_handler_nursery_sets_the_code(connect: Connect) -> None:
     app = FastrAPI()
 
     @app.websocket("/ws")
@@ -150,11 +152,11 @@ async def test_websocket_exception_inside_a_handler_nursery_sets_the_code() -> N
             await trio.sleep_forever()
 
     with trio.fail_after(5):
-        async with open_websocket(app, "/ws") as client:
+        async with connect(app, "/ws") as client:
             assert await client.wait_closed() == (4009, "nope")
 
 
-async def test_other_errors_inside_a_handler_nursery_are_reraised() -> None:
+async def test_other_errors_inside_a_handler_nursery_are_reraised(connect: Connect) -> None:
     app = FastrAPI()
 
     @app.websocket("/ws")
@@ -165,7 +167,7 @@ async def test_other_errors_inside_a_handler_nursery_are_reraised() -> None:
             raise KeyError("inner")
 
     with trio.fail_after(5), pytest.RaisesGroup(KeyError):
-        async with open_websocket(app, "/ws") as client:
+        async with connect(app, "/ws") as client:
             assert await client.wait_closed() == (1011, "")
 
 
@@ -216,7 +218,7 @@ async def test_max_lifetime_cancels_the_handler_and_closes_with_1001(
     assert cancelled.is_set()
 
 
-async def test_too_big_message_closes_with_1009() -> None:
+async def test_too_big_message_closes_with_1009(connect: Connect, target: str) -> None:
     app = FastrAPI(max_message_size=10)
     codes: list[int] = []
 
@@ -231,12 +233,15 @@ async def test_too_big_message_closes_with_1009() -> None:
 
     with trio.fail_after(5):
         for message in ("x" * 11, b"x" * 11, "é" * 6):
-            async with open_websocket(app, "/ws") as client:
+            async with connect(app, "/ws") as client:
                 await client.send("fits")
                 await client.send(message)
                 code, reason = await client.wait_closed()
-                assert (code, "10 bytes" in reason) == (1009, True)
-    assert codes == [1009] * 3
+                assert code == 1009
+                assert "10 bytes" in reason or target == "hypercorn"  # Hypercorn gives no reason
+    # Hypercorn closes by itself and tells the handler 1006, but it measures text in
+    # characters, so the third message (12 bytes, 6 characters) is left to the pump
+    assert codes == ([1006, 1006, 1009] if target == "hypercorn" else [1009] * 3)
 
 
 @pytest.mark.parametrize(

@@ -66,7 +66,7 @@ async def closed(stream: trio.abc.Stream) -> bool:
 async def test_keep_alive_pipelining_and_idle_close(autojump_clock: trio.testing.MockClock) -> None:
     get = b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
     with trio.fail_after(30):
-        async with _serving(make_app(), trio.testing.memory_stream_pair, []) as stream:
+        async with _serving(make_app(), "native", []) as stream:
             await stream.send_all(get + get)  # pipelined
             head1, body1, rest = await read_response(stream)
             head2, body2, rest = await read_response(stream, rest)
@@ -83,7 +83,7 @@ async def test_keep_alive_pipelining_and_idle_close(autojump_clock: trio.testing
 
 async def test_half_a_request_head_is_dropped(autojump_clock: trio.testing.MockClock) -> None:
     with trio.fail_after(30):
-        async with _serving(make_app(), trio.testing.memory_stream_pair, []) as stream:
+        async with _serving(make_app(), "native", []) as stream:
             await stream.send_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n")
             start = trio.current_time()
             assert await closed(stream)
@@ -92,7 +92,7 @@ async def test_half_a_request_head_is_dropped(autojump_clock: trio.testing.MockC
 
 async def test_a_stalled_body_is_dropped(autojump_clock: trio.testing.MockClock) -> None:
     with trio.fail_after(30):
-        async with _serving(make_app(), trio.testing.memory_stream_pair, []) as stream:
+        async with _serving(make_app(), "native", []) as stream:
             await stream.send_all(
                 b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"
             )
@@ -128,7 +128,7 @@ async def test_bad_requests_get_an_error_status_and_a_close(
     request_bytes: bytes, status: bytes
 ) -> None:
     with trio.fail_after(5):
-        async with _serving(make_app(), trio.testing.memory_stream_pair, []) as stream:
+        async with _serving(make_app(), "native", []) as stream:
             await stream.send_all(request_bytes)
             head, _, _ = await read_response(stream)
             assert head.split(b" ")[1] == status
@@ -141,7 +141,7 @@ async def test_chunked_body_within_the_limit() -> None:
         b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
     )
     with trio.fail_after(5):
-        async with _serving(make_app(), trio.testing.memory_stream_pair, []) as stream:
+        async with _serving(make_app(), "native", []) as stream:
             await stream.send_all(request)
             head, body, _ = await read_response(stream)
     assert head.startswith(b"HTTP/1.1 200")
@@ -158,7 +158,7 @@ async def test_chunked_body_over_the_limit_is_413_and_the_connection_goes_on() -
         + b"\r\n0\r\n\r\n"
     )
     with trio.fail_after(5):
-        async with _serving(make_app(), trio.testing.memory_stream_pair, []) as stream:
+        async with _serving(make_app(), "native", []) as stream:
             await stream.send_all(request + b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
             head, body, rest = await read_response(stream)
             assert head.startswith(b"HTTP/1.1 413")
@@ -183,7 +183,7 @@ async def test_a_client_gone_before_the_accept_is_a_disconnect_in_the_handler() 
         handled.set()
 
     with trio.fail_after(5):
-        async with _serving(app, trio.testing.memory_stream_pair, errors) as stream:
+        async with _serving(app, "native", errors) as stream:
             await stream.send_all(upgrade(b"Sec-WebSocket-Version: 13", KEY))
             await stream.aclose()
             client_gone.set()
