@@ -89,7 +89,7 @@ class ASGITransport:
     def ready_to_write(self, size: int) -> bool:
         return False  # the server's send is its own: always through the writer task
 
-    async def write_now(self, data: Data) -> None:
+    async def write_now(self, data: Data, *, schedule: bool) -> None:
         raise NotImplementedError  # never called: ready_to_write() is False
 
     async def close(self, code: int, reason: str) -> None:

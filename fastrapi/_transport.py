@@ -75,11 +75,12 @@ class Transport(Protocol):
     def ready_to_write(self, size: int) -> bool:
         """Whether a message of about ``size`` could be written at once, without waiting."""
 
-    async def write_now(self, data: Data) -> None:
+    async def write_now(self, data: Data, *, schedule: bool) -> None:
         """Send one message from the handler's own task (after :meth:`ready_to_write`).
 
         Cancel-safe: a cancel at its start sends nothing; once the message is encoded, it goes
-        out whole.
+        out whole. It is a schedule point (lets other tasks run) only if ``schedule``: the
+        caller may skip that when its task has just yielded anyway.
         """
 
     async def close(self, code: int, reason: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import select
 from collections import deque
 from typing import TYPE_CHECKING, Final, final
@@ -62,11 +63,11 @@ class StreamTransport:
         self._send_timeout = config.send_timeout or math.inf
         # Plain TCP only: a TLS stream's write cannot be split into "nothing sent" and "all".
         self._poll: select.poll | None = None
-        self._socket: trio.socket.SocketType | None = None
+        self._fileno = -1
         if isinstance(stream, trio.SocketStream):
-            self._socket = stream.socket
+            self._fileno = stream.socket.fileno()
             self._poll = select.poll()
-            self._poll.register(stream.socket.fileno(), select.POLLOUT)
+            self._poll.register(self._fileno, select.POLLOUT)
         self._pongs: dict[bytes, trio.Event] = {}
         self._on_end: Callable[[Close | ServerClose], None] | None = None
         self._end: Close | ServerClose | None = None
@@ -183,28 +184,29 @@ class StreamTransport:
             return False
         return bool(self._poll.poll(0))  # the kernel has room: a small frame goes out at once
 
-    async def write_now(self, data: Data) -> None:
+    async def write_now(self, data: Data, *, schedule: bool) -> None:
         await trio.lowlevel.checkpoint_if_cancelled()  # cancelled here: nothing encoded or sent
         assert self._codec is not None  # ready_to_write() said so; not user input
-        assert self._socket is not None  # likewise
         frame = self._codec.message(data)
-        if not frame:
-            return
-        # Encoded (a compressor's state moved on): it must go out whole. The cancel status
-        # cannot change before the first send (no yield since the check above), and the socket
-        # had room, so one send() nearly always takes the whole frame without a cancel scope;
-        # what it leaves goes out shielded, within send_timeout.
-        self._lock.acquire_nowait()  # free: ready_to_write() checked, nothing ran since
-        try:
+        if frame:
+            # Encoded (a compressor's state moved on): it must go out whole. The socket had
+            # room, so one plain write() nearly always takes the whole frame, at once and
+            # without a cancel scope; what it leaves goes out shielded, within send_timeout.
+            self._lock.acquire_nowait()  # free: ready_to_write() checked, nothing ran since
             try:
-                sent = await self._socket.send(frame)
-            except (OSError, trio.ClosedResourceError):  # reset, broken pipe, closed
-                self._drop(_DROPPED)
-                raise trio.BrokenResourceError(_DROPPED) from None
-            if sent < len(frame):  # the rest, still under the lock: no other frame in between
-                await self._send_locked(memoryview(frame)[sent:], shield=True)
-        finally:
-            self._lock.release()
+                try:
+                    sent = os.write(self._fileno, frame)
+                except BlockingIOError:
+                    sent = 0
+                except OSError:  # reset, broken pipe
+                    self._drop(_DROPPED)
+                    raise trio.BrokenResourceError(_DROPPED) from None
+                if sent < len(frame):  # the rest, still under the lock: no frame in between
+                    await self._send_locked(memoryview(frame)[sent:], shield=True)
+            finally:
+                self._lock.release()
+        if schedule:
+            await trio.lowlevel.cancel_shielded_checkpoint()
 
     async def close(self, code: int, reason: str) -> None:
         assert self._codec is not None  # only after accept(); not user input

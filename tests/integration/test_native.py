@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
+import struct
 from functools import partial
+from types import SimpleNamespace
 
 import pytest
 import trio
@@ -14,6 +17,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from fastrapi import FastrAPI, WebSocket, WebSocketDisconnect
+from fastrapi.server import _stream
 from fastrapi.testing import open_live_server
 
 from . import served_app
@@ -35,6 +39,14 @@ async def http_get(host: str, port: int, stream: trio.abc.Stream | None = None) 
         while chunk := await stream.receive_some():
             data += chunk
     return data.split(b"\r\n", 1)[0]
+
+
+def upgrade_request(path: str) -> bytes:
+    """A WebSocket opening handshake request, written by hand."""
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    ).encode()
 
 
 async def test_tls_with_a_throwaway_certificate() -> None:
@@ -163,10 +175,7 @@ async def test_a_stalled_client_does_not_delay_the_others() -> None:
     with trio.fail_after(20):
         async with open_live_server(app, send_timeout=2) as server:
             stalled = await trio.open_tcp_stream(server.host, server.port)  # reads nothing
-            await stalled.send_all(
-                b"GET /feed HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-            )
+            await stalled.send_all(upgrade_request("/feed"))
             async with open_websocket_url(server.url("/feed", scheme="ws")) as ws:
                 for _ in range(50):
                     start = trio.current_time()
@@ -201,6 +210,8 @@ async def test_direct_writes_keep_order_and_a_cancelled_send_sends_nothing() -> 
             nursery.start_soon(count, "a")
             nursery.start_soon(count, "b")
         await ws.send_text("done")
+        async for _ in ws.iter_text():  # until the client closes (trio-websocket leaks its
+            pass  # socket when the server closes first)
 
     got = []
     with trio.fail_after(10):
@@ -212,3 +223,104 @@ async def test_direct_writes_keep_order_and_a_cancelled_send_sends_nothing() -> 
     assert "never" not in got
     for name in "ab":
         assert [m for m in got if m[0] == name] == [f"{name}{i}" for i in range(200)]
+
+
+async def test_a_tight_send_loop_still_lets_other_tasks_run() -> None:
+    """A direct send right after a receive may skip its yield, but never two in a row."""
+    app = FastrAPI(ping_interval=None)
+    sends_before_other_ran: list[int] = []
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.receive_text()
+        sent = 0
+
+        async def other() -> None:
+            sends_before_other_ran.append(sent)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(other)
+            for _ in range(100):
+                await ws.send_text("x")
+                sent += 1
+        async for _ in ws.iter_text():  # until the client closes, as above
+            pass
+
+    with trio.fail_after(10):
+        async with (
+            open_live_server(app) as server,
+            open_websocket_url(server.url("/ws", scheme="ws")) as ws,
+        ):
+            await ws.send_message("go")
+            for _ in range(100):
+                assert await ws.get_message() == "x"
+    # the first send after the receive skips its yield; the second yields, and `other` runs
+    # then or, as Trio may order a batch either way, right after the third
+    assert len(sends_before_other_ran) == 1
+    assert sends_before_other_ran[0] <= 2
+
+
+@pytest.mark.parametrize("written", [3, 0, None])
+async def test_a_direct_write_the_socket_takes_only_in_part_is_finished_in_order(
+    written: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``written`` bytes of the frame (``None``: the socket was full after all); the rest goes
+    out through the locked, bounded write."""
+
+    def write(fd: int, data: bytes) -> int:
+        if written is None:
+            raise BlockingIOError
+        return os.write(fd, data[:written])
+
+    app = FastrAPI(ping_interval=None)
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket) -> None:
+        await ws.accept()
+        async for message in ws.iter_text():
+            with monkeypatch.context() as patch:
+                patch.setattr(_stream, "os", SimpleNamespace(write=write))
+                await ws.send_text(message)
+            await ws.send_text(message.upper())
+
+    with trio.fail_after(10):
+        async with (
+            open_live_server(app) as server,
+            open_websocket_url(server.url("/ws", scheme="ws")) as ws,
+        ):
+            for word in ("hello", "world"):
+                await ws.send_message(word)
+                assert [await ws.get_message(), await ws.get_message()] == [word, word.upper()]
+
+
+async def test_a_direct_write_to_a_reset_connection_is_a_disconnect() -> None:
+    app = FastrAPI(ping_interval=None, max_queue=0)  # the reader waits on the handler
+    outcome: list[object] = []
+    done = trio.Event()
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.receive_text()  # the second message keeps the reader off the socket
+        await trio.sleep(0.2)  # meanwhile the client resets the connection
+        try:
+            await ws.send_text("anyone there?")
+        except WebSocketDisconnect as exc:
+            outcome.append(exc.code)
+        done.set()
+
+    with trio.fail_after(10):
+        async with open_live_server(app) as server:
+            sock = trio.socket.socket()
+            await sock.connect((server.host, server.port))
+            with sock:
+                await sock.send(upgrade_request("/ws"))
+                assert b" 101 " in await sock.recv(4096)
+                one = b"\x81\x81\x00\x00\x00\x00a"  # a masked text frame "a" (zero mask)
+                await sock.send(one + one)
+                await trio.sleep(0.05)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            # closed with SO_LINGER 0: a reset
+            await done.wait()
+    assert outcome == [1006]

@@ -290,7 +290,7 @@ class ScriptedTransport:
     def watch(self, on_end: object) -> None:
         pass  # nothing ends this transport but a close
 
-    async def write_now(self, data: Data) -> None:
+    async def write_now(self, data: Data, *, schedule: bool) -> None:
         raise NotImplementedError  # pragma: no cover
 
     async def close(self, code: int, reason: str) -> None:
