@@ -227,3 +227,15 @@ async def test_autobahn_echo() -> None:
         with pytest.raises(HandshakeRejected):
             async with open_websocket(app_of("autobahn_echo"), "/other"):
                 pytest.fail("only /ws exists")  # pragma: no cover
+
+
+async def test_liveness(autojump_clock: trio.testing.MockClock) -> None:
+    module = load("liveness")
+    with trio.fail_after(1000):
+        async with open_websocket(module.app, "/ws") as client:
+            await client.send_text("hi")  # the client answers the ping as it waits
+            assert await client.receive_json() == {"echo": "hi", "rtt_ms": 0.0}
+            start = trio.current_time()
+            # pinged every 10 s and answering, but silent: closed when idle, not before
+            assert await client.wait_closed() == (1001, "idle timeout")
+            assert trio.current_time() - start == module.IDLE_TIMEOUT
