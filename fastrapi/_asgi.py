@@ -77,11 +77,12 @@ class ASGITransport:
                 )
             # anything else (a late websocket.connect) carries nothing for the handler
 
-    async def send(self, data: Data) -> None:
-        if isinstance(data, str):
-            await self._send({"type": "websocket.send", "text": data})
-        else:
-            await self._send({"type": "websocket.send", "bytes": data})
+    async def send(self, messages: Sequence[Data]) -> None:
+        for data in messages:
+            if isinstance(data, str):
+                await self._send({"type": "websocket.send", "text": data})
+            else:
+                await self._send({"type": "websocket.send", "bytes": data})
 
     def watch(self, on_end: Callable[[Close | ServerClose], None]) -> None:
         pass  # the ASGI server says when the connection ends: a websocket.disconnect

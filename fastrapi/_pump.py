@@ -17,14 +17,15 @@ The reader ends when the peer closes (or the connection drops), when no message 
 records why in the :class:`~fastrapi._state.Session` and closes the inbound channel, so the
 handler reads what arrived before and then gets :class:`~fastrapi.WebSocketDisconnect`.
 
-The writer sends messages in order; a ``Close`` (from ``ws.close()`` or from the end of the
-handler) is the last thing it writes. When the handler ends, the pump queues the close its outcome
-calls for (1000 on return, the code of a ``WebSocketException``, 1011 for any other error, 1001
-when ``max_lifetime`` ran out or the server is shutting down), waits at most ``close_timeout``
-for the writer to drain the queue and write it, then cancels whatever is left. The writer is
-shielded from outside cancellation (a server shutdown) until then, so even a cancelled connection
-gets its close. Errors of the
-handler never reach the nursery, so they come out bare, never as an ExceptionGroup.
+The writer sends messages in order, what queued behind a slow write in one batch (up to
+``WRITE_BATCH``); a ``Close`` (from ``ws.close()`` or from the end of the handler) is the last
+thing it writes. When the handler ends, the pump queues the close its outcome calls for (1000 on
+return, the code of a ``WebSocketException``, 1011 for any other error, 1001 when
+``max_lifetime`` ran out or the server is shutting down), waits at most ``close_timeout`` for
+the writer to drain the queue and write it, then cancels whatever is left. The writer is
+shielded from outside cancellation (a server shutdown) until then, so even a cancelled
+connection gets its close. Errors of the handler never reach the nursery, so they come out bare,
+never as an ExceptionGroup.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from ._transport import Close, Data, Reject, ServerClose, Transport
 from .exceptions import WebSocketDisconnect, WebSocketException
 from .websocket import Outbound, WebSocket
 
+WRITE_BATCH = 64 * 1024  # characters or bytes: queued messages written together, at most
 _LIFETIME_OVER = Close(CloseCode.GOING_AWAY, "maximum connection lifetime reached")
 _CANCELLED = Close(CloseCode.GOING_AWAY, "server shutting down")
 _PING_TIMEOUT = Close(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
@@ -232,14 +234,23 @@ async def _writer(
 ) -> None:
     try:
         with scope, outbound:
-            async for item in outbound:
+            pending: Outbound | None = None  # taken from the queue behind a batch
+            while True:
+                if pending is None:
+                    try:
+                        item = await outbound.receive()
+                    except trio.EndOfChannel:
+                        return
+                else:
+                    item, pending = pending, None
                 if isinstance(item, Close):
                     await transport.close(item.code, item.reason)
                 elif isinstance(item, Reject):
                     await transport.reject(item.status)
                 else:
-                    if not session.peer_closed:  # else nobody is listening: drop it
-                        await transport.send(item)
+                    batch, pending = _batch(item, outbound)
+                    if not session.peer_closed:  # else nobody is listening: drop them
+                        await transport.send(batch)
                     continue
                 session.on_close_sent()
                 return
@@ -247,6 +258,25 @@ async def _writer(
         session.on_broken(exc.args[0] if exc.args else None)
     finally:
         done.set()
+
+
+def _batch(
+    first: Data, outbound: trio.MemoryReceiveChannel[Outbound]
+) -> tuple[list[Data], Outbound | None]:
+    """``first`` and the messages queued behind it, for one write, until they reach
+    ``WRITE_BATCH``; and the close that stopped the batch, if one did."""
+    batch = [first]
+    size = len(first)
+    while size < WRITE_BATCH:
+        try:
+            item = outbound.receive_nowait()
+        except (trio.WouldBlock, trio.EndOfChannel):
+            break
+        if not isinstance(item, str | bytes):
+            return batch, item
+        batch.append(item)
+        size += len(item)
+    return batch, None
 
 
 async def _heartbeat(

@@ -69,8 +69,8 @@ class Transport(Protocol):
         server shuts down (a ``ServerClose``), or a write found the connection broken (a
         ``Close``). The pump stops its reader there, without a cancel scope per read."""
 
-    async def send(self, data: Data) -> None:
-        """Send one message."""
+    async def send(self, messages: Sequence[Data]) -> None:
+        """Send these messages, in order (the writer's batch: one write where it can)."""
 
     def ready_to_write(self, size: int) -> bool:
         """Whether a message of about ``size`` could be written at once, without waiting."""

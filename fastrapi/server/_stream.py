@@ -171,11 +171,11 @@ class StreamTransport:
 
     # -- writing ------------------------------------------------------------------------------
 
-    async def send(self, data: Data) -> None:
+    async def send(self, messages: Sequence[Data]) -> None:
         assert self._codec is not None  # only after accept(); not user input
-        frame = self._codec.message(data)
-        if frame:
-            await self._write(frame)
+        frames = b"".join([self._codec.message(data) for data in messages])
+        if frames:
+            await self._write(frames)  # one write, one timeout scope for the whole batch
 
     def ready_to_write(self, size: int) -> bool:
         if size > DIRECT_WRITE_MAX or self._poll is None or self._lock.locked():

@@ -51,8 +51,9 @@ async def test_slow_consumer_pushes_back_on_the_handler() -> None:
     with trio.fail_after(5):
         async with open_websocket(app, "/ws", lockstep=True) as client:
             await trio.testing.wait_all_tasks_blocked()
-            # the one the writer is writing, the outbound channel's two: then the handler waits
-            assert sent == 1 + 2
+            # the batch the writer is writing (what was queued when it started: at most 1 + 2),
+            # the outbound channel's two: then the handler waits
+            assert 1 + 2 <= sent <= (1 + 2) + 2
             received = [await client.receive_text() for _ in range(1000)]
     assert received == [str(i) for i in range(1000)]
     assert sent == 1000
@@ -281,8 +282,8 @@ class ScriptedTransport:
         await self._closed.wait()
         return Close(CloseCode.NORMAL_CLOSURE)
 
-    async def send(self, data: Data) -> None:
-        self.log.append(data)
+    async def send(self, messages: Sequence[Data]) -> None:
+        self.log.extend(messages)
 
     def ready_to_write(self, size: int) -> bool:
         return False
@@ -328,7 +329,7 @@ async def test_server_shutdown_closes_with_1001() -> None:
 class StalledTransport(ScriptedTransport):
     """A client that stopped reading: every send waits forever."""
 
-    async def send(self, data: Data) -> None:
+    async def send(self, messages: Sequence[Data]) -> None:
         await trio.sleep_forever()
 
 
@@ -361,3 +362,43 @@ async def test_close_timeout_bounds_a_stalled_writer(
                 nursery.cancel_scope.cancel()
     assert trio.current_time() - start == 7
     assert transport.log == ["accept"]
+
+
+class GatedTransport(ScriptedTransport):
+    """Records each write's batch; the first write waits until ``gate`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writing = trio.Event()
+        self.gate = trio.Event()
+        self.batches: list[list[Data]] = []
+
+    async def send(self, messages: Sequence[Data]) -> None:
+        self.batches.append(list(messages))
+        self.writing.set()
+        await self.gate.wait()
+
+
+async def test_the_writer_batches_what_queued_behind_a_slow_write_in_order() -> None:
+    app = FastrAPI(max_queue=8)
+    big = "x" * (40 * 1024)
+    queued = trio.Event()
+    transport = GatedTransport()
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.send_text("first")
+        await transport.writing.wait()
+        for message in ["b", "c", big, big, big, "last"]:
+            await ws.send_text(message)  # queued behind the first write
+        queued.set()
+
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(app.serve_websocket, SCOPE, transport)
+            await queued.wait()
+            transport.gate.set()
+    # up to 64 KiB a batch (one message may take it over), and the close after them all
+    assert transport.batches == [["first"], ["b", "c", big, big], [big, "last"]]
+    assert transport.log[-1] == ("close", CloseCode.NORMAL_CLOSURE, "")
