@@ -61,10 +61,11 @@ class StreamTransport:
         self._events: deque[Data | Close] = deque()
         self._lock = trio.StrictFIFOLock()
         self._send_timeout = config.send_timeout or math.inf
-        # Plain TCP only: a TLS stream's write cannot be split into "nothing sent" and "all".
+        # Direct writes: plain TCP only (a TLS stream's write cannot be split into "nothing
+        # sent" and "all"), where poll() exists (not on Windows).
         self._poll: select.poll | None = None
         self._fileno = -1
-        if isinstance(stream, trio.SocketStream):
+        if isinstance(stream, trio.SocketStream) and hasattr(select, "poll"):
             self._fileno = stream.socket.fileno()
             self._poll = select.poll()
             self._poll.register(self._fileno, select.POLLOUT)
