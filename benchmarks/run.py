@@ -17,12 +17,13 @@ import os
 import platform
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 import loadgen
 
@@ -46,6 +47,7 @@ SERVERS: Final = [
     Server("websockets asyncio", ["benchmarks/servers/websockets_asyncio.py"]),
     Server("Hypercorn bare ASGI", ["benchmarks/servers/hypercorn_asgi.py"]),
     Server("trio + wsproto, one task", ["benchmarks/servers/trio_wsproto_loop.py"]),
+    Server("trio + websockets, one task", ["benchmarks/servers/trio_websockets_loop.py"]),
 ]
 
 
@@ -133,6 +135,21 @@ def measure(server: Server, seconds: float, idle: int) -> dict[str, object]:
     return result
 
 
+def median(runs: list[dict[str, object]]) -> dict[str, object]:
+    """Every figure's median over the rounds (the first error, if a round failed)."""
+    for run in runs:
+        if "error" in run:
+            return run
+    merged: dict[str, object] = {}
+    for key, first in runs[0].items():
+        if isinstance(first, dict):
+            merged[key] = median([run[key] for run in runs])  # type: ignore[misc]  # same shape every round
+        else:
+            numbers = cast("list[float]", [run[key] for run in runs])
+            merged[key] = round(statistics.median(numbers), 3)
+    return merged
+
+
 def _echo(result: dict[str, object], connections: int) -> dict[str, float]:
     echo = result[f"echo{connections}"]
     assert isinstance(echo, dict)
@@ -153,7 +170,8 @@ def markdown(results: dict[str, dict[str, object]], meta: dict[str, object]) -> 
         "# Benchmark results",
         "",
         f"Run {meta['date']} on {meta['machine']} ({meta['cpus']} CPUs), Python {meta['python']},"
-        f" {meta['seconds']} s per point; server pinned to CPU 0, load generator to CPU 1."
+        f" {meta['seconds']} s per point, the median of {meta['rounds']} rounds; server pinned to"
+        " CPU 0, load generator to CPU 1."
         " Reproduce: `nox -s bench`.",
         "",
         "| server | 1 conn msgs/s | 16 conns msgs/s | 256 conns msgs/s | p50 / p99 ms (16) "
@@ -213,7 +231,8 @@ def rst_table(results: dict[str, dict[str, object]], meta: dict[str, object]) ->
         )
     head = (
         f"Measured {meta['date']} on {meta['machine']} ({meta['cpus']} CPUs), Python"
-        f" {meta['python']}, {meta['seconds']} s per point.\n\n"
+        f" {meta['python']}, {meta['seconds']} s per point, the median of {meta['rounds']}"
+        " rounds.\n\n"
         ".. list-table::\n   :header-rows: 1\n\n"
     )
     return head + "\n".join(rows) + "\n"
@@ -223,20 +242,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="1 s per point, 500 idle connections")
     parser.add_argument("--only", help="run only the servers whose name contains this")
+    parser.add_argument(
+        "--rounds", type=int, help="measure every server this many times, round-robin (default 3)"
+    )
     args = parser.parse_args()
     seconds, idle = (1.0, 500) if args.quick else (4.0, 5000)
+    rounds = args.rounds or (1 if args.quick else 3)
     if len(os.sched_getaffinity(0)) > 1:
         os.sched_setaffinity(0, {1})
-    results: dict[str, dict[str, object]] = {}
-    for server in SERVERS:
-        if args.only and args.only not in server.name:
-            continue
-        print(f"{server.name} ...", flush=True)
-        try:
-            results[server.name] = measure(server, seconds, idle)
-        except (OSError, RuntimeError) as exc:
-            results[server.name] = {"error": str(exc)[:300]}
-        print(f"  {results[server.name]}", flush=True)
+    servers = [s for s in SERVERS if not args.only or args.only in s.name]
+    runs: dict[str, list[dict[str, object]]] = {server.name: [] for server in servers}
+    for round_ in range(1, rounds + 1):
+        for server in servers:  # round-robin: a noisy minute spreads over every server
+            print(f"{server.name} (round {round_}/{rounds}) ...", flush=True)
+            try:
+                runs[server.name].append(measure(server, seconds, idle))
+            except (OSError, RuntimeError) as exc:
+                runs[server.name].append({"error": str(exc)[:300]})
+            print(f"  {runs[server.name][-1]}", flush=True)
+    results = {name: median(each) for name, each in runs.items()}
     meta: dict[str, object] = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": platform.machine(),
@@ -244,6 +268,7 @@ def main() -> None:
         "python": platform.python_version(),
         "seconds": seconds,
         "idle_connections": idle,
+        "rounds": rounds,
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
