@@ -20,7 +20,7 @@ from websockets.server import ServerProtocol
 
 async def echo(stream: trio.SocketStream) -> None:
     protocol = ServerProtocol(max_size=2**25)
-    fragments: list[bytes] = []
+    fragments: list[bytes | bytearray | memoryview] = []
     opcode = Opcode.TEXT
     async with stream:
         while True:
