@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, Unpack, final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, Unpack, final
 
 import h11
 import orjson
@@ -33,7 +33,7 @@ from .server._http11 import ServerContext, serve_connection
 if TYPE_CHECKING:
     from ._types import ErrorHandler, Scope
     from .app import FastrAPI
-    from .server import ServeOptions
+    from .server import ServeOptions, ServerName
     from .server._config import ServerConfig
 
 __all__ = [
@@ -50,8 +50,6 @@ CLIENT: Final = Address("127.0.0.1", 50000)
 SERVER: Final = Address("testserver", 80)
 RECEIVE_SIZE: Final = 65536
 StreamPair = Callable[[], tuple[trio.abc.Stream, trio.abc.Stream]]
-ServerName = Literal["native", "hypercorn"]
-"""The server a test connection goes through: the native one in memory, or Hypercorn."""
 
 
 class HandshakeRejected(FastrapiError):
@@ -136,18 +134,12 @@ async def _serving(
 @asynccontextmanager
 async def _over_loopback(app: FastrAPI, on_error: ErrorHandler) -> AsyncIterator[trio.abc.Stream]:
     """Serve ``app`` with Hypercorn on 127.0.0.1 and connect to it once."""
-    stop = trio.Event()
-    options: ServeOptions = {"server": "hypercorn", "shutdown_trigger": stop.wait}
-    async with trio.open_nursery() as nursery:
-        address: Address = await nursery.start(
-            partial(serve, app, "127.0.0.1", 0, options, on_error=on_error)
-        )
+    async with _live_server(app, {"server": "hypercorn"}, on_error) as address:
         stream = await trio.open_tcp_stream(address.host, address.port)
         try:
             yield stream
         finally:
             await trio.aclose_forcefully(stream)
-            stop.set()
 
 
 @final
@@ -416,10 +408,21 @@ async def open_live_server(
     the server shuts down gracefully, as on SIGTERM.
     """
     check_options(options)  # raised here, not inside the nursery
+    async with _live_server(app, options) as address:
+        yield address
+
+
+@asynccontextmanager
+async def _live_server(
+    app: FastrAPI, options: ServeOptions, on_error: ErrorHandler | None = None
+) -> AsyncIterator[Address]:
+    """Serve ``app`` on 127.0.0.1 with a free port; at exit, shut it down gracefully."""
     stop = trio.Event()
     options.setdefault("shutdown_trigger", stop.wait)
     async with trio.open_nursery() as nursery:
-        address: Address = await nursery.start(partial(app.serve, "127.0.0.1", 0, **options))
+        address: Address = await nursery.start(
+            partial(serve, app, "127.0.0.1", 0, options, on_error=on_error)
+        )
         try:
             yield address
         finally:

@@ -9,7 +9,7 @@ import logging
 import signal
 import threading
 from functools import partial
-from typing import TYPE_CHECKING, Final, Literal, TypedDict
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias, TypedDict
 
 import trio
 
@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 __all__ = ["ServeOptions"]
 
 logger: Final = logging.getLogger("fastrapi")
+
+
+ServerName: TypeAlias = Literal["native", "hypercorn"]
+"""fastrapi's own server, or Hypercorn's trio worker."""
 
 
 class ServeOptions(TypedDict, total=False):
@@ -57,7 +61,7 @@ class ServeOptions(TypedDict, total=False):
             default SIGINT and SIGTERM, unless the server was started with ``nursery.start``.
     """
 
-    server: Literal["native", "hypercorn"]
+    server: ServerName
     ws: CodecName | Literal["auto"]
     compression: bool
     ssl_context: ssl.SSLContext | None

@@ -16,10 +16,11 @@ from websockets.exceptions import ConnectionClosedError
 from websockets.sync.client import connect
 
 from fastrapi import FastrAPI, WebSocket, WebSocketDisconnect
-from fastrapi.testing import ServerName, open_live_server
+from fastrapi.testing import open_live_server
 
 if TYPE_CHECKING:
     from fastrapi.datastructures import Address
+    from fastrapi.server import ServerName
 
 pytestmark = pytest.mark.integration
 

@@ -15,14 +15,8 @@ from typing import TypeAlias
 
 import pytest
 
-from fastrapi.server import _codec
-from fastrapi.testing import (
-    ServerName,
-    TestResponse,
-    WebSocketTestSession,
-    http_request,
-    open_websocket,
-)
+from fastrapi.server import ServerName, _codec
+from fastrapi.testing import TestResponse, WebSocketTestSession, http_request, open_websocket
 
 Connect: TypeAlias = Callable[..., AbstractAsyncContextManager[WebSocketTestSession]]
 """:func:`fastrapi.testing.open_websocket` bound to the server under test."""
