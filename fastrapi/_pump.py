@@ -1,54 +1,70 @@
-"""The per-connection pump: one nursery, a reader task, a writer task, two bounded channels.
+"""The per-connection pump: one nursery, the reader and writer roles, two bounded queues.
 
 Theory of operation
 -------------------
 ::
 
-    transport ──reader──▶ inbound channel (max_queue) ──▶ handler: await ws.receive_text()
-    transport ◀──writer── outbound channel (max_queue) ◀── handler: await ws.send_text(...)
+    transport ──reader role──▶ inbound queue (max_queue) ──▶ handler: await ws.receive_text()
+    transport ◀──writer role── outbound queue (max_queue) ◀── handler: await ws.send_text(...)
+                   attendant (one task per server): pings, idle timeouts, busy handlers
 
-The handler runs in the body of the connection's nursery; the reader and the writer are its
-children, so no task outlives the connection. A full inbound channel stops the reader, so the
-transport stops reading and TCP pushes back on the client; a full outbound channel makes
-``send_*`` wait, so the handler is pushed back. Nothing is queued without bound.
+The handler runs in the body of the connection's nursery, and every task of the connection is
+a child of it, so nothing outlives the connection. The roles are filled by whichever task is
+cheapest at the moment, so that an echoed message costs one task step, as in a hand-written
+one-task loop:
 
-The reader ends when the peer closes (or the connection drops), when no message came for
-``idle_timeout`` (close 1001), or when a message is over ``max_message_size`` (close 1009). It
-records why in the :class:`~fastrapi._state.Session` and closes the inbound channel, so the
-handler reads what arrived before and then gets :class:`~fastrapi.WebSocketDisconnect`.
-
-The writer sends messages in order, what queued behind a slow write in one batch (up to
-``WRITE_BATCH``); a ``Close`` (from ``ws.close()`` or from the end of the handler) is the last
-thing it writes. When the handler ends, the pump queues the close its outcome calls for (1000 on
-return, the code of a ``WebSocketException``, 1011 for any other error, 1001 when
-``max_lifetime`` ran out or the server is shutting down), waits at most ``close_timeout`` for
-the writer to drain the queue and write it, then cancels whatever is left. The writer is
-shielded from outside cancellation (a server shutdown) until then, so even a cancelled
-connection gets its close. Errors of the handler never reach the nursery, so they come out bare,
-never as an ExceptionGroup.
+- **Reading.** While the handler waits in ``receive()`` with nothing queued, its own task reads
+  and decodes (on a plain socket; :attr:`Transport.inline_reads`). When it leaves ``receive()``,
+  the server's :class:`~fastrapi._attendant.Attendant` looks again ``READ_GRACE`` later; if the
+  handler is still away, it starts the **reader task**, which reads into the inbound queue, so
+  pings are answered and a close is seen while the handler is busy. A full queue stops the
+  reader, so TCP pushes back on the client. When the reader hands a message to a handler that
+  waits for it, it ends: the handler reads again itself. On TLS, in memory and on ASGI the
+  reader task runs for the whole connection instead (interrupting a read there takes its scope).
+- **Writing.** A send whose queue is empty, while no write is under way, writes the frame at once
+  from the handler's task (a plain ``write()``; no yield right after a receive, which yielded).
+  What the kernel does not take, and every send behind it, goes into the outbound queue, and the
+  **writer task** (started on the first such need) writes the queue in batches, each within
+  ``send_timeout``. A full queue makes ``send_*`` wait, so the handler is pushed back. Our close
+  is the last unit queued. Units offered by the Hub (``WebSocket._offer``) share this queue, so
+  they keep their order with the handler's sends; they do not count against ``max_queue``.
+- **Timers.** Pings, pong deadlines and the idle timeout are entries in the attendant's heap.
+  ``max_lifetime`` is a cancel scope around the handler, made only when it is set.
+- **Ending.** A server-side end (shutdown 1001, idle timeout 1001, ping timeout 1011, the Hub's
+  1008) queues our close and interrupts whoever reads: the handler's receive raises
+  :class:`~fastrapi.WebSocketDisconnect` with that code once the queue is read. When the handler
+  ends, the pump queues the close its outcome calls for (1000 on return, the code of a
+  ``WebSocketException``, 1011 for any other error, 1001 when ``max_lifetime`` ran out or the
+  server is shutting down), and within ``close_timeout`` (shielded from a shutdown, so a
+  cancelled connection still gets its close) waits for the queue to be written and for the
+  peer's close; then it cancels what is left. Errors of the handler never reach the nursery, so
+  they come out bare, never as an ExceptionGroup.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import partial
+from typing import TYPE_CHECKING, Final, final
 
 import trio
 
 from ._closecodes import CloseCode
 from ._state import Session
-from ._transport import Close, Data, Reject, ServerClose, Transport
+from ._transport import Close, Data, Reject, Transport, Unit
 from .exceptions import WebSocketDisconnect, WebSocketException
-from .websocket import Outbound, WebSocket
 
-WRITE_BATCH = 64 * 1024  # characters or bytes: queued messages written together, at most
-_LIFETIME_OVER = Close(CloseCode.GOING_AWAY, "maximum connection lifetime reached")
-_CANCELLED = Close(CloseCode.GOING_AWAY, "server shutting down")
-_PING_TIMEOUT = Close(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
+if TYPE_CHECKING:
+    from .websocket import WebSocket
+
+WRITE_BATCH: Final = 64 * 1024  # bytes of queued units written together, at most
+_LIFETIME_OVER: Final = Close(CloseCode.GOING_AWAY, "maximum connection lifetime reached")
+_CANCELLED: Final = Close(CloseCode.GOING_AWAY, "server shutting down")
+_PING_TIMEOUT: Final = Close(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
+_IDLE: Final = Close(CloseCode.GOING_AWAY, "idle timeout")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +96,485 @@ class PumpOptions:
                 raise ValueError(f"{name} must be a positive number of seconds, not {value}")
 
 
-Handler = Callable[[WebSocket], Awaitable[None]]
-CreateWebSocket = Callable[
-    [Session, trio.MemoryReceiveChannel[Data], trio.MemorySendChannel[Outbound]], WebSocket
-]
+Handler = Callable[["WebSocket"], Awaitable[None]]
+Entry = tuple[Unit, bool, Callable[[], None] | None]
+"""A queued unit: whether it counts against ``max_queue``, and what to call once it is written
+(or can never be)."""
+
+
+@final
+class Connection:
+    """One connection's reader and writer roles and queues; the WebSocket's only way out."""
+
+    __slots__ = (
+        "_arrived",
+        "_flushed",
+        "_inbound",
+        "_inline",
+        "_last_in",
+        "_limit",
+        "_max_queue",
+        "_nursery",
+        "_out",
+        "_paused",
+        "_queued",
+        "_reader",
+        "_reader_scope",
+        "_reading",
+        "_room",
+        "_room_in",
+        "_stopped",
+        "_want",
+        "_writer",
+        "_writer_scope",
+        "_writing",
+        "_yielded",
+        "attendant",
+        "leaves",
+        "options",
+        "session",
+        "transport",
+        "watched",
+    )
+
+    def __init__(
+        self,
+        transport: Transport,
+        session: Session,
+        options: PumpOptions,
+        nursery: trio.Nursery,
+    ) -> None:
+        self.transport = transport
+        self.session = session
+        self.options = options
+        self.attendant = transport.attendant
+        self._nursery = nursery
+        self._inline = transport.inline_reads and self.attendant is not None
+        self._limit = options.max_message_size
+        self._max_queue = options.max_queue
+        # reading
+        self._inbound: deque[Data] = deque()
+        self._arrived = trio.lowlevel.ParkingLot()  # the handler waits for the reader task
+        self._room_in = trio.lowlevel.ParkingLot()  # the reader task waits for room
+        self._reader = False  # a reader task holds the reader role
+        self._reader_scope: trio.CancelScope | None = None
+        self._reading = False  # somebody waits in transport.fill()
+        self._paused = False  # the reader task waits for room: the peer is being pushed back
+        self._stopped = False  # nothing more is read for the handler
+        self._yielded = False  # the handler's task yielded in its last receive()
+        self._last_in = 0.0
+        self.leaves = 0
+        self.watched = False
+        # writing
+        self._out: deque[Entry] = deque()
+        self._queued = 0  # entries of _out that count against max_queue
+        self._writing = False  # the writer task is inside a write
+        self._writer = False
+        self._writer_scope = trio.CancelScope(shield=True)  # cancelled by finish() only
+        self._want = trio.lowlevel.ParkingLot()  # the writer waits for units
+        self._room = trio.lowlevel.ParkingLot()  # senders wait for room
+        self._flushed = trio.lowlevel.ParkingLot()  # finish() waits for the queue to empty
+        transport.bind(self._answer, self.end)
+
+    # -- the handler's side: reading -----------------------------------------------------------
+
+    def unread(self) -> bool:
+        """Whether messages that arrived are not read yet."""
+        return bool(self._inbound) or self.transport.has_events()
+
+    async def receive(self) -> Data:
+        """The next message; see :meth:`fastrapi.WebSocket.receive`."""
+        transport = self.transport
+        while True:
+            if self._inbound:
+                message = self._inbound.popleft()
+                if self._paused:
+                    self._room_in.unpark_all()
+                break
+            if self._stopped:
+                raise self.session.disconnect()
+            if self._reader:  # the reader task holds the role: wait for what it reads
+                await self._arrived.park()
+                self._yielded = True
+                continue
+            event = transport.next_event()
+            if event is None:
+                await self._fill(transport.fill)
+                self._yielded = True
+                continue
+            taken = self._take(event)
+            if taken is not None:
+                message = taken
+                break
+        self.session.messages_in += 1
+        self.leaves += 1
+        if self._inline and not self.watched:
+            self.attendant.watch(self)  # type: ignore[union-attr]  # _inline: it is there
+        return message
+
+    def _take(self, event: Data | Close) -> Data | None:
+        """A message for the handler, or ``None`` when ``event`` ended the reading."""
+        if isinstance(event, Close):
+            self.session.on_peer_close(event)
+            self._stop()
+            return None
+        limit = self._limit
+        if len(event) > limit or (
+            isinstance(event, str) and len(event) * 4 > limit and len(event.encode()) > limit
+        ):
+            self.end(CloseCode.MESSAGE_TOO_BIG, f"message over {limit} bytes")
+            return None
+        if self.options.idle_timeout is not None:
+            self._last_in = trio.current_time()
+        return event
+
+    async def _fill(self, fill: Callable[[], Awaitable[None]]) -> None:
+        """Wait in ``fill``, marked as the one who reads (so :meth:`end` can interrupt it)."""
+        self._reading = True
+        try:
+            await fill()
+        finally:
+            self._reading = False
+
+    def check_busy(self, leaves: int) -> bool:
+        """The attendant's look at a handler that left ``receive()``: see ``_attendant.py``."""
+        if self._reading or self._reader or self._stopped:
+            return False
+        if leaves != self.leaves:
+            return True  # it came back and left again: look later
+        self._start_reader()
+        return False
+
+    def _start_reader(self) -> None:
+        self._reader = True
+        self._nursery.start_soon(self._read_in_background)
+
+    async def _read_in_background(self) -> None:
+        try:
+            with trio.CancelScope() as self._reader_scope:
+                await self._read_until_handed_over()
+        finally:
+            self._reader = False
+            self._reader_scope = None
+            self._arrived.unpark_all()
+
+    async def _read_until_handed_over(self) -> None:
+        transport = self.transport
+        arrived = self._arrived
+        while not self._stopped:
+            if len(self._inbound) >= max(self._max_queue, 1):
+                self._paused = True
+                try:
+                    await self._room_in.park()
+                finally:
+                    self._paused = False
+                continue
+            event = transport.next_event()
+            if event is None:
+                if self._inline and len(arrived):
+                    return  # the handler waits with nothing queued: it reads itself
+                await self._fill(self._fill_in_background)
+                continue
+            message = self._take(event)
+            if message is None:
+                return
+            self._inbound.append(message)
+            waiting = len(arrived)
+            arrived.unpark_all()
+            if self._inline and waiting:
+                return  # handed over: the handler reads again itself
+
+    async def _fill_in_background(self) -> None:
+        idle = self.options.idle_timeout
+        if idle is None or self.attendant is not None:
+            await self.transport.fill()
+            return
+        # no attendant (ASGI): the idle timeout is a scope around each read
+        with trio.move_on_after(idle) as waited:
+            await self.transport.fill()
+        if waited.cancelled_caught:
+            self.end(_IDLE.code, _IDLE.reason)
+
+    def _stop(self) -> None:
+        """Nothing more is read for the handler: wake whoever waits for a message."""
+        self._stopped = True
+        self._arrived.unpark_all()
+        self._room_in.unpark_all()
+
+    # -- the handler's side: writing -----------------------------------------------------------
+
+    async def send(self, data: Data) -> None:
+        """Send one message; see :meth:`fastrapi.WebSocket.send`.
+
+        Raises:
+            WebSocketDisconnect: the connection has ended.
+        """
+        await trio.lowlevel.checkpoint_if_cancelled()  # cancelled here: nothing was sent
+        while self._queued and self._queued >= self._max_queue:
+            await self._room.park()  # woken by the writer, or when the connection ends
+            self.session.check_send("send")
+        unit = self.transport.encode(data)
+        if unit is None:  # our close is out: nothing more is sent
+            raise self.session.disconnect()
+        try:
+            direct = self._push(unit, True, None)
+        except trio.BrokenResourceError as exc:
+            self._broken(exc)
+            raise self.session.disconnect() from None
+        self.session.messages_out += 1
+        if not (direct and self._yielded):
+            await trio.lowlevel.cancel_shielded_checkpoint()  # sent: not cancellable any more
+        self._yielded = False
+
+    def offer(self, frame: bytes, data: Data, on_sent: Callable[[], None]) -> bool:
+        """Queue a message built once for many connections; see ``WebSocket._offer``."""
+        if not self.session.can_offer() or self._stopped:
+            return False
+        unit = self.transport.encode_shared(frame, data)
+        if unit is None:
+            return False
+        try:
+            self._push(unit, False, on_sent)
+        except trio.BrokenResourceError as exc:
+            self._broken(exc)
+            on_sent()
+        return True
+
+    def _push(self, unit: Unit, counted: bool, on_sent: Callable[[], None] | None) -> bool:
+        """Write ``unit`` now if it can go whole, else queue it; ``True`` if it went now."""
+        if not self._out and not self._writing:
+            written = self.transport.write_nowait(unit)
+            if written >= 0:
+                if written == self.transport.unit_size(unit):
+                    if on_sent is not None:
+                        on_sent()
+                    return True
+                unit = self.transport.rest(unit, written)
+        self._out.append((unit, counted, on_sent))
+        if counted:
+            self._queued += 1
+        if self._writer:
+            self._want.unpark_all()
+        else:
+            self._writer = True
+            self._nursery.start_soon(self._write_queue)
+        return False
+
+    def _answer(self, unit: Unit) -> None:
+        """Queue what the protocol answered on its own (a pong, the echo of a close)."""
+        try:
+            self._push(unit, False, None)
+        except trio.BrokenResourceError as exc:
+            self._broken(exc)
+
+    def _broken(self, exc: trio.BrokenResourceError) -> None:
+        """A write found the connection gone: stop reading, wake everybody."""
+        self.session.on_broken(exc.args[0] if exc.args else None)
+        self._stop()
+        self._interrupt()
+        self._room.unpark_all()
+
+    async def _write_queue(self) -> None:
+        transport = self.transport
+        out = self._out
+        try:
+            with self._writer_scope:
+                while True:
+                    if not out:
+                        self._flushed.unpark_all()
+                        await self._want.park()
+                        continue
+                    batch = [out.popleft()]
+                    size = transport.unit_size(batch[0][0])
+                    while out and size < WRITE_BATCH:
+                        batch.append(out.popleft())
+                        size += transport.unit_size(batch[-1][0])
+                    self._taken(batch)  # in flight now: room for the handler's next sends
+                    self._writing = True
+                    try:
+                        await transport.write([entry[0] for entry in batch])
+                    finally:
+                        self._writing = False
+                        self._written(batch)
+        except trio.BrokenResourceError as exc:
+            self._broken(exc)
+        finally:
+            self._writer = False
+            rest = list(out)  # never to be written: their callbacks still run
+            out.clear()
+            self._taken(rest)
+            self._written(rest)
+            self._flushed.unpark_all()
+
+    def _taken(self, batch: list[Entry]) -> None:
+        counted = sum(entry[1] for entry in batch)
+        if counted:
+            self._queued -= counted
+            self._room.unpark_all()
+
+    @staticmethod
+    def _written(batch: list[Entry]) -> None:
+        for _, _, on_sent in batch:
+            if on_sent is not None:
+                on_sent()
+
+    # -- pings and the idle timeout ------------------------------------------------------------
+
+    def opened(self) -> None:
+        """After ``accept()``: give the reader role its first holder, schedule the timers."""
+        attendant = self.attendant
+        if not self._inline:
+            self._start_reader()  # no inline reads here: the reader task holds the role
+        elif not self.watched:
+            attendant.watch(self)  # type: ignore[union-attr]  # _inline: it is there
+        if attendant is None:
+            return
+        now = trio.current_time()
+        interval = self.options.ping_interval
+        if self.transport.can_ping and interval is not None:
+            attendant.call_at(now + interval, self._ping)
+        idle = self.options.idle_timeout
+        if idle is not None:
+            self._last_in = now
+            attendant.call_at(now + idle, self._check_idle)
+
+    def _ping(self) -> None:
+        if self.session.ended is not None:
+            return
+        try:
+            unit, _ = self.transport.ping(payload := os.urandom(4))
+        except trio.BrokenResourceError:
+            return
+        self._answer(unit)
+        sent = trio.current_time()
+        timeout = self.options.ping_timeout
+        if timeout is not None:
+            self.attendant.call_at(  # type: ignore[union-attr]  # _ping runs there
+                sent + timeout, lambda: self._check_pong(payload, sent)
+            )
+
+    def _check_pong(self, payload: bytes, sent: float) -> None:
+        if self.session.ended is not None:
+            return
+        came = self.transport.pong_came(payload)
+        if came is None and not self._paused:
+            self.end(_PING_TIMEOUT.code, _PING_TIMEOUT.reason)
+            return
+        if came is not None:
+            self.session.ping_rtt = came - sent
+        # the pong came, or the peer's data waits behind a full queue (so it is alive)
+        interval = self.options.ping_interval or math.inf
+        self.attendant.call_at(trio.current_time() + interval, self._ping)  # type: ignore[union-attr]
+
+    def _check_idle(self) -> None:
+        idle = self.options.idle_timeout
+        if self.session.ended is not None or idle is None:
+            return
+        due = self._last_in + idle
+        if trio.current_time() >= due:
+            self.end(_IDLE.code, _IDLE.reason)
+        else:
+            self.attendant.call_at(due, self._check_idle)  # type: ignore[union-attr]
+
+    async def ping(self, payload: bytes) -> None:
+        """Send a ping and wait for its pong; see :meth:`fastrapi.WebSocket.ping`."""
+        try:
+            unit, pong = self.transport.ping(payload)
+        except trio.BrokenResourceError:
+            raise self.session.disconnect() from None
+        self._answer(unit)
+        if self._inline and not self._reader and not self._reading:
+            self._start_reader()  # the pong must be read while the handler waits here
+        await pong.wait()
+        if self.transport.pong_came(payload) is None:
+            raise self.session.disconnect()
+
+    # -- ending --------------------------------------------------------------------------------
+
+    def end(self, code: int, reason: str) -> None:
+        """End the connection from outside the handler, without waiting: queue our close,
+        interrupt whoever reads. The handler's receives and sends raise
+        ``WebSocketDisconnect(code, reason)`` from now on (once the queue is read)."""
+        close = self.session.server_close(code, reason)
+        if close is not None:
+            unit = self.transport.encode_close(close.code, close.reason)
+            if unit is not None:
+                self._answer_close(unit)
+        self._stop()
+        self._interrupt()
+        self._room.unpark_all()
+
+    def _interrupt(self) -> None:
+        if self._reader_scope is not None:
+            self._reader_scope.cancel()
+        elif self._reading:
+            self.transport.interrupt()
+
+    def _answer_close(self, unit: Unit) -> None:
+        try:
+            self._push(unit, False, self.session.on_close_sent)
+        except trio.BrokenResourceError as exc:
+            self._broken(exc)
+
+    async def close(self, code: int, reason: str) -> None:
+        """Queue our close (``ws.close()``), or refuse the handshake before ``accept()``."""
+        item = self.session.close(code, reason)
+        if isinstance(item, Reject):
+            await self._reject(item)
+        elif item is not None:
+            unit = self.transport.encode_close(item.code, item.reason)
+            if unit is not None:
+                self._answer_close(unit)
+            await trio.lowlevel.cancel_shielded_checkpoint()
+
+    async def _reject(self, item: Reject) -> None:
+        try:
+            await self.transport.reject(item.status)
+        except trio.BrokenResourceError:
+            pass  # the client left before its refusal: nothing to tell it
+        finally:
+            self.session.on_close_sent()
+            self._stop()
+
+    async def finish(self, outcome: Close) -> None:
+        """The handler has ended: send the close ``outcome`` calls for and end the connection,
+        within ``close_timeout``; see the module docstring."""
+        try:
+            with trio.move_on_after(self.options.close_timeout, shield=True):
+                final = self.session.final_close(outcome)
+                if isinstance(final, Reject):
+                    await self._reject(final)
+                elif final is not None:
+                    unit = self.transport.encode_close(final.code, final.reason)
+                    if unit is not None:
+                        self._answer_close(unit)
+                while self._out or self._writing:
+                    await self._flushed.park()
+                if self.session.accepted:
+                    await self._await_peer_close()
+        finally:
+            self._writer_scope.cancel()  # the shield ends here, whatever happened
+            if self._reader_scope is not None:
+                self._reader_scope.cancel()
+
+    async def _await_peer_close(self) -> None:
+        """Read (and drop) what the peer still sends, until its close or the end of the stream."""
+        self._stopped = True
+        if self._reader_scope is not None:
+            self._reader_scope.cancel()
+        while self._reader:
+            await self._arrived.park()
+        transport = self.transport
+        while not self.session.peer_closed:
+            event = transport.next_event()
+            if event is None:
+                await self._fill(transport.fill)
+            elif isinstance(event, Close):
+                self.session.on_peer_close(event)
+        await transport.linger()
+
+
+CreateWebSocket = Callable[[Connection], "WebSocket"]
 
 
 async def run_session(
@@ -96,54 +587,28 @@ async def run_session(
             1011 (``WebSocketDisconnect`` and ``WebSocketException`` end the handler normally).
     """
     session = Session()
-    in_tx, in_rx = trio.open_memory_channel[Data](options.max_queue)
-    out_tx, out_rx = trio.open_memory_channel[Outbound](options.max_queue)
-    ws = create(session, in_rx, out_tx)
-    reader_scope = trio.CancelScope()
-    reader_done = trio.Event()
-    writer_done = trio.Event()
-    # Shielded so that a server shutdown still sends the close; the pump itself cancels it once
-    # close_timeout has passed, so the shield never outlives that bound.
-    writer_scope = trio.CancelScope(shield=True)
     handler_error: BaseException | None = None
     outcome = _CANCELLED
-    transport.watch(partial(_interrupt, session, reader_scope))
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(_reader, transport, in_tx, session, options, reader_scope, reader_done)
-        nursery.start_soon(_writer, transport, out_rx, session, writer_scope, writer_done)
-        if transport.can_ping and options.ping_interval is not None:
-            nursery.start_soon(_heartbeat, transport, session, options, reader_scope)
+        conn = Connection(transport, session, options, nursery)
+        ws = create(conn)
         try:
-            with trio.move_on_after(_seconds(options.max_lifetime)) as lifetime:
+            if options.max_lifetime is None:
                 await handler(ws)
-            outcome = (
-                _LIFETIME_OVER if lifetime.cancelled_caught else Close(CloseCode.NORMAL_CLOSURE)
-            )
+                outcome = Close(CloseCode.NORMAL_CLOSURE)
+            else:
+                with trio.move_on_after(options.max_lifetime) as lifetime:
+                    await handler(ws)
+                outcome = (
+                    _LIFETIME_OVER if lifetime.cancelled_caught else Close(CloseCode.NORMAL_CLOSURE)
+                )
         except Exception as exc:  # re-raised bare below, never inside a group
             outcome, handler_error = _judge(exc)
         finally:
-            in_rx.close()  # frees a reader blocked on a full queue
-            final = session.final_close(outcome)
-            with trio.move_on_after(options.close_timeout, shield=True):
-                if final is not None:
-                    await _send_last(out_tx, final)
-                out_tx.close()
-                await writer_done.wait()
-                if session.accepted:
-                    await reader_done.wait()  # the peer's answer to our close
-            writer_scope.cancel()
+            await conn.finish(outcome)
             nursery.cancel_scope.cancel()
     if handler_error is not None:
         raise handler_error
-
-
-def _interrupt(session: Session, reader_scope: trio.CancelScope, end: Close | ServerClose) -> None:
-    """The connection ended while the reader may wait on the transport: say why, stop it."""
-    if isinstance(end, ServerClose):
-        session.on_server_end(end.code, end.reason)
-    else:
-        session.on_broken(end)
-    reader_scope.cancel()  # the handler's receive raises WebSocketDisconnect
 
 
 def _judge(exc: Exception) -> tuple[Close, BaseException | None]:
@@ -160,139 +625,3 @@ def _judge(exc: Exception) -> tuple[Close, BaseException | None]:
         if isinstance(chosen, WebSocketException):
             return Close(chosen.code, chosen.reason), None
     return Close(CloseCode.INTERNAL_ERROR), exc
-
-
-async def _send_last(out_tx: trio.MemorySendChannel[Outbound], item: Close | Reject) -> None:
-    with contextlib.suppress(trio.BrokenResourceError):  # the writer ended: so did the connection
-        await out_tx.send(item)
-
-
-def _seconds(timeout: float | None) -> float:
-    return math.inf if timeout is None else timeout
-
-
-async def _reader(
-    transport: Transport,
-    inbound: trio.MemorySendChannel[Data],
-    session: Session,
-    options: PumpOptions,
-    scope: trio.CancelScope,
-    done: trio.Event,
-) -> None:
-    idle_timeout = _seconds(options.idle_timeout)
-    limit = options.max_message_size
-    # a sync close of the channel: `async with` would let Cancelled hide errors (trio#1559)
-    with scope, inbound:
-        try:
-            await _read(transport, inbound, session, idle_timeout, limit)
-        finally:
-            done.set()
-
-
-async def _read(
-    transport: Transport,
-    inbound: trio.MemorySendChannel[Data],
-    session: Session,
-    idle_timeout: float,
-    limit: int,
-) -> None:
-    while True:
-        if idle_timeout == math.inf:
-            event = await transport.receive()
-        else:
-            with trio.move_on_after(idle_timeout) as idle:
-                event = await transport.receive()
-            if idle.cancelled_caught:
-                session.on_server_end(CloseCode.GOING_AWAY, "idle timeout")
-                return
-        if isinstance(event, Close):
-            session.on_peer_close(event)
-            return
-        if isinstance(event, ServerClose):
-            session.on_server_end(event.code, event.reason)
-            return
-        if len(event) > limit or (
-            isinstance(event, str) and len(event) * 4 > limit and len(event.encode()) > limit
-        ):
-            session.on_server_end(CloseCode.MESSAGE_TOO_BIG, f"message over {limit} bytes")
-            return
-        try:
-            try:
-                inbound.send_nowait(event)  # most often the handler is waiting: no extra yield
-            except trio.WouldBlock:
-                await inbound.send(event)
-        except trio.BrokenResourceError:
-            return  # the handler has finished
-
-
-async def _writer(
-    transport: Transport,
-    outbound: trio.MemoryReceiveChannel[Outbound],
-    session: Session,
-    scope: trio.CancelScope,
-    done: trio.Event,
-) -> None:
-    try:
-        with scope, outbound:
-            pending: Outbound | None = None  # taken from the queue behind a batch
-            while True:
-                if pending is None:
-                    try:
-                        item = await outbound.receive()
-                    except trio.EndOfChannel:
-                        return
-                else:
-                    item, pending = pending, None
-                if isinstance(item, Close):
-                    await transport.close(item.code, item.reason)
-                elif isinstance(item, Reject):
-                    await transport.reject(item.status)
-                else:
-                    batch, pending = _batch(item, outbound)
-                    if not session.peer_closed:  # else nobody is listening: drop them
-                        await transport.send(batch)
-                    continue
-                session.on_close_sent()
-                return
-    except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-        session.on_broken(exc.args[0] if exc.args else None)
-    finally:
-        done.set()
-
-
-def _batch(
-    first: Data, outbound: trio.MemoryReceiveChannel[Outbound]
-) -> tuple[list[Data], Outbound | None]:
-    """``first`` and the messages queued behind it, for one write, until they reach
-    ``WRITE_BATCH``; and the close that stopped the batch, if one did."""
-    batch = [first]
-    size = len(first)
-    while size < WRITE_BATCH:
-        try:
-            item = outbound.receive_nowait()
-        except (trio.WouldBlock, trio.EndOfChannel):
-            break
-        if not isinstance(item, str | bytes):
-            return batch, item
-        batch.append(item)
-        size += len(item)
-    return batch, None
-
-
-async def _heartbeat(
-    transport: Transport, session: Session, options: PumpOptions, reader_scope: trio.CancelScope
-) -> None:
-    """Ping every ``ping_interval``; without a pong within ``ping_timeout``, end with 1011."""
-    interval = _seconds(options.ping_interval)
-    timeout = _seconds(options.ping_timeout)
-    while True:
-        await trio.sleep(interval)
-        with trio.move_on_after(timeout) as late:
-            try:
-                await transport.ping(os.urandom(4))
-            except trio.BrokenResourceError:
-                return  # the connection is gone: the reader says so
-        if late.cancelled_caught:
-            session.on_server_end(_PING_TIMEOUT.code, _PING_TIMEOUT.reason)
-            reader_scope.cancel()  # the handler's receive raises WebSocketDisconnect(1011)
-            return

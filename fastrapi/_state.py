@@ -47,6 +47,10 @@ class Session:
         self.accepted = False
         self.ended: WebSocketDisconnect | None = None
         self.peer_closed = False
+        self.close_queued = False  # our close (or refusal) is queued or sent: no other
+        self.messages_in = 0
+        self.messages_out = 0
+        self.ping_rtt: float | None = None  # seconds, the last heartbeat's round trip
 
     # -- the handler's side -------------------------------------------------------------------
 
@@ -88,10 +92,14 @@ class Session:
         validate_close(code, reason)
         if self.application_state is WebSocketState.CONNECTING:
             self.application_state = WebSocketState.CLOSING
+            self.close_queued = True
             return Reject(REJECT_STATUS)
         if self.application_state is not WebSocketState.CONNECTED or self.peer_closed:
             return None
         self.application_state = WebSocketState.CLOSING
+        if self.close_queued:  # the server is closing it already
+            return None
+        self.close_queued = True
         return Close(code, reason)
 
     def final_close(self, default: Close) -> Close | Reject | None:
@@ -102,10 +110,14 @@ class Session:
         """
         if self.application_state is WebSocketState.CONNECTING:
             self.application_state = WebSocketState.CLOSING
+            self.close_queued = True
             return Reject(REJECT_STATUS)
         if self.application_state is not WebSocketState.CONNECTED or self.peer_closed:
             return None
         self.application_state = WebSocketState.CLOSING
+        if self.close_queued:
+            return None
+        self.close_queued = True
         if self.ended is not None and default.code == CloseCode.NORMAL_CLOSURE:
             # the server ended it (idle timeout, message too big): say so
             return Close(self.ended.code, self.ended.reason)
@@ -127,6 +139,20 @@ class Session:
         """The server decided the connection is over (idle timeout, message too big)."""
         if self.ended is None:
             self.ended = WebSocketDisconnect(code, reason)
+
+    def server_close(self, code: int, reason: str) -> Close | None:
+        """The server ends the connection (shutdown, a timeout, the Hub): the close to queue now,
+        if one is due. The handler's sends and receives raise ``WebSocketDisconnect`` from now
+        on; ``application_state`` stays what the handler made it."""
+        self.on_server_end(code, reason)
+        if not self.accepted or self.close_queued or self.peer_closed:
+            return None
+        self.close_queued = True
+        return Close(code, reason)
+
+    def can_offer(self) -> bool:
+        """Whether a message from outside the handler (the Hub) may still be queued."""
+        return self.accepted and not self.close_queued and self.ended is None
 
     def on_close_sent(self) -> None:
         """Our close (or refusal) is on the wire."""

@@ -24,11 +24,10 @@ from .routing import MethodNotAllowed, PathTemplate, Router
 from .websocket import WebSocket
 
 if TYPE_CHECKING:
-    from ._state import Session
-    from ._transport import Data, Transport
+    from ._pump import Connection
+    from ._transport import Transport
     from ._types import ErrorHandler, Receive, Scope, Send
     from .server import ServeOptions
-    from .websocket import Outbound
 
 __all__ = ["FastrAPI", "WebSocketOptions"]
 
@@ -240,19 +239,8 @@ class FastrAPI:
             await transport.reject(403)
             return
 
-        def create(
-            session: Session,
-            inbound: trio.MemoryReceiveChannel[Data],
-            outbound: trio.MemorySendChannel[Outbound],
-        ) -> WebSocket:
-            return WebSocket(
-                scope,
-                path_params,
-                transport=transport,
-                session=session,
-                inbound=inbound,
-                outbound=outbound,
-            )
+        def create(connection: Connection) -> WebSocket:
+            return WebSocket(scope, path_params, connection=connection)
 
         async def call(ws: WebSocket) -> None:
             await endpoint.handler(**kwargs, **dict.fromkeys(endpoint.plan.connection_params, ws))

@@ -23,6 +23,7 @@ import wsproto
 import wsproto.events as ws_events
 from wsproto.connection import ConnectionState
 
+from ._attendant import Attendant
 from ._closecodes import CloseCode
 from .datastructures import Address, Headers
 from .exceptions import FastrapiError, WebSocketDisconnect
@@ -109,26 +110,35 @@ async def _serving(
         async with _over_loopback(app, on_error) as stream:
             yield stream
         return
-    pair: StreamPair = (
-        trio.testing.lockstep_stream_pair if lockstep else trio.testing.memory_stream_pair
-    )
+    pair: StreamPair = trio.testing.lockstep_stream_pair if lockstep else _socket_pair
     client_stream, server_stream = pair()
+
+    context = ServerContext(app, _config(app, compression), set(), on_error, Attendant())
 
     async def serve() -> None:
         try:
-            context = ServerContext(app, _config(app, compression), set(), on_error)
             await serve_connection(
                 server_stream, context, client=CLIENT, local=SERVER, secure=False
             )
         finally:
             await trio.aclose_forcefully(server_stream)
 
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(serve)
-        try:
-            yield client_stream
-        finally:
-            await trio.aclose_forcefully(client_stream)
+    async with trio.open_nursery() as services:
+        services.start_soon(context.attendant.run)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(serve)
+            try:
+                yield client_stream
+            finally:
+                await trio.aclose_forcefully(client_stream)
+        services.cancel_scope.cancel()
+
+
+def _socket_pair() -> tuple[trio.abc.Stream, trio.abc.Stream]:
+    """A connected pair of local sockets: the server's side takes the path of a real socket
+    (inline reads, direct writes), and still needs no port and works under ``autojump_clock``."""
+    client, server = trio.socket.socketpair()
+    return trio.SocketStream(client), trio.SocketStream(server)
 
 
 @asynccontextmanager
@@ -213,7 +223,8 @@ class WebSocketTestSession:
                 data, self._binary = b"".join(self._binary), []
                 return data
         elif isinstance(event, ws_events.Ping):
-            await self._write(event.response())
+            if self._conn.state is ConnectionState.OPEN:  # after our close, nothing is sent
+                await self._write(event.response())
         elif isinstance(event, ws_events.CloseConnection):
             self.close_frame = CloseFrame(event.code, event.reason or "")
             if self._conn.state is ConnectionState.REMOTE_CLOSING:

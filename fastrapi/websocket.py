@@ -1,7 +1,8 @@
 """The WebSocket object a handler gets, its states and close codes.
 
-A handler talks only to :class:`WebSocket`; the WebSocket talks only to the pump's two bounded
-channels (and, to accept, to the transport). See ``_pump.py`` for the tasks behind it.
+A handler talks only to :class:`WebSocket`; the WebSocket talks only to the pump's
+:class:`~fastrapi._pump.Connection` (its reader and writer roles and their bounded queues) and,
+to accept, to the transport. See ``_pump.py`` for what runs behind it.
 """
 
 from __future__ import annotations
@@ -13,18 +14,17 @@ import trio
 
 from ._closecodes import CloseCode
 from ._connection import HTTPConnection
-from ._state import Session, WebSocketState
-from ._transport import Close, Data, Reject, Transport
+from ._state import WebSocketState
 from .exceptions import MessageDecodeError, MessageTypeError, WebSocketDisconnect
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
+    from ._pump import Connection
     from ._types import Scope
 
 __all__ = ["CloseCode", "WebSocket", "WebSocketState", "websocket"]
 
-Outbound = Data | Close | Reject
 T = TypeVar("T")
 
 # Close codes after which iter_text() and friends end quietly instead of raising.
@@ -51,19 +51,11 @@ class WebSocket(HTTPConnection):
         scope: Scope,
         path_params: dict[str, object],
         *,
-        transport: Transport,
-        session: Session,
-        inbound: trio.MemoryReceiveChannel[Data],
-        outbound: trio.MemorySendChannel[Outbound],
+        connection: Connection,
     ) -> None:
         super().__init__(scope, path_params)
-        self._transport = transport
-        self._session = session
-        self._inbound = inbound
-        self._outbound = outbound
-        # the task whose receive() just returned: it yielded there, so its next direct send
-        # need not yield again (one task switch less per echoed message)
-        self._receiver: trio.lowlevel.Task | None = None
+        self._conn = connection
+        self._session = connection.session
 
     def __repr__(self) -> str:
         return f"<WebSocket {self._scope['path']} client={self.client} {self.client_state.name}>"
@@ -80,7 +72,7 @@ class WebSocket(HTTPConnection):
         session = self._session
         if session.application_state is WebSocketState.CONNECTING and session.ended is None:
             return WebSocketState.CONNECTING
-        if session.ended is not None and not self._inbound.statistics().current_buffer_used:
+        if session.ended is not None and not self._conn.unread():
             return WebSocketState.DISCONNECTED
         return WebSocketState.CONNECTED
 
@@ -121,10 +113,11 @@ class WebSocket(HTTPConnection):
             (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()
         ]
         try:
-            await self._transport.accept(subprotocol, raw)
+            await self._conn.transport.accept(subprotocol, raw)
         except trio.BrokenResourceError as exc:  # the client left during the handshake
             self._session.on_broken(exc.args[0] if exc.args else None)
             raise self._session.disconnect() from None
+        self._conn.opened()
 
     # -- receiving ----------------------------------------------------------------------------
 
@@ -139,12 +132,7 @@ class WebSocket(HTTPConnection):
 
     async def _receive(self, method: str) -> str | bytes:
         self._session.check_receive(method)
-        try:
-            message = await self._inbound.receive()
-        except (trio.EndOfChannel, trio.ClosedResourceError):
-            raise self._session.disconnect() from None
-        self._receiver = trio.lowlevel.current_task()
-        return message
+        return await self._conn.receive()
 
     async def receive_text(self) -> str:
         """Wait for the next message, which must be text.
@@ -252,26 +240,28 @@ class WebSocket(HTTPConnection):
         """
         await self._put("send_json", orjson.dumps(data).decode())
 
-    async def _put(self, method: str, item: Data) -> None:
+    async def _put(self, method: str, item: str | bytes) -> None:
         self._session.check_send(method)
-        queue = self._outbound.statistics()
-        just_yielded = self._receiver is trio.lowlevel.current_task()
-        self._receiver = None
-        try:
-            if (
-                queue.current_buffer_used == 0
-                and queue.tasks_waiting_receive  # the writer is idle: nothing to overtake
-                and self._transport.ready_to_write(len(item))
-            ):
-                # saves the two task switches of the writer's path
-                await self._transport.write_now(item, schedule=not just_yielded)
-            else:
-                await self._outbound.send(item)
-        except trio.BrokenResourceError as exc:
-            self._session.on_broken(exc.args[0] if exc.args else None)
-            raise self._session.disconnect() from None
-        except trio.ClosedResourceError:
-            raise self._session.disconnect() from None
+        await self._conn.send(item)
+
+    def _offer(self, frame: bytes, data: str | bytes, on_sent: Callable[[], None]) -> bool:
+        """Queue one message built once for many connections, without ever waiting (the Hub).
+
+        ``frame`` is the message's unmasked server frame, sent as is unless this connection
+        negotiated an extension or runs over ASGI (then ``data`` is encoded here). The message
+        goes out after everything sent before and before what is sent after; it is never
+        refused for queue length (the Hub keeps its own budget). Returns ``False`` (nothing
+        queued, ``on_sent`` never called) if the connection is not accepted yet, is closing or
+        has ended; otherwise ``on_sent()`` is called exactly once, when the frame is written or
+        when the connection ended with it unsent.
+        """
+        return self._conn.offer(frame, data, on_sent)
+
+    def _terminate(self, code: int, reason: str) -> None:
+        """End the connection from outside its handler without waiting: our close with
+        ``code`` and ``reason`` goes after what is queued, and the handler's receives and sends
+        raise ``WebSocketDisconnect(code, reason)``."""
+        self._conn.end(code, reason)
 
     async def ping(self, payload: bytes = b"") -> None:
         """Send a protocol ping and wait for the peer's pong.
@@ -289,10 +279,7 @@ class WebSocket(HTTPConnection):
         if len(payload) > 125:
             raise ValueError(f"a ping payload is at most 125 bytes, not {len(payload)}")
         self._session.check_send("ping")
-        try:
-            await self._transport.ping(bytes(payload))
-        except trio.BrokenResourceError:
-            raise self._session.disconnect() from None
+        await self._conn.ping(bytes(payload))
 
     # -- closing ------------------------------------------------------------------------------
 
@@ -306,13 +293,7 @@ class WebSocket(HTTPConnection):
             ValueError: ``code`` may not be sent (1000-1003, 1007-1014 and 3000-4999 may), or
                 ``reason`` is over 123 bytes in UTF-8.
         """
-        item = self._session.close(code, reason)
-        if item is None:
-            return
-        try:
-            await self._outbound.send(item)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            return  # the writer is gone: so is the connection
+        await self._conn.close(code, reason)
 
 
 def _binary(method: str, data: object) -> bytes:

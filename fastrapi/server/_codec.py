@@ -56,7 +56,10 @@ class Codec(Protocol):
         """Bytes the codec produced on its own (pongs, the echo of a close, a failure close)."""
 
     def message(self, data: Data) -> bytes:
-        """The frame(s) of one message."""
+        """The frame(s) of one message; ``b""`` once closing."""
+
+    def is_open(self) -> bool:
+        """Whether messages may still be sent (our close is not out yet)."""
 
     def ping(self, payload: bytes) -> bytes:
         """A ping frame."""
@@ -66,7 +69,9 @@ class Codec(Protocol):
 
 
 def _too_big(size: int, limit: int) -> Close:
-    return Close(CloseCode.MESSAGE_TOO_BIG, f"message over {limit} bytes ({size} so far)")
+    return Close(
+        CloseCode.MESSAGE_TOO_BIG, f"message over {limit} bytes ({size} so far)", failed=True
+    )
 
 
 class WsprotoCodec:
@@ -113,9 +118,10 @@ class WsprotoCodec:
             elif isinstance(event, wsevents.CloseConnection):
                 # REMOTE_CLOSING: the peer's close, echoed; OPEN: wsproto found a protocol error
                 # and reports it as a close (ParseFailed), which we send.
-                if conn.state in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING):
+                failed = conn.state is ConnectionState.OPEN
+                if failed or conn.state is ConnectionState.REMOTE_CLOSING:
                     self._out += conn.send(wsevents.CloseConnection(event.code, event.reason))
-                events.append(Close(event.code, event.reason or ""))
+                events.append(Close(event.code, event.reason or "", failed=failed and bool(data)))
                 break
         return events
 
@@ -130,6 +136,9 @@ class WsprotoCodec:
         if isinstance(data, str):
             return self._conn.send(wsevents.TextMessage(data=data))
         return self._conn.send(wsevents.BytesMessage(data=data))
+
+    def is_open(self) -> bool:
+        return self._conn.state is ConnectionState.OPEN
 
     def ping(self, payload: bytes) -> bytes:
         if self._conn.state is not ConnectionState.OPEN:
@@ -211,7 +220,9 @@ def _websockets_codec_factory() -> Callable[[str | None, int], tuple[str | None,
                 self._ended = True
                 sent = p.close_sent
                 events.append(
-                    Close(sent.code, sent.reason) if sent else Close(CloseCode.ABNORMAL_CLOSURE)
+                    Close(sent.code, sent.reason, failed=bool(data))
+                    if sent
+                    else Close(CloseCode.ABNORMAL_CLOSURE)
                 )
             return events
 
@@ -226,6 +237,9 @@ def _websockets_codec_factory() -> Callable[[str | None, int], tuple[str | None,
             else:
                 self._p.send_binary(data)
             return b"".join(self._p.data_to_send())
+
+        def is_open(self) -> bool:
+            return self._p.state is OPEN
 
         def ping(self, payload: bytes) -> bytes:
             if self._p.state is not OPEN:

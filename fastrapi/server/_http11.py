@@ -22,6 +22,7 @@ from ._handshake import check, is_upgrade, subprotocols
 from ._stream import RECEIVE_SIZE, StreamTransport
 
 if TYPE_CHECKING:
+    from .._attendant import Attendant
     from .._types import ErrorHandler, Message, Scope
     from ..app import FastrAPI
     from ._config import ServerConfig
@@ -39,6 +40,9 @@ class ServerContext:
     """The open WebSockets, for a graceful shutdown."""
     on_error: ErrorHandler
     """Called with what a WebSocket handler raised (it is logged; tests re-raise it)."""
+    attendant: Attendant
+    """The server's one task for every connection's timers and busy handlers (its ``run()``
+    belongs in a nursery that outlives the connections)."""
 
 
 class _Closed(Exception):
@@ -228,6 +232,7 @@ async def _websocket(
         key=headers["sec-websocket-key"],
         offered_extensions=headers.get("sec-websocket-extensions"),
         config=context.config,
+        attendant=context.attendant,
     )
     context.sessions.add(transport)
     try:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Final
 
 import trio
 
+from .._attendant import Attendant
 from .._closecodes import CloseCode
 from ..datastructures import Address
 from ._http11 import ServerContext, serve_connection
@@ -77,7 +78,7 @@ async def serve_native(
             trio.SSLListener(listener, config.ssl_context, https_compatible=True)
             for listener in sockets
         ]
-    context = ServerContext(app, config, set(), on_error)
+    context = ServerContext(app, config, set(), on_error, Attendant())
     open_connections = 0
 
     async def handle(stream: trio.abc.Stream) -> None:
@@ -105,22 +106,25 @@ async def serve_native(
                 await stream.aclose()
             await trio.aclose_forcefully(stream)
 
-    async with app.running(), trio.open_nursery() as connections:
-        async with trio.open_nursery() as accepting:
-            accepting.start_soon(
-                partial(trio.serve_listeners, handle, listeners, handler_nursery=connections)
-            )
-            assert bound is not None  # a listening socket has a name
-            scheme = "https" if config.ssl_context is not None else "http"
-            logger.info("serving on %s (Ctrl+C to stop)", bound.url(scheme=scheme))
-            task_status.started(bound)
-            if shutdown_trigger is None:
-                await trio.sleep_forever()
-            await shutdown_trigger()
-            accepting.cancel_scope.cancel()
-        for listener in listeners:
-            await trio.aclose_forcefully(listener)
-        logger.info("shutting down: closing %d WebSocket(s)", len(context.sessions))
-        for session in list(context.sessions):
-            session.request_close(CloseCode.GOING_AWAY, "server shutting down")
-        connections.cancel_scope.deadline = trio.current_time() + shutdown_timeout
+    async with app.running(), trio.open_nursery() as services:
+        services.start_soon(context.attendant.run)  # outlives the connections, as it must
+        async with trio.open_nursery() as connections:
+            async with trio.open_nursery() as accepting:
+                accepting.start_soon(
+                    partial(trio.serve_listeners, handle, listeners, handler_nursery=connections)
+                )
+                assert bound is not None  # a listening socket has a name
+                scheme = "https" if config.ssl_context is not None else "http"
+                logger.info("serving on %s (Ctrl+C to stop)", bound.url(scheme=scheme))
+                task_status.started(bound)
+                if shutdown_trigger is None:
+                    await trio.sleep_forever()
+                await shutdown_trigger()
+                accepting.cancel_scope.cancel()
+            for listener in listeners:
+                await trio.aclose_forcefully(listener)
+            logger.info("shutting down: closing %d WebSocket(s)", len(context.sessions))
+            for session in list(context.sessions):
+                session.request_close(CloseCode.GOING_AWAY, "server shutting down")
+            connections.cancel_scope.deadline = trio.current_time() + shutdown_timeout
+        services.cancel_scope.cancel()

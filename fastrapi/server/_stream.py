@@ -1,11 +1,16 @@
 """The native transport: one WebSocket over a trio Stream, frames through a codec.
 
-The pump's reader calls :meth:`StreamTransport.receive`, which reads as much as the socket has
-(one ``receive_some`` may complete many messages, handed out one by one), answers pings and
-echoes a close through the codec. Everything written (the writer's messages and close, the
-reader's automatic answers, pings) goes through :meth:`StreamTransport._write`, one writer at a
-time, each write bounded by ``send_timeout``: a client that stopped reading gets the connection
-dropped (1008) instead of pinning memory, and never delays another connection.
+On a plain socket (POSIX) the transport reads and writes the file descriptor itself: a read is
+``wait_readable`` then one ``os.read``, which any task holding the pump's reader role may do (the
+handler's own, mostly), and which :meth:`StreamTransport.interrupt` wakes with
+``notify_closing`` instead of a cancel scope per read; a direct write is one ``os.write``. The
+writer's own loop (``os.write`` and ``wait_writable``) shrugs off such a wake-up, so an
+interrupted read never cuts a write. On TLS and other streams, reads and writes go through the
+stream, and the pump's reader task holds the reader role (interrupted by its cancel scope).
+
+Pings are answered and a close is echoed by the codec; what it answers goes to the pump's
+outbound queue. Every write of the writer is bounded by ``send_timeout``: a client that stopped
+reading gets the connection dropped (1008) instead of pinning memory.
 """
 
 from __future__ import annotations
@@ -13,31 +18,37 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import select
-from collections import deque
 from typing import TYPE_CHECKING, Final, final
 
 import h11
 import trio
 
 from .._closecodes import CloseCode
-from .._transport import Close, Data, ServerClose
+from .._transport import Close, Data, DecodedEvents
 from ._codec import Codec, Pong, negotiate
 from ._handshake import accept_key
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from .._attendant import Attendant
+    from .._transport import Unit
     from ._config import ServerConfig
 
 RECEIVE_SIZE: Final = 64 * 1024
-DIRECT_WRITE_MAX: Final = 4096  # characters or bytes: larger messages go through the writer
 _DROPPED: Final = Close(CloseCode.ABNORMAL_CLOSURE)
 _SEND_TIMEOUT: Final = Close(CloseCode.POLICY_VIOLATION, "send timeout: the client stopped reading")
 
 
+def _fileno(stream: trio.abc.Stream) -> int:
+    """The descriptor to read and write directly, or -1 (TLS, memory streams, Windows)."""
+    if isinstance(stream, trio.SocketStream) and os.name == "posix":
+        return stream.socket.fileno()
+    return -1
+
+
 @final
-class StreamTransport:
+class StreamTransport(DecodedEvents):
     """A :class:`~fastrapi._transport.Transport` over a byte stream after an HTTP upgrade."""
 
     can_ping: Final = True
@@ -50,34 +61,38 @@ class StreamTransport:
         key: str,
         offered_extensions: str | None,
         config: ServerConfig,
+        attendant: Attendant | None,
     ) -> None:
         self._stream = stream
-        self._conn = conn
+        self._conn: h11.Connection | None = conn  # dropped once the handshake is answered
         self._key = key
         self._offered = offered_extensions
         self._config = config
+        self.attendant = attendant
+        self._fd = _fileno(stream)
+        self.inline_reads = self._fd >= 0
         self._codec: Codec | None = None
-        self._opened = trio.Event()  # accepted or refused: the reader may start
-        self._events: deque[Data | Close] = deque()
-        self._lock = trio.StrictFIFOLock()
+        self._raw_frames = False  # no extension: a frame built once for many may be sent as is
+        self._opened = trio.Event()  # accepted or refused: reading may start
+        super().__init__()
         self._send_timeout = config.send_timeout or math.inf
-        # Direct writes: plain TCP only (a TLS stream's write cannot be split into "nothing
-        # sent" and "all"), where poll() exists (not on Windows).
-        self._poll: select.poll | None = None
-        self._fileno = -1
-        if isinstance(stream, trio.SocketStream) and hasattr(select, "poll"):
-            self._fileno = stream.socket.fileno()
-            self._poll = select.poll()
-            self._poll.register(self._fileno, select.POLLOUT)
         self._pongs: dict[bytes, trio.Event] = {}
-        self._on_end: Callable[[Close | ServerClose], None] | None = None
-        self._end: Close | ServerClose | None = None
+        self._pong_times: dict[bytes, float] = {}
+        self._answer: Callable[[Unit], None] | None = None
+        self._on_end: Callable[[int, str], None] | None = None
+        self._end: Close | None = None  # the stream is unusable: why
         self._ended_reading = False
+        self._failed = False  # we failed the connection: linger() drains the peer
+
+    def bind(self, answer: Callable[[Unit], None], on_end: Callable[[int, str], None]) -> None:
+        self._answer = answer
+        self._on_end = on_end
 
     # -- the handshake ------------------------------------------------------------------------
 
     async def accept(self, subprotocol: str | None, headers: Sequence[tuple[bytes, bytes]]) -> None:
         config = self._config
+        assert self._conn is not None  # accept() comes once, before anything else; not user input
         extensions, codec = negotiate(
             config.ws,
             self._offered,
@@ -94,43 +109,75 @@ class StreamTransport:
         if extensions is not None:
             response.append((b"sec-websocket-extensions", extensions.encode()))
         response.extend(headers)
-        await self._write(
-            self._conn.send(h11.InformationalResponse(status_code=101, headers=response))
+        await self.write(
+            [self._conn.send(h11.InformationalResponse(status_code=101, headers=response))]
         )
         self._codec = codec
+        self._raw_frames = extensions is None
         trailing, _ = self._conn.trailing_data
+        self._conn = None  # h11 has nothing more to do here
         if trailing:
-            await self._take(trailing)
+            self._feed(bytes(trailing))
         self._opened.set()
 
     async def reject(self, status: int) -> None:
         conn = self._conn
+        assert conn is not None  # only before accept(); not user input
         head = h11.Response(
             status_code=status, headers=[(b"content-length", b"0"), (b"connection", b"close")]
         )
         try:
-            await self._write(conn.send(head) + (conn.send(h11.EndOfMessage()) or b""))
+            await self.write([conn.send(head) + (conn.send(h11.EndOfMessage()) or b"")])
         finally:
             self._end = _DROPPED  # the connection ends with the response
+            self._events.append(_DROPPED)
             self._opened.set()
 
     # -- reading ------------------------------------------------------------------------------
 
-    async def receive(self) -> Data | Close | ServerClose:
+    async def fill(self) -> None:
         if not self._opened.is_set():
             await self._opened.wait()
-        while not self._events:
-            if self._end is not None:
-                return self._end
+            return
+        if self._end is not None:
+            self._events.append(self._end)
+            await trio.lowlevel.checkpoint()
+            return
+        fd = self._fd
+        if fd >= 0:
+            try:
+                await trio.lowlevel.wait_readable(fd)
+            except trio.ClosedResourceError:
+                return  # interrupt(): the pump decides what comes next
+            try:
+                data = os.read(fd, RECEIVE_SIZE)
+            except BlockingIOError:
+                return
+            except OSError:  # reset
+                data = b""
+        else:
             try:
                 data = bytes(await self._stream.receive_some(RECEIVE_SIZE))
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 data = b""
-            await self._take(data)
-        return self._events.popleft()
+        self._feed(data)
 
-    async def _take(self, data: bytes) -> None:
-        """Feed ``data`` to the codec, queue what it completed, send what it answered."""
+    async def linger(self) -> None:
+        if not self._failed:
+            return
+        while True:
+            try:
+                if not await self._stream.receive_some(RECEIVE_SIZE):
+                    return
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                return
+
+    def interrupt(self) -> None:
+        if self._fd >= 0:
+            trio.lowlevel.notify_closing(self._fd)
+
+    def _feed(self, data: bytes) -> None:
+        """Hand ``data`` to the codec, queue what it completed, answer what it must."""
         assert self._codec is not None  # only after accept(); not user input
         for event in self._codec.receive(data):
             if isinstance(event, Pong):
@@ -138,18 +185,20 @@ class StreamTransport:
             else:
                 self._events.append(event)
                 if isinstance(event, Close):
+                    self._failed = event.failed
                     self._release_pings()
         answer = self._codec.outgoing()
-        if answer:
-            with contextlib.suppress(trio.BrokenResourceError):  # _drop() noted why: the
-                await self._write(answer)  # next receive() returns it
+        if answer and self._answer is not None:
+            self._answer(answer)
 
     def _pong(self, payload: bytes) -> None:
         # RFC 6455 5.5.3: a pong may answer only the latest ping, so it answers every earlier one
         if payload not in self._pongs:
             return
+        now = trio.current_time()
         for sent in list(self._pongs):
             self._pongs.pop(sent).set()
+            self._pong_times[sent] = now
             if sent == payload:
                 return
 
@@ -160,107 +209,91 @@ class StreamTransport:
             waiting.set()
         self._pongs.clear()
 
-    def watch(self, on_end: Callable[[Close | ServerClose], None]) -> None:
-        self._on_end = on_end
-
     def request_close(self, code: int, reason: str) -> None:
         """Ask the connection to close itself with ``code`` (server shutdown)."""
-        if self._end is None:
-            self._end = ServerClose(code, reason)
-            if self._on_end is not None:
-                self._on_end(self._end)
+        if self._on_end is not None:
+            self._on_end(code, reason)
+
+    # -- encoding -----------------------------------------------------------------------------
+
+    def encode(self, data: Data) -> bytes | None:
+        assert self._codec is not None  # only after accept(); not user input
+        return self._codec.message(data) or None
+
+    def encode_shared(self, frame: bytes, data: Data) -> bytes | None:
+        assert self._codec is not None  # only after accept(); not user input
+        if self._raw_frames and self._codec.is_open():
+            return frame
+        return self.encode(data)
+
+    def encode_close(self, code: int, reason: str) -> bytes | None:
+        assert self._codec is not None  # only after accept(); not user input
+        return self._codec.close(code, reason) or None
+
+    def ping(self, payload: bytes) -> tuple[bytes, trio.Event]:
+        assert self._codec is not None  # only after accept(); not user input
+        frame = self._codec.ping(payload) if not self._ended_reading else b""
+        if not frame:
+            raise trio.BrokenResourceError(_DROPPED)  # closing: no pong will come
+        self._pong_times.pop(payload, None)
+        return frame, self._pongs.setdefault(payload, trio.Event())
+
+    def pong_came(self, payload: bytes) -> float | None:
+        return self._pong_times.pop(payload, None)
 
     # -- writing ------------------------------------------------------------------------------
 
-    async def send(self, messages: Sequence[Data]) -> None:
-        assert self._codec is not None  # only after accept(); not user input
-        frames = b"".join([self._codec.message(data) for data in messages])
-        if frames:
-            await self._write(frames)  # one write, one timeout scope for the whole batch
+    def unit_size(self, unit: Unit) -> int:
+        return len(unit)
 
-    def ready_to_write(self, size: int) -> bool:
-        if size > DIRECT_WRITE_MAX or self._poll is None or self._lock.locked():
-            return False
-        if self._end is not None or self._codec is None:
-            return False
-        return bool(self._poll.poll(0))  # the kernel has room: a small frame goes out at once
+    def rest(self, unit: Unit, written: int) -> Unit:
+        return memoryview(unit)[written:]
 
-    async def write_now(self, data: Data, *, schedule: bool) -> None:
-        await trio.lowlevel.checkpoint_if_cancelled()  # cancelled here: nothing encoded or sent
-        assert self._codec is not None  # ready_to_write() said so; not user input
-        frame = self._codec.message(data)
-        if frame:
-            # Encoded (a compressor's state moved on): it must go out whole. The socket had
-            # room, so one plain write() nearly always takes the whole frame, at once and
-            # without a cancel scope; what it leaves goes out shielded, within send_timeout.
-            self._lock.acquire_nowait()  # free: ready_to_write() checked, nothing ran since
-            try:
-                try:
-                    sent = os.write(self._fileno, frame)
-                except BlockingIOError:
-                    sent = 0
-                except OSError:  # reset, broken pipe
-                    self._drop(_DROPPED)
-                    raise trio.BrokenResourceError(_DROPPED) from None
-                if sent < len(frame):  # the rest, still under the lock: no frame in between
-                    await self._send_locked(memoryview(frame)[sent:], shield=True)
-            finally:
-                self._lock.release()
-        if schedule:
-            await trio.lowlevel.cancel_shielded_checkpoint()
-
-    async def close(self, code: int, reason: str) -> None:
-        assert self._codec is not None  # only after accept(); not user input
-        frame = self._codec.close(code, reason)
-        if frame:
-            await self._write(frame)
-
-    async def ping(self, payload: bytes) -> None:
-        assert self._codec is not None  # only after accept(); not user input
-        if self._ended_reading:
-            raise trio.BrokenResourceError(_DROPPED)
-        frame = self._codec.ping(payload)
-        if not frame:
-            raise trio.BrokenResourceError(_DROPPED)  # closing: no pong will come
-        pong = self._pongs.setdefault(payload, trio.Event())
-        await self._write(frame)
-        await pong.wait()
-        if self._ended_reading:
-            raise trio.BrokenResourceError(_DROPPED)
-
-    async def _write(self, data: bytes, *, shield: bool = False) -> None:
-        """Write ``data`` within ``send_timeout``, or drop the connection.
-
-        Raises:
-            trio.BrokenResourceError: the connection is gone; its first argument is the
-                ``Close`` that says why (1006 dropped, 1008 send timeout).
-        """
-        if self._end is _DROPPED or self._end is _SEND_TIMEOUT:
+    def write_nowait(self, unit: Unit) -> int:
+        if self._end is not None:
             raise trio.BrokenResourceError(self._end)
+        if self._fd < 0:
+            return -1
         try:
-            self._lock.acquire_nowait()  # uncontended, as it nearly always is: no extra yield
-        except trio.WouldBlock:
-            await self._lock.acquire()
-        try:
-            await self._send_locked(data, shield=shield)
-        finally:
-            self._lock.release()
+            return os.write(self._fd, unit)
+        except BlockingIOError:
+            return 0
+        except OSError:  # reset, broken pipe
+            raise self._drop(_DROPPED) from None
 
-    async def _send_locked(self, data: bytes | memoryview, *, shield: bool) -> None:
-        """Write ``data`` within ``send_timeout``, holding the lock; see :meth:`_write`."""
-        try:
-            with trio.move_on_after(self._send_timeout, shield=shield) as slow:
-                await self._stream.send_all(data)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            self._drop(_DROPPED)
-            raise trio.BrokenResourceError(_DROPPED) from None
+    async def write(self, units: Sequence[Unit]) -> None:
+        if self._end is not None:
+            raise trio.BrokenResourceError(self._end)
+        data = units[0] if len(units) == 1 else b"".join(units)
+        with trio.move_on_after(self._send_timeout) as slow:
+            try:
+                if self._fd >= 0:
+                    await self._write_fd(memoryview(data))
+                else:
+                    await self._stream.send_all(data)
+            except (OSError, trio.BrokenResourceError, trio.ClosedResourceError):
+                raise self._drop(_DROPPED) from None
         if slow.cancelled_caught:
-            self._drop(_SEND_TIMEOUT)
-            raise trio.BrokenResourceError(_SEND_TIMEOUT)
+            raise self._drop(_SEND_TIMEOUT)
 
-    def _drop(self, why: Close) -> None:
-        """The stream is unusable: stop the reader and fail every later write."""
-        self._end = why
-        if self._on_end is not None:
-            self._on_end(why)
+    async def _write_fd(self, view: memoryview) -> None:
+        fd = self._fd
+        while True:
+            with contextlib.suppress(BlockingIOError):
+                view = view[os.write(fd, view) :]
+            if not view:
+                await trio.lowlevel.cancel_shielded_checkpoint()
+                return
+            try:
+                await trio.lowlevel.wait_writable(fd)
+            except trio.ClosedResourceError:
+                # interrupt() woke every waiter of the descriptor; only a real close stops us
+                if self._stream.socket.fileno() < 0:  # type: ignore[attr-defined]
+                    raise
+
+    def _drop(self, why: Close) -> trio.BrokenResourceError:
+        """The stream is unusable: fail every later write; the error to raise."""
+        if self._end is None:
+            self._end = why
         self._release_pings()
+        return trio.BrokenResourceError(self._end)

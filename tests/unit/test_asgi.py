@@ -23,7 +23,7 @@ async def test_a_failed_send_is_a_broken_connection(error: Exception) -> None:
 
     transport = ASGITransport({"type": "websocket"}, receive, send)
     with trio.fail_after(5):
-        for attempt in (transport.send("text"), transport.close(1000, "")):
+        for unit in (transport.encode("text"), transport.encode_close(1000, "")):
             with pytest.raises(trio.BrokenResourceError) as caught:
-                await attempt
+                await transport.write([unit])
             assert caught.value.__cause__ is error
