@@ -6,13 +6,16 @@ from .app import FastrAPI as FastrAPI
 from .app import WebSocketOptions as WebSocketOptions
 from .datastructures import Address as Address
 from .exceptions import FastrapiError as FastrapiError
+from .exceptions import HistoryGap as HistoryGap
 from .exceptions import HTTPException as HTTPException
 from .exceptions import MessageDecodeError as MessageDecodeError
 from .exceptions import MessageTypeError as MessageTypeError
 from .exceptions import RouteDefinitionError as RouteDefinitionError
+from .exceptions import SlowConsumerError as SlowConsumerError
 from .exceptions import WebSocketDisconnect as WebSocketDisconnect
 from .exceptions import WebSocketException as WebSocketException
 from .exceptions import WebSocketStateError as WebSocketStateError
+from .hub import Hub as Hub
 from .requests import Request as Request
 from .responses import HTMLResponse as HTMLResponse
 from .responses import JSONResponse as JSONResponse
@@ -31,6 +34,8 @@ __all__ = [
     "FastrapiError",
     "HTMLResponse",
     "HTTPException",
+    "HistoryGap",
+    "Hub",
     "JSONResponse",
     "MessageDecodeError",
     "MessageTypeError",
@@ -38,6 +43,7 @@ __all__ = [
     "Request",
     "Response",
     "RouteDefinitionError",
+    "SlowConsumerError",
     "WebSocket",
     "WebSocketDisconnect",
     "WebSocketException",

@@ -10,7 +10,9 @@ The hierarchy::
     ├── WebSocketException                   raised by a handler: close with its .code and .reason
     ├── MessageDecodeError(ValueError)       receive_json() got invalid JSON; the connection stays
     ├── MessageTypeError(TypeError)          receive_text() got binary, or receive_bytes() text
-    └── HTTPException                        .status_code, .detail; rendered as an HTTP response
+    ├── HTTPException                        .status_code, .detail; rendered as an HTTP response
+    ├── HistoryGap(LookupError)              hub.join(since=...): what came after it is gone
+    └── SlowConsumerError                    a hub.subscribe() consumer fell behind its budget
 
 Local errors (you misused the API) and remote ones (the peer left or misbehaved) are kept apart,
 as h11 and wsproto do.
@@ -19,15 +21,21 @@ as h11 and wsproto do.
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 
 from ._closecodes import validate_close
+
+if TYPE_CHECKING:
+    from .hub import Position
 
 __all__ = [
     "FastrapiError",
     "HTTPException",
+    "HistoryGap",
     "MessageDecodeError",
     "MessageTypeError",
     "RouteDefinitionError",
+    "SlowConsumerError",
     "WebSocketDisconnect",
     "WebSocketException",
     "WebSocketStateError",
@@ -128,3 +136,23 @@ class HTTPException(FastrapiError):
 
     def __str__(self) -> str:
         return f"{self.status_code}: {self.detail}"
+
+
+class HistoryGap(FastrapiError, LookupError):
+    """``hub.join(topic, ws, since=position)`` cannot replay everything after ``position``:
+    some of it is no longer kept (evicted, expired), or the position is of another epoch.
+
+    Nothing was joined. Tell the client to reload (fetch the state afresh), then join without
+    ``since``.
+    """
+
+    def __init__(self, topic: str, since: Position, detail: str) -> None:
+        super().__init__(f"history of topic {topic!r} after {since}: {detail}")
+        self.topic = topic
+        self.since = since
+        self.detail = detail
+
+
+class SlowConsumerError(FastrapiError):
+    """A ``hub.subscribe()`` consumer fell behind its budget under the ``"close"`` policy:
+    it gets what was pending, then this, and is no longer subscribed."""

@@ -12,6 +12,7 @@ PUBLIC_MODULES = [
     "fastrapi",
     "fastrapi.datastructures",
     "fastrapi.exceptions",
+    "fastrapi.hub",
     "fastrapi.requests",
     "fastrapi.responses",
     "fastrapi.routing",

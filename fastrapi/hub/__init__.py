@@ -1,0 +1,29 @@
+"""Rooms and fan-out: :class:`Hub`, the one way fastrapi sends a message to many.
+
+``from fastrapi import Hub`` is the usual import; the other names here are what the Hub hands
+out (members, subscriptions, messages, positions, statistics) and its memory backend.
+"""
+
+from __future__ import annotations
+
+from ..exceptions import HistoryGap as HistoryGap
+from ..exceptions import SlowConsumerError as SlowConsumerError
+from ._backend import Position as Position
+from ._hub import Hub as Hub
+from ._hub import HubStatistics as HubStatistics
+from ._hub import Member as Member
+from ._hub import Message as Message
+from ._hub import Subscription as Subscription
+from ._memory import MemoryBackend as MemoryBackend
+
+__all__ = [
+    "HistoryGap",
+    "Hub",
+    "HubStatistics",
+    "Member",
+    "MemoryBackend",
+    "Message",
+    "Position",
+    "SlowConsumerError",
+    "Subscription",
+]

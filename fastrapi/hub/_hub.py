@@ -1,0 +1,697 @@
+"""The Hub: topics, their local subscribers, budgets and slow-consumer policies.
+
+Theory of operation
+-------------------
+::
+
+    publish(topic, data) ── encode once (_wire) ── backend.publish: position, history, others
+        │
+        ▼ for each local subscriber of the topic, in join order, without awaiting anything:
+    budget (pending messages and bytes) ── over? policy: close | drop_oldest | drop_newest
+        │
+        ▼
+    Member: ws._offer(frame, data, on_sent)   the connection's own outbound path
+    Subscription: its deque, and a wake-up for its consumer
+
+A subscriber is a record, not a task: a WebSocket that joins ten topics costs ten records.
+A member's budget counts what was offered to its connection and is not written yet;
+``on_sent`` gives it back. A member whose connection is gone is dropped at its next delivery
+(``_offer`` says so); leaving (the end of the ``join`` block) removes the record, its presence
+and, with the last local member, this process's subscription of the topic. Fan-out iterates a
+snapshot of the subscribers, so joins, leaves and evictions during a publish are safe: a
+subscriber that joined during it does not get that message, one that left does not either.
+
+Under ``drop_oldest`` only a small window of messages (``_OFFER_WINDOW``, at most half the
+budget) is offered to the connection at a time; the rest waits in the member's backlog, where
+the oldest can be dropped (what was offered cannot be taken back). Otherwise all is offered
+at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import secrets
+from collections import deque
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, Literal, final
+
+import orjson
+import trio
+
+from .._closecodes import CloseCode
+from ..exceptions import SlowConsumerError, WebSocketStateError
+from ..websocket import WebSocket, WebSocketState
+from ._backend import History
+from ._memory import MemoryBackend
+from ._wire import encode
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterable
+
+    from ._backend import Backend, Position, Published
+    from ._wire import Wire
+
+logger: Final = logging.getLogger("fastrapi.hub")
+
+Policy = Literal["close", "drop_oldest", "drop_newest"]
+_POLICIES: Final = ("close", "drop_oldest", "drop_newest")
+_OFFER_WINDOW: Final = 8  # drop_oldest: messages offered to the connection at a time
+LEAVE_TIMEOUT: Final = 5.0  # seconds for a leave's backend work (presence, notice)
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class HubStatistics:
+    """What :meth:`Hub.statistics` returns."""
+
+    topics: int
+    """Topics with a local subscriber."""
+    members: int
+    """Local subscribers (WebSocket members and subscriptions)."""
+    published: int
+    """Messages published through this Hub."""
+    delivered: int
+    """Messages handed to a local subscriber (to its connection, or its subscription)."""
+    dropped: int
+    """Messages dropped by ``drop_oldest`` or ``drop_newest``."""
+    evicted: int
+    """Subscribers closed by the ``close`` policy."""
+    peak_pending: int
+    """The most messages one subscriber had pending at once."""
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message as :meth:`Hub.subscribe` yields it."""
+
+    topic: str
+    position: Position
+    data: str | bytes
+    """``str`` for text (JSON data arrives as its JSON text), ``bytes`` for binary."""
+
+    def json(self) -> object:
+        """``data`` parsed as JSON."""
+        return orjson.loads(self.data)
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class _Budget:
+    max_pending: int
+    max_pending_bytes: int
+    policy: Policy
+
+    def __post_init__(self) -> None:
+        if self.max_pending < 1:
+            raise ValueError(f"max_pending must be 1 or more, not {self.max_pending}")
+        if self.max_pending_bytes < 1:
+            raise ValueError(f"max_pending_bytes must be 1 or more, not {self.max_pending_bytes}")
+        if self.policy not in _POLICIES:
+            raise ValueError(f"policy must be one of {', '.join(_POLICIES)}, not {self.policy!r}")
+
+    @property
+    def window(self) -> int:
+        """drop_oldest: how many messages are offered to the connection at a time (the rest
+        of the budget is the backlog the oldest are dropped from)."""
+        return max(1, min(_OFFER_WINDOW, self.max_pending // 2))
+
+
+class _Subscriber:
+    """A local subscriber's record: its budget and what to do when it is over it."""
+
+    __slots__ = (
+        "_budget",
+        "_hub",
+        "_warned",
+        "active",
+        "dropped",
+        "key",
+        "pending_bytes",
+        "target",
+        "topic",
+    )
+
+    def __init__(self, hub: Hub, topic: str, budget: _Budget, target: WebSocket | None) -> None:
+        self._hub = hub
+        self.target = target  # what ``exclude`` is matched against
+        self.active = False  # in its topic's subscribers: delivered to
+        self.topic = topic
+        self._budget = budget
+        self.key = f"{hub._id}-{next(hub._keys)}"
+        self.dropped = 0
+        """Messages dropped for this subscriber by its policy."""
+        self.pending_bytes = 0
+        self._warned = False
+
+    @property
+    def pending(self) -> int:
+        """Messages handed to this subscriber and not yet consumed (written, or taken)."""
+        raise NotImplementedError
+
+    def deliver(self, published: Published) -> None:
+        raise NotImplementedError
+
+    def _over(self, size: int) -> bool:
+        budget = self._budget
+        return (
+            self.pending >= budget.max_pending
+            or self.pending_bytes + size > budget.max_pending_bytes
+        )
+
+    def _limit(self, size: int) -> str:
+        budget = self._budget
+        if self.pending >= budget.max_pending:
+            return f"over max_pending ({budget.max_pending} messages)"
+        return f"over max_pending_bytes ({budget.max_pending_bytes} bytes)"
+
+    def _count_drop(self, count: int, limit: str) -> None:
+        self.dropped += count
+        self._hub._dropped += count
+        if not self._warned:  # once per subscriber; the count is in statistics()
+            self._warned = True
+            logger.warning(
+                "hub: %s of topic %r is %s: dropping messages (%s)",
+                self,
+                self.topic,
+                limit,
+                self._budget.policy,
+            )
+
+    def _count_eviction(self, limit: str) -> None:
+        self._hub._evicted += 1
+        logger.warning("hub: %s of topic %r is %s: closed", self, self.topic, limit)
+        self._hub._remove(self)
+
+
+@final
+class Member(_Subscriber):
+    """A WebSocket's membership of one topic, as ``async with hub.join(...)`` gives it."""
+
+    __slots__ = ("_backlog", "_envelope", "_inflight", "_recovering", "position", "presence", "ws")
+
+    def __init__(
+        self,
+        hub: Hub,
+        topic: str,
+        ws: WebSocket,
+        budget: _Budget,
+        *,
+        presence: object,
+        envelope: bool,
+    ) -> None:
+        super().__init__(hub, topic, budget, ws)
+        self.ws = ws
+        """The member's connection."""
+        self.presence = presence
+        """The presence value it joined with (``None``: none)."""
+        self.position: Position | None = None
+        """The position of the latest message handed to its connection."""
+        self._envelope = envelope
+        self._inflight: deque[int] = deque()  # sizes of what was offered and is not written
+        self._backlog: deque[tuple[Wire, Position]] = deque()  # drop_oldest: not offered yet
+        self._recovering: list[Published] | None = None  # live messages during a replay
+
+    def __repr__(self) -> str:
+        return f"<Member {self.key} {self.ws!r}>"
+
+    @property
+    def pending(self) -> int:
+        return len(self._inflight) + len(self._backlog)
+
+    def deliver(self, published: Published) -> None:
+        if self._recovering is not None:
+            self._recovering.append(published)
+            return
+        self._take(published.enveloped if self._envelope else published.wire, published.position)
+
+    def _take(self, wire: Wire, position: Position) -> None:
+        size = len(wire)
+        if self._over(size):
+            limit = self._limit(size)
+            policy = self._budget.policy
+            if policy == "close":
+                self._count_eviction(limit)
+                self.ws._terminate(CloseCode.POLICY_VIOLATION, f"slow consumer: {limit}")
+                return
+            if policy == "drop_oldest":
+                while self._backlog and self._over(size):
+                    dropped, _ = self._backlog.popleft()
+                    self.pending_bytes -= len(dropped)
+                    self._count_drop(1, limit)
+            if self._over(size):  # drop_newest, or nothing left to drop but what is offered
+                self._count_drop(1, limit)
+                return
+        hub = self._hub
+        if self.pending >= hub._peak_pending:
+            hub._peak_pending = self.pending + 1
+        if self._backlog or (
+            self._budget.policy == "drop_oldest" and len(self._inflight) >= self._budget.window
+        ):
+            self._backlog.append((wire, position))
+            self.pending_bytes += size
+            return
+        self._offer(wire, position)
+
+    def _offer(self, wire: Wire, position: Position) -> None:
+        size = len(wire)
+        self._inflight.append(size)  # before: on_sent may come at once
+        self.pending_bytes += size
+        if self.ws._offer(wire.frame, wire.data, self._on_sent):
+            self._hub._delivered += 1
+            self.position = position
+        else:  # the connection is closing or gone: so is the member
+            self._inflight.pop()
+            self.pending_bytes -= size
+            self._hub._remove(self)
+
+    def _on_sent(self) -> None:
+        self.pending_bytes -= self._inflight.popleft()
+        if self._backlog and len(self._inflight) < self._budget.window:
+            wire, position = self._backlog.popleft()
+            self.pending_bytes -= len(wire)
+            self._offer(wire, position)
+
+    def _recover(self, replay: list[Published]) -> None:
+        """Deliver ``replay`` (history after ``since``), then what arrived meanwhile and is
+        newer, then go live."""
+        live, self._recovering = self._recovering or [], None
+        last = None
+        for published in replay:
+            self.deliver(published)
+            last = published.position.offset
+        for published in live:
+            if last is None or published.position.offset > last:
+                self.deliver(published)
+
+
+@final
+class Subscription(_Subscriber):
+    """A topic's messages for a consumer that is not a WebSocket: ``async for message in it``.
+
+    Iterating waits for the next :class:`Message`; cancelling that wait loses nothing. It ends
+    when the ``subscribe`` block does, and raises :class:`~fastrapi.SlowConsumerError` once
+    the ``close`` policy ended it (after the messages that were pending).
+    """
+
+    __slots__ = ("_ended", "_lot", "_queue")
+
+    def __init__(self, hub: Hub, topic: str, budget: _Budget) -> None:
+        super().__init__(hub, topic, budget, None)
+        self._queue: deque[tuple[Message, int]] = deque()  # and its size
+        self._lot = trio.lowlevel.ParkingLot()
+        self._ended: BaseException | None = None
+
+    def __repr__(self) -> str:
+        return f"<Subscription {self.key}>"
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def deliver(self, published: Published) -> None:
+        size = len(published.wire)
+        if self._over(size):
+            limit = self._limit(size)
+            policy = self._budget.policy
+            if policy == "close":
+                self._count_eviction(limit)
+                self._end(SlowConsumerError(f"subscription of topic {self.topic!r}: {limit}"))
+                return
+            if policy == "drop_oldest":
+                while self._queue and self._over(size):
+                    self.pending_bytes -= self._queue.popleft()[1]
+                    self._count_drop(1, limit)
+            if self._over(size):  # drop_newest, or this one alone is over
+                self._count_drop(1, limit)
+                return
+        message = Message(self.topic, published.position, published.wire.data)
+        self._queue.append((message, size))
+        self.pending_bytes += size
+        self._hub._delivered += 1
+        if self.pending > self._hub._peak_pending:
+            self._hub._peak_pending = self.pending
+        self._lot.unpark_all()
+
+    def _end(self, why: BaseException) -> None:
+        if self._ended is None:
+            self._ended = why
+            self._lot.unpark_all()
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Message:
+        await trio.lowlevel.checkpoint()
+        while not self._queue:
+            if self._ended is not None:
+                if isinstance(self._ended, StopAsyncIteration):
+                    raise StopAsyncIteration
+                raise self._ended
+            await self._lot.park()
+        message, size = self._queue.popleft()
+        self.pending_bytes -= size
+        return message
+
+
+@final
+class _Local:
+    """This process's subscribers of one topic, in join order."""
+
+    __slots__ = ("_snapshot", "subscribers")
+
+    def __init__(self) -> None:
+        self.subscribers: dict[int, _Subscriber] = {}
+        self._snapshot: tuple[_Subscriber, ...] | None = None
+
+    def add(self, subscriber: _Subscriber) -> None:
+        self.subscribers[id(subscriber)] = subscriber
+        subscriber.active = True
+        self._snapshot = None
+
+    def remove(self, subscriber: _Subscriber) -> bool:
+        """Remove ``subscriber``; whether it was there."""
+        if self.subscribers.pop(id(subscriber), None) is None:
+            return False
+        subscriber.active = False
+        self._snapshot = None
+        return True
+
+    def snapshot(self) -> tuple[_Subscriber, ...]:
+        if self._snapshot is None:
+            self._snapshot = tuple(self.subscribers.values())
+        return self._snapshot
+
+
+@final
+class Hub:
+    """Rooms and fan-out: publish to a topic, and every subscriber of it gets the message.
+
+    ``async with hub.join(topic, ws)`` makes a WebSocket a member of a topic;
+    ``await hub.publish(topic, data)`` hands the message to every member, encoded once, without
+    waiting on any of them. Each subscriber has a budget of pending messages and bytes; a
+    subscriber over it meets the policy: ``"close"`` (the connection is closed with 1008),
+    ``"drop_oldest"`` or ``"drop_newest"`` (counted, and logged once per subscriber).
+
+    Args:
+        max_pending: Messages a subscriber may have pending (handed over, not yet written).
+        max_pending_bytes: Bytes it may have pending.
+        policy: What happens to a subscriber over its budget.
+        presence_events: Publish ``{"type": "user_joined" | "user_left", "topic": ...,
+            "presence": ...}`` to the topic when a member joins (not to that member) or leaves.
+        history_size: Messages kept per topic, for ``join(..., since=position)`` (0: none).
+        history_ttl: Seconds a kept message lives (``None``: until pushed out by newer ones).
+        envelope: Send every member ``{"topic", "epoch", "offset", "data"}`` instead of the bare
+            message, so that clients can keep their position (binary messages go bare).
+        backend: Where topics live: a :class:`MemoryBackend` of this process by default.
+
+    Every option but ``backend`` can be overridden per join; history per topic with
+    :meth:`set_history`.
+
+    Raises:
+        ValueError: an option is out of range.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_pending: int = 256,
+        max_pending_bytes: int = 2**20,
+        policy: Policy = "close",
+        presence_events: bool = False,
+        history_size: int = 0,
+        history_ttl: float | None = None,
+        envelope: bool = False,
+        backend: Backend | None = None,
+    ) -> None:
+        self._budget = _Budget(max_pending, max_pending_bytes, policy)
+        self._presence_events = presence_events
+        self._history = History(history_size, history_ttl)
+        self._topic_history: dict[str, History] = {}
+        self._envelope = envelope
+        self._backend: Backend = backend if backend is not None else MemoryBackend()
+        self._backend.connect(self._from_backend)
+        self._id = secrets.token_hex(4)
+        self._keys = itertools.count(1)
+        self._topics: dict[str, _Local] = {}
+        self._subscribed: set[str] = set()
+        self._published = 0
+        self._delivered = 0
+        self._dropped = 0
+        self._evicted = 0
+        self._peak_pending = 0
+
+    def __repr__(self) -> str:
+        return f"<Hub {self._id} topics={len(self._topics)}>"
+
+    def set_history(self, topic: str, size: int, ttl: float | None = None) -> None:
+        """Keep the last ``size`` messages of ``topic`` (none older than ``ttl`` seconds),
+        instead of the Hub's ``history_size`` and ``history_ttl``.
+
+        Raises:
+            ValueError: a bad topic, or a value out of range.
+        """
+        self._topic_history[_check_topic(topic)] = History(size, ttl)
+
+    # -- publishing ----------------------------------------------------------------------------
+
+    async def publish(
+        self, topic: str, data: object, *, exclude: WebSocket | Iterable[WebSocket] | None = None
+    ) -> Position:
+        """Hand ``data`` to every subscriber of ``topic`` but ``exclude``; return its position.
+
+        ``data`` is a ``str`` (a text message), bytes (binary) or anything orjson serialises
+        (a JSON text message). It is encoded once. This returns once every local subscriber has
+        the message in its budget: it never waits on a subscriber's socket. Cancelled before
+        it starts, it publishes nothing.
+
+        Raises:
+            ValueError: ``topic`` is not a non-empty ``str``.
+            TypeError: ``data`` cannot be serialised; nothing was published.
+        """
+        await trio.lowlevel.checkpoint()
+        _check_topic(topic)
+        published = await self._backend.publish(topic, encode(data), self._history_of(topic))
+        return self._fan_out(published, exclude)
+
+    def publish_nowait(
+        self, topic: str, data: object, *, exclude: WebSocket | Iterable[WebSocket] | None = None
+    ) -> Position:
+        """:meth:`publish` from synchronous code.
+
+        Raises:
+            trio.WouldBlock: the backend cannot publish without waiting now (never: memory).
+            ValueError, TypeError: as :meth:`publish`.
+        """
+        _check_topic(topic)
+        published = self._backend.publish_nowait(topic, encode(data), self._history_of(topic))
+        return self._fan_out(published, exclude)
+
+    def _history_of(self, topic: str) -> History:
+        return self._topic_history.get(topic, self._history)
+
+    def _fan_out(
+        self, published: Published, exclude: WebSocket | Iterable[WebSocket] | None
+    ) -> Position:
+        self._published += 1
+        local = self._topics.get(published.topic)
+        if local is not None:
+            if exclude is None:
+                for subscriber in local.snapshot():
+                    if subscriber.active:  # not removed by an earlier one's delivery
+                        subscriber.deliver(published)
+            else:
+                skip = (exclude,) if isinstance(exclude, WebSocket) else frozenset(exclude)
+                for subscriber in local.snapshot():
+                    if subscriber.active and subscriber.target not in skip:
+                        subscriber.deliver(published)
+        return published.position
+
+    def _from_backend(self, published: Published) -> None:
+        """A message another process published to a topic this one subscribed to."""
+        local = self._topics.get(published.topic)
+        if local is not None:
+            for subscriber in local.snapshot():
+                if subscriber.active:
+                    subscriber.deliver(published)
+
+    # -- subscribing ---------------------------------------------------------------------------
+
+    def join(
+        self,
+        topic: str,
+        ws: WebSocket,
+        *,
+        presence: object = None,
+        since: Position | None = None,
+        presence_events: bool | None = None,
+        envelope: bool | None = None,
+        max_pending: int | None = None,
+        max_pending_bytes: int | None = None,
+        policy: Policy | None = None,
+    ) -> AbstractAsyncContextManager[Member]:
+        """Make ``ws`` a member of ``topic`` for the ``async with`` block.
+
+        Every message published to ``topic`` after the join reaches ``ws`` once, in publish
+        order and in order with the handler's own sends, until the block ends or the
+        connection does. Leaving is automatic (at the end of the block, even when it is
+        cancelled or fails) and idempotent. One connection may join many topics.
+
+        Args:
+            topic: The topic.
+            ws: An accepted WebSocket.
+            presence: A JSON-able value listed by :meth:`members` while the member is in.
+            since: A position the client saw: first deliver every message after it, then the
+                live stream.
+            presence_events, envelope, max_pending, max_pending_bytes, policy: This member's
+                own values of the Hub's options.
+
+        Raises:
+            ValueError: ``topic`` is not a non-empty ``str``, or an option is out of range.
+            WebSocketStateError: ``ws`` is not accepted, or is closing.
+            HistoryGap: ``since`` was given and what came after it is no longer kept;
+                nothing was joined.
+        """
+        _check_topic(topic)
+        if ws.application_state is not WebSocketState.CONNECTED:
+            raise WebSocketStateError(
+                f"hub.join() needs an accepted, open WebSocket; this one is"
+                f" {ws.application_state.name}"
+            )
+        if presence is not None:
+            orjson.dumps(presence)  # a TypeError now, not in another process
+        member = Member(
+            self,
+            topic,
+            ws,
+            self._budget_with(max_pending, max_pending_bytes, policy),
+            presence=presence,
+            envelope=self._envelope if envelope is None else envelope,
+        )
+        events = self._presence_events if presence_events is None else presence_events
+        return self._membership(member, since, events)
+
+    def subscribe(
+        self,
+        topic: str,
+        *,
+        max_pending: int | None = None,
+        max_pending_bytes: int | None = None,
+        policy: Policy | None = None,
+    ) -> AbstractAsyncContextManager[Subscription]:
+        """Subscribe a consumer that is not a WebSocket (a background task, a test):
+        ``async with hub.subscribe(topic) as messages: async for message in messages: ...``.
+
+        The same budget and policies apply; the block's end unsubscribes.
+
+        Raises:
+            ValueError: ``topic`` is not a non-empty ``str``, or an option is out of range.
+        """
+        _check_topic(topic)
+        budget = self._budget_with(max_pending, max_pending_bytes, policy)
+        return self._subscription(Subscription(self, topic, budget))
+
+    def _budget_with(
+        self, max_pending: int | None, max_pending_bytes: int | None, policy: Policy | None
+    ) -> _Budget:
+        default = self._budget
+        return _Budget(
+            default.max_pending if max_pending is None else max_pending,
+            default.max_pending_bytes if max_pending_bytes is None else max_pending_bytes,
+            default.policy if policy is None else policy,
+        )
+
+    @asynccontextmanager
+    async def _membership(
+        self, member: Member, since: Position | None, events: bool
+    ) -> AsyncIterator[Member]:
+        topic = member.topic
+        try:
+            if since is not None:
+                member._recovering = []
+            await self._add(member)
+            if since is not None:
+                member._recover(await self._backend.history(topic, since))
+            if member.presence is not None:
+                await self._backend.add_presence(topic, member.key, member.presence)
+            if events:
+                notice = {"type": "user_joined", "topic": topic, "presence": member.presence}
+                await self.publish(topic, notice, exclude=member.ws)
+        except BaseException:
+            await self._leave(member, None)
+            raise
+        try:
+            yield member
+        finally:
+            notice = {"type": "user_left", "topic": topic, "presence": member.presence}
+            await self._leave(member, notice if events else None)
+
+    @asynccontextmanager
+    async def _subscription(self, subscription: Subscription) -> AsyncIterator[Subscription]:
+        try:
+            await self._add(subscription)
+            yield subscription
+        finally:
+            subscription._end(StopAsyncIteration())
+            await self._leave(subscription, None)
+
+    async def _add(self, subscriber: _Subscriber) -> None:
+        topic = subscriber.topic
+        local = self._topics.get(topic)
+        if local is None:
+            local = self._topics[topic] = _Local()
+        local.add(subscriber)
+        if topic not in self._subscribed:
+            self._subscribed.add(topic)
+            await self._backend.subscribe(topic)
+
+    def _remove(self, subscriber: _Subscriber) -> None:
+        """Stop delivering to ``subscriber`` (now: no await); idempotent."""
+        local = self._topics.get(subscriber.topic)
+        if local is not None and local.remove(subscriber) and not local.subscribers:
+            del self._topics[subscriber.topic]
+
+    async def _leave(self, subscriber: _Subscriber, notice: object) -> None:
+        """Remove ``subscriber`` here and from the backend, even when cancelled (bounded)."""
+        self._remove(subscriber)
+        topic = subscriber.topic
+        with trio.move_on_after(LEAVE_TIMEOUT, shield=True):
+            if isinstance(subscriber, Member) and subscriber.presence is not None:
+                await self._backend.remove_presence(topic, subscriber.key)
+            if notice is not None:
+                await self.publish(topic, notice)
+            if topic not in self._topics and topic in self._subscribed:
+                self._subscribed.discard(topic)
+                await self._backend.unsubscribe(topic)
+
+    # -- looking -------------------------------------------------------------------------------
+
+    async def members(self, topic: str) -> list[object]:
+        """The presence values of ``topic``'s members that joined with one, in join order
+        (across processes, with a shared backend).
+
+        Raises:
+            ValueError: ``topic`` is not a non-empty ``str``.
+        """
+        await trio.lowlevel.checkpoint()
+        return await self._backend.presence(_check_topic(topic))
+
+    def statistics(self) -> HubStatistics:
+        """Counts since the Hub was made, and the state now."""
+        return HubStatistics(
+            topics=len(self._topics),
+            members=sum(len(local.subscribers) for local in self._topics.values()),
+            published=self._published,
+            delivered=self._delivered,
+            dropped=self._dropped,
+            evicted=self._evicted,
+            peak_pending=self._peak_pending,
+        )
+
+
+def _check_topic(topic: object) -> str:
+    if not isinstance(topic, str) or not topic:
+        raise ValueError(f"a topic is a non-empty str, not {topic!r}")
+    return topic

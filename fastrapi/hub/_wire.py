@@ -1,0 +1,93 @@
+"""The wire of a published message: encoded once per publish, shared by every subscriber.
+
+``publish(topic, data)`` turns ``data`` into one :class:`Wire`: its text or bytes (what an ASGI
+server or a compressing codec sends) and, built once on first need, the unmasked server frame
+of RFC 6455 section 5.2 (FIN, opcode, payload length, payload), which a connection without
+extensions writes as is. A thousand subscribers share these bytes; nobody encodes again.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING, Final, final
+
+import orjson
+
+if TYPE_CHECKING:
+    from ._backend import Position
+
+TEXT: Final = 0x1
+BINARY: Final = 0x2
+_FIN: Final = 0x80
+
+
+def server_frame(opcode: int, payload: bytes) -> bytes:
+    """One unfragmented, unmasked frame (a server's) carrying ``payload``."""
+    size = len(payload)
+    if size < 126:
+        head = struct.pack("!BB", _FIN | opcode, size)
+    elif size < 1 << 16:
+        head = struct.pack("!BBH", _FIN | opcode, 126, size)
+    else:
+        head = struct.pack("!BBQ", _FIN | opcode, 127, size)
+    return head + payload
+
+
+@final
+class Wire:
+    """One message as it goes out: ``data`` (``str`` for text, ``bytes`` for binary), its
+    payload bytes, and its frame."""
+
+    __slots__ = ("_frame", "data", "is_json", "payload")
+
+    def __init__(self, data: str | bytes, payload: bytes, *, is_json: bool = False) -> None:
+        self.data = data
+        self.payload = payload
+        self.is_json = is_json
+        """Whether the text is the JSON of published data (not a published ``str``)."""
+        self._frame: bytes | None = None
+
+    @property
+    def is_text(self) -> bool:
+        return isinstance(self.data, str)
+
+    @property
+    def frame(self) -> bytes:
+        """The server frame, built on first use."""
+        if self._frame is None:
+            self._frame = server_frame(TEXT if self.is_text else BINARY, self.payload)
+        return self._frame
+
+    def __len__(self) -> int:
+        return len(self.payload)
+
+
+def encode(data: object) -> Wire:
+    """``str`` is a text message, bytes a binary one, anything else JSON (in a text message).
+
+    Raises:
+        TypeError: ``data`` cannot be serialised to JSON.
+    """
+    if isinstance(data, str):
+        return Wire(data, data.encode())
+    if isinstance(data, bytes | bytearray | memoryview):
+        payload = bytes(data)
+        return Wire(payload, payload)
+    try:
+        payload = orjson.dumps(data)
+    except orjson.JSONEncodeError as exc:
+        raise TypeError(
+            f"publish() cannot serialise {type(data).__name__} to JSON: {exc}"
+        ) from None
+    return Wire(payload.decode(), payload, is_json=True)
+
+
+def envelope(wire: Wire, topic: str, position: Position) -> Wire:
+    """``wire`` inside ``{"topic", "epoch", "offset", "data"}``, so a client can keep its
+    position: JSON data goes in as JSON, text as a JSON string. Binary is left as it is."""
+    if not wire.is_text:
+        return wire
+    head = orjson.dumps({"topic": topic, "epoch": position.epoch, "offset": position.offset})
+    body = wire.payload if wire.is_json else orjson.dumps(wire.data)
+    payload = head[:-1] + b',"data":' + body + b"}"
+    return Wire(payload.decode(), payload, is_json=True)
