@@ -80,6 +80,8 @@ class HandlerPlan:
     params: tuple[Param, ...]
     connection_params: tuple[str, ...]
     """The names of the parameters that get the connection (WebSocket or Request)."""
+    provided: tuple[tuple[str, object], ...] = ()
+    """Parameters that get an object of the app (its Hub), by name."""
 
     def bind(
         self, path_params: Mapping[str, object], query_params: QueryParams
@@ -89,7 +91,7 @@ class HandlerPlan:
         Raises:
             ParameterError: a required query parameter is missing, or a value does not convert.
         """
-        kwargs: dict[str, object] = {}
+        kwargs: dict[str, object] = dict(self.provided)
         for param in self.params:
             if param.source is Source.PATH:
                 value = path_params[param.name]
@@ -119,6 +121,7 @@ def plan_handler(
     connection_type: type,
     *,
     first_is_connection: bool,
+    provided: Mapping[type, object] | None = None,
 ) -> HandlerPlan:
     """Plan the calls of ``handler``.
 
@@ -129,6 +132,8 @@ def plan_handler(
             connection.
         first_is_connection: Whether an unannotated first parameter gets the connection (as in
             ``async def endpoint(ws)``).
+        provided: Objects of the app by type: a parameter annotated with one of these types
+            gets its object (``None``: the app has none, which is a RouteDefinitionError).
 
     Raises:
         RouteDefinitionError: ``handler`` is not ``async def``, takes ``*args``/``**kwargs`` or a
@@ -148,6 +153,7 @@ def plan_handler(
         ) from exc
     params: list[Param] = []
     connection: list[str] = []
+    fixed: list[tuple[str, object]] = []
     for index, parameter in enumerate(inspect.signature(handler).parameters.values()):
         where = f"handler {name}, parameter {parameter.name!r}"
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
@@ -160,6 +166,15 @@ def plan_handler(
         ) or (first_is_connection and index == 0 and annotation is _REQUIRED)
         if is_connection:
             connection.append(parameter.name)
+            continue
+        if provided and annotation in provided:
+            value = provided[annotation]
+            if value is None:
+                raise RouteDefinitionError(
+                    f"{where}: the app has no {annotation.__name__}"
+                    f" (give it one: FastrAPI({annotation.__name__.lower()}=...))"
+                )
+            fixed.append((parameter.name, value))
             continue
         convert, type_name, optional = _converter(annotation, where)
         source = Source.PATH if parameter.name in path_params else Source.QUERY
@@ -176,7 +191,7 @@ def plan_handler(
         raise RouteDefinitionError(
             f"handler {name} must take the {connection_type.__name__} as its first parameter"
         )
-    return HandlerPlan(tuple(params), tuple(connection))
+    return HandlerPlan(tuple(params), tuple(connection), tuple(fixed))
 
 
 def _unwrap(handler: Callable[..., object]) -> Callable[..., object]:

@@ -18,6 +18,7 @@ from ._params import HandlerPlan, ParameterError, plan_handler
 from ._pump import PumpOptions, run_session
 from .datastructures import Address, Headers, QueryParams
 from .exceptions import HTTPException
+from .hub import Hub
 from .requests import Request
 from .responses import JSONResponse, PlainTextResponse, Response
 from .routing import MethodNotAllowed, PathTemplate, Router
@@ -89,6 +90,8 @@ class FastrAPI:
             pages from opening WebSockets with your users' cookies (cross-site WebSocket
             hijacking); a handshake from another origin is refused with 403. Clients that send
             no ``Origin`` (not browsers) are let through.
+        hub: The app's :class:`~fastrapi.Hub` (``app.hub``): a handler or HTTP route gets it by
+            a parameter annotated ``Hub``.
         **options: Default :class:`WebSocketOptions` of every WebSocket route.
 
     Raises:
@@ -103,6 +106,7 @@ class FastrAPI:
         lifespan: Lifespan | None = None,
         max_body_size: int = 2**20,
         allowed_origins: Iterable[str] | None = None,
+        hub: Hub | None = None,
         **options: Unpack[WebSocketOptions],
     ) -> None:
         self.router: Final = Router[_Endpoint]()
@@ -114,6 +118,8 @@ class FastrAPI:
         self.websocket_options = PumpOptions(**options)
         self.state = SimpleNamespace()
         """A namespace for the application's own data (a connection registry, say)."""
+        self.hub = hub
+        """The app's :class:`~fastrapi.Hub`, if it was given one."""
 
     # -- declaring routes ---------------------------------------------------------------------
 
@@ -134,7 +140,7 @@ class FastrAPI:
 
         def decorate(handler: F) -> F:
             template = PathTemplate(path)
-            plan = plan_handler(handler, template.param_names, WebSocket, first_is_connection=True)
+            plan = self._plan(handler, template, WebSocket, first_is_connection=True)
             self.router.add_websocket(template, _Endpoint(handler, plan, route_options))
             return handler
 
@@ -145,13 +151,29 @@ class FastrAPI:
 
         def decorate(handler: F) -> F:
             template = PathTemplate(path)
-            plan = plan_handler(handler, template.param_names, Request, first_is_connection=False)
+            plan = self._plan(handler, template, Request, first_is_connection=False)
             self.router.add_http(
                 template, methods, _Endpoint(handler, plan, self.websocket_options)
             )
             return handler
 
         return decorate
+
+    def _plan(
+        self,
+        handler: Callable[..., object],
+        template: PathTemplate,
+        connection: type,
+        *,
+        first_is_connection: bool,
+    ) -> HandlerPlan:
+        return plan_handler(
+            handler,
+            template.param_names,
+            connection,
+            first_is_connection=first_is_connection,
+            provided={Hub: self.hub},
+        )
 
     def get(self, path: str) -> Callable[[F], F]:
         """Declare a GET (and HEAD) route.
