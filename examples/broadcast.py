@@ -1,36 +1,24 @@
-"""The FastrAPI docs' "Broadcast pattern", as written there (asyncio imported, unused).
+"""The FastrAPI docs' "Broadcast pattern" on the Hub (``broadcast_seed.py`` is the original).
 
-For many clients or a slow one, prefer sending beside the loop (see ``chat_room.py``): here a
-client that stops reading slows the broadcast down for everybody, as in the original.
+``hub.publish`` hands the message to every member without waiting on any of them: a client
+that stops reading meets its budget and is closed (1008), and nobody else notices; members
+leave when their handler ends, so there is no set to change while it is iterated.
 """
-# mypy: allow-untyped-defs, allow-incomplete-defs, disable-error-code="type-arg"
 
-import asyncio  # noqa: F401 (as the docs write it; unused)
-from typing import Set  # noqa: UP035 (as the docs write it)
+from __future__ import annotations
 
-from fastrapi import FastrAPI
+from fastrapi import FastrAPI, Hub, WebSocket
 
-app = FastrAPI()
-connections: Set = set()  # noqa: UP006 (as the docs write it)
+app = FastrAPI(hub=Hub())
 
 
 @app.websocket("/ws")
-async def websocket_endpoint(ws):
+async def websocket_endpoint(ws: WebSocket, hub: Hub) -> None:
     await ws.accept()
-    connections.add(ws)
-    try:
-        while True:
-            data = await ws.receive_text()
-            # Broadcast to all connected clients
-            for connection in connections:
-                try:
-                    await connection.send_json({"message": data, "total_clients": len(connections)})
-                except:  # noqa: E722 (as the docs write it)
-                    connections.discard(connection)
-    except Exception as e:
-        print(f"Connection closed: {e}")
-    finally:
-        connections.discard(ws)
+    async with hub.join("everyone", ws, presence=True):  # presence: counted by members()
+        async for data in ws.iter_text():
+            total_clients = len(await hub.members("everyone"))
+            await hub.publish("everyone", {"message": data, "total_clients": total_clients})
 
 
 if __name__ == "__main__":

@@ -104,8 +104,9 @@ async def test_close() -> None:
             assert await client.wait_closed() == (1000, "")
 
 
-async def test_broadcast_reaches_every_client() -> None:
-    app = app_of("broadcast")
+@pytest.mark.parametrize("example", ["broadcast", "broadcast_seed"])
+async def test_broadcast_reaches_every_client(example: str) -> None:
+    app = app_of(example)
     with trio.fail_after(5):
         async with open_websocket(app, "/ws") as first, open_websocket(app, "/ws") as second:
             await trio.testing.wait_all_tasks_blocked()
@@ -136,6 +137,47 @@ async def test_chat_room(example: str, ann: str | None) -> None:
                     await other.send_text("other room")
                     assert (await other.receive_json())["message"] == "other room"
             assert await first.receive_json() == {"type": "user_left", "username": "Anonymous"}
+
+
+async def test_chat_hub_rooms_presence_and_recovery() -> None:
+    app = app_of("chat_hub")
+    with trio.fail_after(10):
+        page = await http_request(app, "GET", "/")
+        async with open_websocket(app, "/chat/lobby?username=ann") as ann:
+            assert await ann.receive_json() == {"type": "members", "members": [{"username": "ann"}]}
+            async with open_websocket(app, "/chat/lobby?username=bob") as bob:
+                members = await bob.receive_json()
+                joined = await ann.receive_json()
+                async with open_websocket(app, "/chat/elsewhere?username=cat") as cat:
+                    await cat.receive_json()  # its members
+                    await ann.send_text("hi")
+                    said = await ann.receive_json()
+                    assert await bob.receive_json() == said
+                    await cat.send_text("anyone?")  # the first thing cat gets: its own
+                    assert (await cat.receive_json())["data"]["message"] == "anyone?"
+            seen = said  # bob's last message; then he is away
+            left = await ann.receive_json()
+            await ann.send_text("while you were out")
+            missed = await ann.receive_json()
+            back = f"/chat/lobby?username=bob&epoch={seen['epoch']}&offset={seen['offset']}"
+            async with open_websocket(app, back) as bob:
+                assert await bob.receive_json() == left
+                assert await bob.receive_json() == missed
+                assert (await bob.receive_json())["type"] == "members"
+            async with open_websocket(app, "/chat/lobby?username=bob&epoch=old&offset=1") as bob:
+                assert await bob.receive_json() == {"type": "reload"}
+    assert page.status_code == 200
+    assert "Chat on the Hub" in page.text
+    assert members == {"type": "members", "members": [{"username": "ann"}, {"username": "bob"}]}
+    assert joined["data"] == {
+        "type": "user_joined",
+        "topic": "lobby",
+        "presence": {"username": "bob"},
+    }
+    assert said["data"] == {"type": "message", "username": "ann", "message": "hi"}
+    assert said["topic"] == "lobby"
+    assert left["data"]["type"] == "user_left"
+    assert missed["data"]["message"] == "while you were out"
 
 
 async def test_connection_state_loop_reads_everything() -> None:

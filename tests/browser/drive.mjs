@@ -1,21 +1,9 @@
 // Opens the demo's page in headless Chromium, sends one message with its form, and prints the
 // lines the page shows, as JSON: node drive.mjs URL MESSAGE [SCREENSHOT.png]
-import { chromium } from "playwright-core";
+import { launch } from "./launch.mjs";
 
 const [url, message, screenshot] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-  timeout: 30000,
-});
+const browser = await launch();
 try {
   const page = await browser.newPage();
   page.setDefaultTimeout(20000);

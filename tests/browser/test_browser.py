@@ -1,4 +1,5 @@
-"""The demo's HTML test client (the FastrAPI docs' page) in headless Chromium."""
+"""The example pages in headless Chromium: the demo's HTML test client (the FastrAPI docs'
+page), and the Hub chat with three pages in two rooms."""
 
 from __future__ import annotations
 
@@ -67,3 +68,23 @@ async def test_the_page_connects_sends_and_shows_the_reply(tmp_path: Path) -> No
     ]
     assert shown["input"] == ""
     assert screenshot.stat().st_size > 1000
+
+
+@pytest.mark.usefixtures("browser_ready")
+async def test_two_pages_chat_in_a_room_and_a_third_in_another_sees_nothing() -> None:
+    with trio.fail_after(90):
+        async with open_live_server(app_of("chat_hub")) as server:
+            done = await trio.run_process(
+                ["node", str(HERE / "chat.mjs"), server.url("/")],
+                capture_stdout=True,
+                capture_stderr=True,
+                check=False,
+            )
+    assert done.returncode == 0, done.stderr.decode()
+    shown = json.loads(done.stdout)
+    assert shown["ann"] == {
+        "lines": ["bob joined", "ann: hello bob", "bob: hi ann"],
+        "members": "ann, bob",
+    }
+    assert shown["bob"] == {"lines": ["ann: hello bob", "bob: hi ann"], "members": "ann, bob"}
+    assert shown["cat"] == {"lines": ["cat: anyone here?"], "members": "cat"}

@@ -1,0 +1,52 @@
+"""The FastrAPI docs' chat room on the Hub: rooms from the path, the username from the query.
+
+    python examples/chat_hub.py      # then open http://localhost:8000/?room=lobby&username=ann
+
+Every message goes through the Hub, so a client that stops reading is closed (1008) instead of
+stalling the room, and nobody iterates a set that changes. Join and leave notices are the
+Hub's presence events; a client gets the room's members when it joins. Each message reaches
+the browser in an envelope with its position; the page keeps the last one and, when it
+reconnects, hands it back, so it gets what it missed (or, if that is gone, is told to reload).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from fastrapi import FastrAPI, HistoryGap, HTMLResponse, Hub, WebSocket
+from fastrapi.hub import Position
+
+PAGE: Final = (Path(__file__).parent / "static" / "chat.html").read_text()
+
+hub = Hub(presence_events=True, history_size=100, envelope=True)
+app = FastrAPI(hub=hub)
+
+
+@app.get("/")
+async def index() -> HTMLResponse:
+    return HTMLResponse(PAGE)
+
+
+@app.websocket("/chat/{room}")
+async def chat_room(
+    ws: WebSocket,
+    room: str,
+    hub: Hub,
+    username: str = "Anonymous",
+    epoch: str = "",
+    offset: int = 0,
+) -> None:
+    await ws.accept()
+    since = Position(epoch, offset) if epoch else None  # the last message the client saw
+    try:
+        async with hub.join(room, ws, presence={"username": username}, since=since):
+            await ws.send_json({"type": "members", "members": await hub.members(room)})
+            async for text in ws.iter_text():
+                await hub.publish(room, {"type": "message", "username": username, "message": text})
+    except HistoryGap:  # what it missed is no longer kept: it must start afresh
+        await ws.send_json({"type": "reload"})
+
+
+if __name__ == "__main__":
+    app.serve("127.0.0.1", 8000)
