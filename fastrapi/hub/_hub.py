@@ -190,7 +190,17 @@ class _Subscriber:
 class Member(_Subscriber):
     """A WebSocket's membership of one topic, as ``async with hub.join(...)`` gives it."""
 
-    __slots__ = ("_backlog", "_envelope", "_inflight", "_recovering", "position", "presence", "ws")
+    __slots__ = (
+        "_backlog",
+        "_direct",
+        "_envelope",
+        "_inflight",
+        "_on_sent",
+        "_recovering",
+        "position",
+        "presence",
+        "ws",
+    )
 
     def __init__(
         self,
@@ -213,6 +223,9 @@ class Member(_Subscriber):
         self._inflight: deque[int] = deque()  # sizes of what was offered and is not written
         self._backlog: deque[tuple[Wire, Position]] = deque()  # drop_oldest: not offered yet
         self._recovering: list[Published] | None = None  # live messages during a replay
+        # offered at once while fewer than this are in flight (and the bytes are within budget)
+        self._direct = budget.window if budget.policy == "drop_oldest" else budget.max_pending
+        self._on_sent = self._sent  # bound once, not per message
 
     def __repr__(self) -> str:
         return f"<Member {self.key} {self.ws!r}>"
@@ -225,9 +238,22 @@ class Member(_Subscriber):
         if self._recovering is not None:
             self._recovering.append(published)
             return
-        self._take(published.enveloped if self._envelope else published.wire, published.position)
+        wire = published.enveloped if self._envelope else published.wire
+        inflight = len(self._inflight)
+        if (
+            inflight < self._direct
+            and not self._backlog
+            and self.pending_bytes + len(wire.payload) <= self._budget.max_pending_bytes
+        ):  # the common case: within budget, offered at once
+            hub = self._hub
+            if inflight >= hub._peak_pending:
+                hub._peak_pending = inflight + 1
+            self._offer(wire, published.position)
+        else:
+            self._take(wire, published.position)
 
     def _take(self, wire: Wire, position: Position) -> None:
+        """Deliver ``wire`` to a member near or over its budget (see :meth:`deliver`)."""
         size = len(wire)
         if self._over(size):
             limit = self._limit(size)
@@ -256,7 +282,7 @@ class Member(_Subscriber):
         self._offer(wire, position)
 
     def _offer(self, wire: Wire, position: Position) -> None:
-        size = len(wire)
+        size = len(wire.payload)
         self._inflight.append(size)  # before: on_sent may come at once
         self.pending_bytes += size
         if self.ws._offer(wire.frame, wire.data, self._on_sent):
@@ -267,7 +293,7 @@ class Member(_Subscriber):
             self.pending_bytes -= size
             self._hub._remove(self)
 
-    def _on_sent(self) -> None:
+    def _sent(self) -> None:
         self.pending_bytes -= self._inflight.popleft()
         if self._backlog and len(self._inflight) < self._budget.window:
             wire, position = self._backlog.popleft()
