@@ -553,3 +553,34 @@ def test_a_route_wanting_the_hub_needs_an_app_with_one() -> None:
         @app.get("/")
         async def push(hub: Hub) -> str:
             return ""
+
+
+async def test_the_close_policy_ends_the_handlers_receive_and_send() -> None:
+    hub = Hub(max_pending=1)
+    app = FastrAPI(hub=hub)
+    seen: list[WebSocketDisconnect] = []
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket, hub: Hub) -> None:
+        await ws.accept()
+        async with hub.join("t", ws):
+            await ws.send_text("joined")
+            try:
+                await ws.receive_text()
+            except WebSocketDisconnect as exc:
+                seen.append(exc)
+            with pytest.raises(WebSocketDisconnect) as late:
+                await ws.send_text("too late")
+            seen.append(late.value)
+
+    with trio.fail_after(10):
+        async with open_websocket(app, "/ws", lockstep=True) as client:
+            assert await client.receive_text() == "joined"
+            for i in range(3):
+                await hub.publish("t", str(i))
+            got, closed = await _read_until_closed(client)
+    reason = "slow consumer: over max_pending (1 messages)"
+    assert [(e.code, e.reason) for e in seen] == [(1008, reason)] * 2
+    assert (closed.code, closed.reason) == (1008, reason)
+    assert got == ["0"]  # being written when the second came: over
+    assert hub.statistics().evicted == 1
