@@ -43,14 +43,14 @@ import trio
 from .._closecodes import CloseCode
 from ..exceptions import SlowConsumerError, WebSocketStateError
 from ..websocket import WebSocket, WebSocketState
-from ._backend import History
+from ._backend import History, Position
 from ._memory import MemoryBackend
 from ._wire import encode
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
 
-    from ._backend import Backend, Position, Published
+    from ._backend import Backend, Published
     from ._wire import Wire
 
 logger: Final = logging.getLogger("fastrapi.hub")
@@ -577,6 +577,7 @@ class Hub:
         Raises:
             ValueError: ``topic`` is not a non-empty ``str``, or an option is out of range.
             WebSocketStateError: ``ws`` is not accepted, or is closing.
+            TypeError: ``presence`` is not JSON-able, or ``since`` not a Position.
             HistoryGap: ``since`` was given and what came after it is no longer kept;
                 nothing was joined.
         """
@@ -588,6 +589,8 @@ class Hub:
             )
         if presence is not None:
             orjson.dumps(presence)  # a TypeError now, not in another process
+        if since is not None and not isinstance(since, Position):
+            raise TypeError(f"since is a Position(epoch, offset), not {since!r}")
         member = Member(
             self,
             topic,

@@ -354,24 +354,30 @@ async def test_a_member_whose_connection_ended_is_dropped_at_the_next_publish() 
     assert hub.statistics().delivered == 0
 
 
-async def test_join_needs_an_accepted_websocket() -> None:
+async def test_join_checks_its_arguments() -> None:
     hub = Hub()
     app = FastrAPI(hub=hub)
     errors: list[Exception] = []
 
     @app.websocket("/ws")
     async def handler(ws: WebSocket, hub: Hub) -> None:
-        try:
-            async with hub.join("t", ws):
-                pass
-        except Exception as exc:
-            errors.append(exc)
-        await ws.accept()
+        attempts: list[dict[str, Any]] = [{}, {"presence": object()}, {"since": ("epoch", 1)}]
+        for options in attempts:
+            try:
+                async with hub.join("t", ws, **options):
+                    pass
+            except Exception as exc:
+                errors.append(exc)
+            if not ws.application_state:
+                await ws.accept()
 
     with trio.fail_after(10):
         async with open_websocket(app, "/ws"):
             pass
+    assert [type(e) for e in errors] == [fastrapi.WebSocketStateError, TypeError, TypeError]
     assert "needs an accepted, open WebSocket; this one is CONNECTING" in str(errors[0])
+    assert "since is a Position(epoch, offset), not ('epoch', 1)" in str(errors[2])
+    assert hub.statistics().members == 0
 
 
 # -- without WebSockets: subscriptions, bad input, the backend interface --------------------------
