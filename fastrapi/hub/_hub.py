@@ -295,7 +295,10 @@ class Member(_Subscriber):
 
     def _sent(self) -> None:
         self.pending_bytes -= self._inflight.popleft()
-        if self._backlog and len(self._inflight) < self._budget.window:
+        if not self.active:  # it left: what waited in its backlog is nobody's
+            self.pending_bytes -= sum(len(wire) for wire, _ in self._backlog)
+            self._backlog.clear()
+        elif self._backlog and len(self._inflight) < self._budget.window:
             wire, position = self._backlog.popleft()
             self.pending_bytes -= len(wire)
             self._offer(wire, position)

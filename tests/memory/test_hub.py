@@ -590,3 +590,30 @@ async def test_the_close_policy_ends_the_handlers_receive_and_send() -> None:
     assert (closed.code, closed.reason) == (1008, reason)
     assert got == ["0"]  # being written when the second came: over
     assert hub.statistics().evicted == 1
+
+
+async def test_a_member_that_left_gets_nothing_of_its_backlog() -> None:
+    hub = Hub(max_pending=8, policy="drop_oldest")  # 4 offered at a time, 4 in backlog
+    app = FastrAPI(hub=hub)
+    leave = trio.Event()
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket, hub: Hub) -> None:
+        await ws.accept()
+        async with hub.join("t", ws):
+            await ws.send_text("joined")
+            await leave.wait()
+        await ws.send_text("left")
+
+    with trio.fail_after(10):
+        async with open_websocket(app, "/ws", lockstep=True) as client:
+            assert await client.receive_text() == "joined"
+            for i in range(6):
+                await hub.publish("t", str(i))
+            leave.set()
+            await trio.testing.wait_all_tasks_blocked()
+            assert hub.statistics().members == 0
+            got, closed = await _read_until_closed(client)
+    assert got == ["0", "1", "2", "3", "left"]
+    assert closed.code == 1000
+    assert hub.statistics().dropped == 0
