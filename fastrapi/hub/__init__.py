@@ -11,9 +11,9 @@ from ..exceptions import SlowConsumerError as SlowConsumerError
 from ._backend import Position as Position
 from ._hub import Hub as Hub
 from ._hub import HubStatistics as HubStatistics
-from ._hub import Member as Member
-from ._hub import Message as Message
-from ._hub import Subscription as Subscription
+from ._members import Member as Member
+from ._members import Message as Message
+from ._members import Subscription as Subscription
 from ._memory import MemoryBackend as MemoryBackend
 
 __all__ = [

@@ -1,0 +1,339 @@
+"""A topic's local subscribers: WebSocket members and subscriptions, with their budgets.
+
+Each subscriber is a record, not a task. A member's budget counts what was offered to its
+connection (``WebSocket._offer``) and is not written yet; ``on_sent`` gives it back. Over the
+budget, the policy acts: ``close`` terminates the connection with 1008, ``drop_newest`` drops
+the new message, ``drop_oldest`` the oldest not yet offered. Under ``drop_oldest`` only a small
+window of messages (``_OFFER_WINDOW``, at most half the budget) is offered to the connection at
+a time; the rest waits in the member's backlog, where the oldest can be dropped (what was
+offered cannot be taken back). Otherwise all is offered at once. Drops and evictions are
+counted in the Hub and logged once per subscriber.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, Literal, final
+
+import orjson
+import trio
+
+from .._closecodes import CloseCode
+from ..exceptions import SlowConsumerError
+
+if TYPE_CHECKING:
+    from ..websocket import WebSocket
+    from ._backend import Position, Published
+    from ._hub import Hub
+    from ._wire import Wire
+
+logger: Final = logging.getLogger("fastrapi.hub")
+
+Policy = Literal["close", "drop_oldest", "drop_newest"]
+_POLICIES: Final = ("close", "drop_oldest", "drop_newest")
+_OFFER_WINDOW: Final = 8  # drop_oldest: messages offered to the connection at a time
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message as :meth:`Hub.subscribe` yields it."""
+
+    topic: str
+    position: Position
+    data: str | bytes
+    """``str`` for text (JSON data arrives as its JSON text), ``bytes`` for binary."""
+
+    def json(self) -> object:
+        """``data`` parsed as JSON."""
+        return orjson.loads(self.data)
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class _Budget:
+    max_pending: int
+    max_pending_bytes: int
+    policy: Policy
+
+    def __post_init__(self) -> None:
+        if self.max_pending < 1:
+            raise ValueError(f"max_pending must be 1 or more, not {self.max_pending}")
+        if self.max_pending_bytes < 1:
+            raise ValueError(f"max_pending_bytes must be 1 or more, not {self.max_pending_bytes}")
+        if self.policy not in _POLICIES:
+            raise ValueError(f"policy must be one of {', '.join(_POLICIES)}, not {self.policy!r}")
+
+    @property
+    def window(self) -> int:
+        """drop_oldest: how many messages are offered to the connection at a time (the rest
+        of the budget is the backlog the oldest are dropped from)."""
+        return max(1, min(_OFFER_WINDOW, self.max_pending // 2))
+
+
+class _Subscriber:
+    """A local subscriber's record: its budget and what to do when it is over it."""
+
+    __slots__ = (
+        "_budget",
+        "_hub",
+        "_warned",
+        "active",
+        "dropped",
+        "key",
+        "pending_bytes",
+        "target",
+        "topic",
+    )
+
+    def __init__(self, hub: Hub, topic: str, budget: _Budget, target: WebSocket | None) -> None:
+        self._hub = hub
+        self.target = target  # what ``exclude`` is matched against
+        self.active = False  # in its topic's subscribers: delivered to
+        self.topic = topic
+        self._budget = budget
+        self.key = f"{hub._id}-{next(hub._keys)}"
+        self.dropped = 0
+        """Messages dropped for this subscriber by its policy."""
+        self.pending_bytes = 0
+        self._warned = False
+
+    @property
+    def pending(self) -> int:
+        """Messages handed to this subscriber and not yet consumed (written, or taken)."""
+        raise NotImplementedError
+
+    def deliver(self, published: Published) -> None:
+        raise NotImplementedError
+
+    def _over(self, size: int) -> bool:
+        budget = self._budget
+        return (
+            self.pending >= budget.max_pending
+            or self.pending_bytes + size > budget.max_pending_bytes
+        )
+
+    def _limit(self, size: int) -> str:
+        budget = self._budget
+        if self.pending >= budget.max_pending:
+            return f"over max_pending ({budget.max_pending} messages)"
+        return f"over max_pending_bytes ({budget.max_pending_bytes} bytes)"
+
+    def _count_drop(self, count: int, limit: str) -> None:
+        self.dropped += count
+        self._hub._dropped += count
+        if not self._warned:  # once per subscriber; the count is in statistics()
+            self._warned = True
+            logger.warning(
+                "hub: %s of topic %r is %s: dropping messages (%s)",
+                self,
+                self.topic,
+                limit,
+                self._budget.policy,
+            )
+
+    def _count_eviction(self, limit: str) -> None:
+        self._hub._evicted += 1
+        logger.warning("hub: %s of topic %r is %s: closed", self, self.topic, limit)
+        self._hub._remove(self)
+
+
+@final
+class Member(_Subscriber):
+    """A WebSocket's membership of one topic, as ``async with hub.join(...)`` gives it."""
+
+    __slots__ = (
+        "_backlog",
+        "_direct",
+        "_envelope",
+        "_inflight",
+        "_on_sent",
+        "_recovering",
+        "position",
+        "presence",
+        "ws",
+    )
+
+    def __init__(
+        self,
+        hub: Hub,
+        topic: str,
+        ws: WebSocket,
+        budget: _Budget,
+        *,
+        presence: object,
+        envelope: bool,
+    ) -> None:
+        super().__init__(hub, topic, budget, ws)
+        self.ws = ws
+        """The member's connection."""
+        self.presence = presence
+        """The presence value it joined with (``None``: none)."""
+        self.position: Position | None = None
+        """The position of the latest message handed to its connection."""
+        self._envelope = envelope
+        self._inflight: deque[int] = deque()  # sizes of what was offered and is not written
+        self._backlog: deque[tuple[Wire, Position]] = deque()  # drop_oldest: not offered yet
+        self._recovering: list[Published] | None = None  # live messages during a replay
+        # offered at once while fewer than this are in flight (and the bytes are within budget)
+        self._direct = budget.window if budget.policy == "drop_oldest" else budget.max_pending
+        self._on_sent = self._sent  # bound once, not per message
+
+    def __repr__(self) -> str:
+        return f"<Member {self.key} {self.ws!r}>"
+
+    @property
+    def pending(self) -> int:
+        return len(self._inflight) + len(self._backlog)
+
+    def deliver(self, published: Published) -> None:
+        if self._recovering is not None:
+            self._recovering.append(published)
+            return
+        wire = published.enveloped if self._envelope else published.wire
+        inflight = len(self._inflight)
+        if (
+            inflight < self._direct
+            and not self._backlog
+            and self.pending_bytes + len(wire.payload) <= self._budget.max_pending_bytes
+        ):  # the common case: within budget, offered at once
+            hub = self._hub
+            if inflight >= hub._peak_pending:
+                hub._peak_pending = inflight + 1
+            self._offer(wire, published.position)
+        else:
+            self._take(wire, published.position)
+
+    def _take(self, wire: Wire, position: Position) -> None:
+        """Deliver ``wire`` to a member near or over its budget (see :meth:`deliver`)."""
+        size = len(wire)
+        if self._over(size):
+            limit = self._limit(size)
+            policy = self._budget.policy
+            if policy == "close":
+                self._count_eviction(limit)
+                self.ws._terminate(CloseCode.POLICY_VIOLATION, f"slow consumer: {limit}")
+                return
+            if policy == "drop_oldest":
+                while self._backlog and self._over(size):
+                    dropped, _ = self._backlog.popleft()
+                    self.pending_bytes -= len(dropped)
+                    self._count_drop(1, limit)
+            if self._over(size):  # drop_newest, or nothing left to drop but what is offered
+                self._count_drop(1, limit)
+                return
+        hub = self._hub
+        if self.pending >= hub._peak_pending:
+            hub._peak_pending = self.pending + 1
+        if self._backlog or (
+            self._budget.policy == "drop_oldest" and len(self._inflight) >= self._budget.window
+        ):
+            self._backlog.append((wire, position))
+            self.pending_bytes += size
+            return
+        self._offer(wire, position)
+
+    def _offer(self, wire: Wire, position: Position) -> None:
+        size = len(wire.payload)
+        self._inflight.append(size)  # before: on_sent may come at once
+        self.pending_bytes += size
+        if self.ws._offer(wire.frame, wire.data, self._on_sent):
+            self._hub._delivered += 1
+            self.position = position
+        else:  # the connection is closing or gone: so is the member
+            self._inflight.pop()
+            self.pending_bytes -= size
+            self._hub._remove(self)
+
+    def _sent(self) -> None:
+        self.pending_bytes -= self._inflight.popleft()
+        if not self.active:  # it left: what waited in its backlog is nobody's
+            self.pending_bytes -= sum(len(wire) for wire, _ in self._backlog)
+            self._backlog.clear()
+        elif self._backlog and len(self._inflight) < self._budget.window:
+            wire, position = self._backlog.popleft()
+            self.pending_bytes -= len(wire)
+            self._offer(wire, position)
+
+    def _recover(self, replay: list[Published]) -> None:
+        """Deliver ``replay`` (history after ``since``), then what arrived meanwhile and is
+        newer, then go live."""
+        live, self._recovering = self._recovering or [], None
+        last = None
+        for published in replay:
+            self.deliver(published)
+            last = published.position.offset
+        for published in live:
+            if last is None or published.position.offset > last:
+                self.deliver(published)
+
+
+@final
+class Subscription(_Subscriber):
+    """A topic's messages for a consumer that is not a WebSocket: ``async for message in it``.
+
+    Iterating waits for the next :class:`Message`; cancelling that wait loses nothing. It ends
+    when the ``subscribe`` block does, and raises :class:`~fastrapi.SlowConsumerError` once
+    the ``close`` policy ended it (after the messages that were pending).
+    """
+
+    __slots__ = ("_ended", "_lot", "_queue")
+
+    def __init__(self, hub: Hub, topic: str, budget: _Budget) -> None:
+        super().__init__(hub, topic, budget, None)
+        self._queue: deque[tuple[Message, int]] = deque()  # and its size
+        self._lot = trio.lowlevel.ParkingLot()
+        self._ended: BaseException | None = None
+
+    def __repr__(self) -> str:
+        return f"<Subscription {self.key}>"
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def deliver(self, published: Published) -> None:
+        size = len(published.wire)
+        if self._over(size):
+            limit = self._limit(size)
+            policy = self._budget.policy
+            if policy == "close":
+                self._count_eviction(limit)
+                self._end(SlowConsumerError(f"subscription of topic {self.topic!r}: {limit}"))
+                return
+            if policy == "drop_oldest":
+                while self._queue and self._over(size):
+                    self.pending_bytes -= self._queue.popleft()[1]
+                    self._count_drop(1, limit)
+            if self._over(size):  # drop_newest, or this one alone is over
+                self._count_drop(1, limit)
+                return
+        message = Message(self.topic, published.position, published.wire.data)
+        self._queue.append((message, size))
+        self.pending_bytes += size
+        self._hub._delivered += 1
+        if self.pending > self._hub._peak_pending:
+            self._hub._peak_pending = self.pending
+        self._lot.unpark_all()
+
+    def _end(self, why: BaseException) -> None:
+        if self._ended is None:
+            self._ended = why
+            self._lot.unpark_all()
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Message:
+        await trio.lowlevel.checkpoint()
+        while not self._queue:
+            if self._ended is not None:
+                if isinstance(self._ended, StopAsyncIteration):
+                    raise StopAsyncIteration
+                raise self._ended
+            await self._lot.park()
+        message, size = self._queue.popleft()
+        self.pending_bytes -= size
+        return message
