@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -15,6 +15,8 @@ from fastrapi.hub import Member, Position
 from fastrapi.testing import WebSocketTestSession, open_websocket
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from .conftest import HTTP, Connect
 
 
@@ -618,3 +620,28 @@ async def test_a_member_that_left_gets_nothing_of_its_backlog() -> None:
             got.append(await client.receive_text())
     assert got == ["0", "1", "2", "3", "left"]
     assert hub.statistics().dropped == 0
+
+
+async def test_a_lifespan_task_relays_between_topics(connect: Connect) -> None:
+    hub = Hub()
+
+    async def relay() -> None:
+        async with hub.subscribe("in") as messages:
+            async for message in messages:
+                await hub.publish("out", message.data.upper())
+
+    @asynccontextmanager
+    async def lifespan(app: FastrAPI) -> AsyncIterator[None]:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(relay)
+            yield
+            nursery.cancel_scope.cancel()
+
+    app = room_app(hub)
+    app.lifespan = lifespan
+    with trio.fail_after(10):
+        async with app.running(), connect(app, "/rooms/out") as client:
+            assert await client.receive_text() == "joined"
+            await trio.testing.wait_all_tasks_blocked()
+            await hub.publish("in", "shout")
+            assert await client.receive_text() == "SHOUT"
