@@ -53,6 +53,9 @@ class _Store:
 class MemoryBackend:
     """Topics in this process's memory (the Hub's default backend).
 
+    A topic lives while it has subscribers, presence or kept history (at most its
+    ``history_size`` messages); then it is forgotten, and its next message starts a new epoch.
+
     Args:
         shared_with: Another memory backend whose store to share (for tests of several Hubs,
             as several processes would share one Redis).
@@ -88,6 +91,8 @@ class MemoryBackend:
         for other in list(kept.subscribers.values()):
             if other is not self and other._deliver is not None:
                 other._deliver(published)
+        if not history.size:
+            self._forget_if_unused(topic, kept)  # a publish to nobody leaves nothing behind
         return published
 
     async def subscribe(self, topic: str) -> None:

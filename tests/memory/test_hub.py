@@ -180,13 +180,14 @@ async def test_a_history_gap_is_told_and_nothing_is_joined(connect: Connect, que
 
 
 async def test_recovery_from_the_latest_position_replays_nothing() -> None:
-    hub = Hub()  # no history: the latest position is still no gap
-    position = await hub.publish("a", "m")
+    hub = Hub()  # no history: the latest position of a topic in use is still no gap
     app = room_app(hub)
-    path = f"/rooms/a?epoch={position.epoch}&offset={position.offset}"
     with trio.fail_after(10):
-        async with open_websocket(app, path) as client:
-            assert await client.receive_text() == "joined"
+        async with hub.subscribe("a"):
+            position = await hub.publish("a", "m")
+            path = f"/rooms/a?epoch={position.epoch}&offset={position.offset}"
+            async with open_websocket(app, path) as client:
+                assert await client.receive_text() == "joined"
 
 
 async def test_history_expires_after_its_ttl(autojump_clock: trio.testing.MockClock) -> None:
@@ -645,3 +646,20 @@ async def test_a_lifespan_task_relays_between_topics(connect: Connect) -> None:
             await trio.testing.wait_all_tasks_blocked()
             await hub.publish("in", "shout")
             assert await client.receive_text() == "SHOUT"
+
+
+async def test_topics_nobody_is_in_leave_nothing_behind() -> None:
+    from fastrapi.hub import MemoryBackend
+
+    backend = MemoryBackend()
+    hub = Hub(backend=backend)
+    hub.set_history("kept", 2)
+    with trio.fail_after(5):
+        for i in range(100):
+            await hub.publish(f"user-{i}", "nobody listens")
+        async with hub.subscribe("t"):
+            await hub.publish("t", "heard")
+        for i in range(5):
+            await hub.publish("kept", str(i))
+    assert list(backend._store.topics) == ["kept"]
+    assert len(backend._store.topics["kept"].kept) == 2
