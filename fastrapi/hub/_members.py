@@ -115,15 +115,15 @@ class _Subscriber:
             or self.pending_bytes + size > budget.max_pending_bytes
         )
 
-    def _limit(self, size: int) -> str:
+    def _limit(self) -> str:
         budget = self._budget
         if self.pending >= budget.max_pending:
             return f"over max_pending ({budget.max_pending} messages)"
         return f"over max_pending_bytes ({budget.max_pending_bytes} bytes)"
 
-    def _count_drop(self, count: int, limit: str) -> None:
-        self.dropped += count
-        self._hub._dropped += count
+    def _count_drop(self, limit: str) -> None:
+        self.dropped += 1
+        self._hub._dropped += 1
         if not self._warned:  # once per subscriber; the count is in statistics()
             self._warned = True
             logger.warning(
@@ -210,7 +210,7 @@ class Member(_Subscriber):
         """Deliver ``wire`` to a member near or over its budget (see :meth:`deliver`)."""
         size = len(wire)
         if self._over(size):
-            limit = self._limit(size)
+            limit = self._limit()
             policy = self._budget.policy
             if policy == "close":
                 self._count_eviction(limit)
@@ -220,9 +220,9 @@ class Member(_Subscriber):
                 while self._backlog and self._over(size):
                     dropped, _ = self._backlog.popleft()
                     self.pending_bytes -= len(dropped)
-                    self._count_drop(1, limit)
+                    self._count_drop(limit)
             if self._over(size):  # drop_newest, or nothing left to drop but what is offered
-                self._count_drop(1, limit)
+                self._count_drop(limit)
                 return
         hub = self._hub
         if self.pending >= hub._peak_pending:
@@ -297,7 +297,7 @@ class Subscription(_Subscriber):
     def deliver(self, published: Published) -> None:
         size = len(published.wire)
         if self._over(size):
-            limit = self._limit(size)
+            limit = self._limit()
             policy = self._budget.policy
             if policy == "close":
                 self._count_eviction(limit)
@@ -306,9 +306,9 @@ class Subscription(_Subscriber):
             if policy == "drop_oldest":
                 while self._queue and self._over(size):
                     self.pending_bytes -= self._queue.popleft()[1]
-                    self._count_drop(1, limit)
+                    self._count_drop(limit)
             if self._over(size):  # drop_newest, or this one alone is over
-                self._count_drop(1, limit)
+                self._count_drop(limit)
                 return
         message = Message(self.topic, published.position, published.wire.data)
         self._queue.append((message, size))
