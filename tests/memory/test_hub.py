@@ -82,6 +82,32 @@ async def test_exclude_skips_the_sender(connect: Connect) -> None:
             assert await bob.receive_text() == "for all"
 
 
+async def test_exclude_takes_a_set_of_websockets(connect: Connect) -> None:
+    hub = Hub()
+    app = FastrAPI(hub=hub)
+    members: list[WebSocket] = []
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket, hub: Hub) -> None:
+        await ws.accept()
+        async with hub.join("t", ws):
+            members.append(ws)
+            await ws.send_text("joined")
+            await ws.receive_text()
+
+    with trio.fail_after(10):
+        async with AsyncExitStack() as stack:
+            clients = []
+            for _ in range(3):  # one after the other: members[i] is clients[i]'s
+                clients.append(await stack.enter_async_context(connect(app, "/ws")))
+                assert await clients[-1].receive_text() == "joined"
+            await hub.publish("t", "not for the first two", exclude=set(members[:2]))
+            await hub.publish("t", "for all", exclude=[])
+            got = [await client.receive_text() for client in clients]
+            assert await clients[2].receive_text() == "for all"
+    assert got == ["for all", "for all", "not for the first two"]
+
+
 async def test_messages_keep_their_order_with_the_handlers_own_sends(connect: Connect) -> None:
     hub = Hub()
     app = FastrAPI(hub=hub)
