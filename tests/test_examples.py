@@ -239,3 +239,46 @@ async def test_liveness(autojump_clock: trio.testing.MockClock) -> None:
             # pinged every 10 s and answering, but silent: closed when idle, not before
             assert await client.wait_closed() == (1001, "idle timeout")
             assert trio.current_time() - start == module.IDLE_TIMEOUT
+
+
+async def test_dependencies() -> None:
+    app = app_of("dependencies")
+    with trio.fail_after(5):
+        listed = await http_request(app, "GET", "/items?limit=1")
+        too_many = await http_request(app, "GET", "/items?limit=1000")
+        added = await http_request(app, "POST", "/items", body=b'{"name": "nib", "price": 2}')
+        bad = await http_request(app, "POST", "/items", body=b'{"name": "", "price": 0}')
+        report = await http_request(app, "GET", "/report", headers={"user-agent": "t"})
+        async with open_websocket(app, "/items/feed?limit=2") as client:
+            feed = [await client.receive_json(), await client.receive_json()]
+    assert listed.json() == [{"name": "pen", "price": 1.5}]
+    assert too_many.status_code == 422
+    assert too_many.json()["detail"][0]["loc"] == ["query", "limit"]
+    assert added.json() == {"count": 3}
+    assert [e["loc"] for e in bad.json()["detail"]] == [["body", "name"], ["body", "price"]]
+    assert report.text == "3 items worth 7.50, asked by t"
+    assert feed == [{"name": "pen", "price": 1.5}, {"name": "ink", "price": 4.0}]
+
+
+async def test_handshake_auth() -> None:
+    app = app_of("handshake_auth")
+    with trio.fail_after(5):
+        async with open_websocket(app, "/query?token=secret-bob") as client:
+            assert await client.receive_json() == {"hello": "bob"}
+        with pytest.raises(HandshakeRejected) as caught:
+            async with open_websocket(app, "/cookie"):
+                pytest.fail("the handshake must be refused")  # pragma: no cover
+    assert caught.value.status_code == 401
+
+
+async def test_typed_messages() -> None:
+    with trio.fail_after(5):
+        async with open_websocket(app_of("typed_messages"), "/chat") as client:
+            await client.send_json({"room": "lobby", "text": "hi"})
+            assert await client.receive_json() == {"room": "lobby", "echo": "hi"}
+            await client.send_json({"room": "", "text": "hi"})
+            error = await client.receive_json()
+            await client.send_json({"room": "a", "text": "again"})
+            assert await client.receive_json() == {"room": "a", "echo": "again"}
+    assert error["error"] == "invalid message"
+    assert error["detail"][0]["loc"] == ["room"]

@@ -275,7 +275,9 @@ class ScriptedTransport:
     async def accept(self, subprotocol: str | None, headers: Sequence[tuple[bytes, bytes]]) -> None:
         self.log.append("accept")
 
-    async def reject(self, status: int) -> None:
+    async def reject(
+        self, status: int, headers: Sequence[tuple[bytes, bytes]] = (), body: bytes = b""
+    ) -> None:
         self.log.append(("reject", status))
 
     async def receive(self) -> Data | Close:

@@ -12,6 +12,7 @@ PUBLIC_MODULES = [
     "fastrapi",
     "fastrapi.datastructures",
     "fastrapi.exceptions",
+    "fastrapi.params",
     "fastrapi.requests",
     "fastrapi.responses",
     "fastrapi.routing",
