@@ -12,10 +12,12 @@ PUBLIC_MODULES = [
     "fastrapi",
     "fastrapi.datastructures",
     "fastrapi.exceptions",
+    "fastrapi.middleware",
     "fastrapi.params",
     "fastrapi.requests",
     "fastrapi.responses",
     "fastrapi.routing",
+    "fastrapi.staticfiles",
     "fastrapi.testing",
     "fastrapi.websocket",
 ]
