@@ -138,6 +138,16 @@ async def test_chat_room(example: str, ann: str | None) -> None:
             assert await first.receive_json() == {"type": "user_left", "username": "Anonymous"}
 
 
+async def test_chat_room_serves_its_page() -> None:
+    app = app_of("chat_room")
+    with trio.fail_after(5):
+        index = await http_request(app, "GET", "/")
+        page = await http_request(app, "GET", index.headers["location"])
+    assert (index.status_code, page.status_code) == (307, 200)
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "new WebSocket(`ws://${location.host}/chat/${room}?username=${user}`)" in page.text
+
+
 async def test_connection_state_loop_reads_everything() -> None:
     with trio.fail_after(5):
         async with open_websocket(app_of("connection_state"), "/ws") as client:

@@ -294,3 +294,17 @@ async def test_invalid_websocket_values_refuse_with_403_and_the_errors(
     ]
     assert "refused with 403: query.n: Input should be greater than or equal to 1" in caplog.text
     assert "1011" not in caplog.text
+
+
+async def test_the_thread_limit_is_the_apps(http: HTTP) -> None:
+    app = FastrAPI(thread_limit=1)
+    seen: list[int] = []
+
+    @app.get("/")
+    def index() -> str:
+        seen.append(app.thread_limiter.borrowed_tokens)
+        return "ok"
+
+    with trio.fail_after(5):
+        assert (await http(app, "GET", "/")).text == "ok"
+    assert (app.thread_limiter.total_tokens, seen) == (1, [1])
