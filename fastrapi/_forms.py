@@ -6,6 +6,7 @@ it comes, parts kept in memory. A malformed or truncated body is an ``HTTPExcept
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
@@ -16,10 +17,10 @@ from .datastructures import FormData, Headers, UploadFile
 from .exceptions import HTTPException
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncGenerator
 
 
-async def parse_form(content_type: str, chunks: AsyncIterator[bytes]) -> FormData:
+async def parse_form(content_type: str, chunks: AsyncGenerator[bytes, None]) -> FormData:
     """The form in a body of ``content_type``.
 
     Raises:
@@ -90,7 +91,7 @@ class _Parts:
         self.done = True
 
 
-async def _multipart(boundary: bytes, chunks: AsyncIterator[bytes]) -> FormData:
+async def _multipart(boundary: bytes, chunks: AsyncGenerator[bytes, None]) -> FormData:
     parts = _Parts()
     callbacks = {
         name: getattr(parts, name)
@@ -106,8 +107,9 @@ async def _multipart(boundary: bytes, chunks: AsyncIterator[bytes]) -> FormData:
     }
     parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]  # a TypedDict
     try:
-        async for chunk in chunks:
-            parser.write(chunk)
+        async with contextlib.aclosing(chunks):  # closed now, not by the GC, if parsing fails
+            async for chunk in chunks:
+                parser.write(chunk)
         parser.finalize()
     except MultipartParseError as exc:
         raise HTTPException(400, f"malformed multipart body: {exc}") from None

@@ -32,8 +32,6 @@ from .params import UNSET, Body, Depends, Header, Param
 if typing.TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .datastructures import Headers, QueryParams
-
 _REQUIRED: Final = inspect.Parameter.empty
 _MANY: Final = frozenset({list, tuple, set, frozenset, collections.abc.Sequence})
 ErrorList = list[Mapping[str, object]]
@@ -64,12 +62,10 @@ NO_BODY: Final = object()
 
 @dataclass(frozen=True, slots=True)
 class Inputs:
-    """What a request offers to parameters."""
+    """What a request offers to parameters: the connection's (parsed only when a parameter
+    asks: its headers, query and cookies are cached properties) and the parsed body."""
 
-    path_params: Mapping[str, object]
-    query: QueryParams
-    headers: Headers
-    cookies: Mapping[str, str]
+    connection: HTTPConnection
     body: object = NO_BODY
 
 
@@ -142,16 +138,17 @@ class HandlerPlan:
     def _raw(self, param: Value, inputs: Inputs) -> object:
         source = param.source
         if source is Source.PATH:
-            return inputs.path_params[param.key]
+            return inputs.connection.path_params[param.key]
         if source is Source.BODY:
             body = inputs.body
             if not self.embed_body or body is NO_BODY:
                 return body
             return body.get(param.key, NO_BODY) if isinstance(body, dict) else NO_BODY
+        conn = inputs.connection
         many: Mapping[str, str] = (
-            inputs.cookies
+            conn.cookies
             if source is Source.COOKIE
-            else (inputs.query if source is Source.QUERY else inputs.headers)
+            else (conn.query_params if source is Source.QUERY else conn.headers)
         )
         if param.many and source is not Source.COOKIE:
             values = many.getlist(param.key)  # type: ignore[attr-defined]  # query or headers

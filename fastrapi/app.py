@@ -313,7 +313,7 @@ class FastrAPI:
             await transport.reject(500)
             report(scope, exc, "refused with HTTP 500 by a handshake hook")
             return
-        inputs = Inputs(path_params, handshake.query_params, handshake.headers, handshake.cookies)
+        inputs = Inputs(handshake)
         solvers: list[Solver] = []
         sessions: list[Session] = []
 
@@ -397,7 +397,7 @@ class FastrAPI:
         route, path_params = found
         request.path_params = path_params
         endpoint = route.handler
-        inputs = Inputs(path_params, request.query_params, request.headers, request.cookies)
+        inputs = Inputs(request)
         solver = exchange.solver = Solver(
             inputs, request, self.dependency_overrides, self.thread_limiter
         )

@@ -11,7 +11,7 @@ from ._forms import parse_form
 from .exceptions import HTTPException
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncGenerator
 
     from ._types import Receive, Scope
     from .datastructures import FormData
@@ -41,7 +41,7 @@ class Request(HTTPConnection):
         """The HTTP method, upper-case."""
         return str(self._scope["method"])
 
-    async def stream(self) -> AsyncIterator[bytes]:
+    async def stream(self) -> AsyncGenerator[bytes, None]:
         """The request body, chunk by chunk as it arrives (once; after :meth:`body`, the kept
         body in one chunk).
 

@@ -9,9 +9,18 @@ from typing import Annotated, Any
 import pydantic
 import pytest
 
-from fastrapi import Body, Cookie, Depends, Header, Path, Query, Request, WebSocket
-from fastrapi._params import Inputs, Role, plan_handler
-from fastrapi.datastructures import Headers, QueryParams
+from fastrapi import (
+    Body,
+    Cookie,
+    Depends,
+    Header,
+    HTTPConnection,
+    Path,
+    Query,
+    Request,
+    WebSocket,
+)
+from fastrapi._params import NO_BODY, Inputs, Role, plan_handler
 from fastrapi.exceptions import RouteDefinitionError
 
 
@@ -20,17 +29,13 @@ def inputs(
     path: dict[str, object] | None = None,
     headers: dict[str, str] | None = None,
     cookies: dict[str, str] | None = None,
-    body: object = None,
+    body: object = NO_BODY,
 ) -> Inputs:
-    raw = [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
-    extra = {} if body is None else {"body": body}
-    return Inputs(
-        path or {},
-        QueryParams.from_query_string(qs),
-        Headers.from_raw(raw),
-        cookies or {},
-        **extra,
-    )
+    raw = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    if cookies:
+        raw.append((b"cookie", "; ".join(f"{k}={v}" for k, v in cookies.items()).encode()))
+    scope = {"type": "http", "path": "/", "query_string": qs.encode(), "headers": raw}
+    return Inputs(HTTPConnection(scope, path or {}), body)
 
 
 def ok(plan: Any, given: Inputs) -> dict[str, object]:
