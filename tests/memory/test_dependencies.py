@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import pydantic
 import pytest
 import trio
+import trio.lowlevel
 
 from fastrapi import (
     Body,
@@ -308,3 +309,57 @@ async def test_the_thread_limit_is_the_apps(http: HTTP) -> None:
     with trio.fail_after(5):
         assert (await http(app, "GET", "/")).text == "ok"
     assert (app.thread_limiter.total_tokens, seen) == (1, [1])
+
+
+async def test_cleanups_run_when_the_request_is_cancelled() -> None:
+    from fastrapi import HTTPConnection
+    from fastrapi._dependencies import Solver
+    from fastrapi._params import Inputs, Role, plan_handler
+
+    events: list[str] = []
+    cancel = trio.CancelScope()
+
+    async def resource() -> AsyncIterator[str]:
+        try:
+            yield "r"
+        finally:
+            await trio.lowlevel.checkpoint()  # the cleanup may still await: it is shielded, and bounded
+            events.append("cleaned")
+
+    async def handler(r: Annotated[str, Depends(resource)]) -> None:
+        cancel.cancel()
+        await trio.sleep_forever()
+
+    conn = HTTPConnection({"type": "http", "path": "/", "headers": []}, {})
+    solver = Solver(Inputs(conn), conn, {}, trio.CapacityLimiter(1))
+    plan = plan_handler(handler, frozenset(), Role.HTTP, locals())
+    with trio.fail_after(5), cancel:
+        try:
+            await solver.call(plan)
+        except BaseException as exc:
+            await solver.aclose(exc)
+            raise
+    assert cancel.cancelled_caught
+    assert events == ["cleaned"]
+
+
+async def test_a_websocket_dependency_whose_cleanup_fails_is_logged(
+    connect: Connect, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = FastrAPI()
+
+    async def breaks() -> AsyncIterator[int]:
+        yield 1
+        raise RuntimeError("ws cleanup broke")
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket, n: Annotated[int, Depends(breaks)]) -> None:
+        await ws.accept()
+        await ws.send_json(n)
+
+    with trio.fail_after(5):
+        async with connect(app, "/ws") as client:
+            assert await client.receive_json() == 1
+            await client.wait_closed()
+    assert "a dependency's cleanup failed" in caplog.text
+    assert "ws cleanup broke" in caplog.text
