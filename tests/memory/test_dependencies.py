@@ -323,7 +323,7 @@ async def test_cleanups_run_when_the_request_is_cancelled() -> None:
         try:
             yield "r"
         finally:
-            await trio.lowlevel.checkpoint()  # the cleanup may still await: it is shielded, and bounded
+            await trio.lowlevel.checkpoint()  # raises unless the cleanup is shielded
             events.append("cleaned")
 
     async def handler(r: Annotated[str, Depends(resource)]) -> None:
