@@ -240,6 +240,10 @@ def plan_handler(
         raise RouteDefinitionError(
             f"handler {name}: cannot resolve its annotations: {exc}"
         ) from exc
+    try:
+        signature = inspect.signature(handler)
+    except (TypeError, ValueError) as exc:
+        raise RouteDefinitionError(f"{name}: cannot read its signature: {exc}") from exc
     connection_type: type = Request if role is Role.HTTP else WebSocket
     if role is Role.DEPENDENCY:
         connection_type = HTTPConnection  # either; bound per route by the caller
@@ -247,7 +251,7 @@ def plan_handler(
     dependencies: list[Dependency] = []
     connection: list[str] = []
     embed = False
-    for index, parameter in enumerate(inspect.signature(handler).parameters.values()):
+    for index, parameter in enumerate(signature.parameters.values()):
         where = f"{name}, parameter {parameter.name!r}"
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
             raise RouteDefinitionError(f"{where}: *args and **kwargs cannot be filled in")
@@ -257,8 +261,10 @@ def plan_handler(
         base, extras, marker = _split(annotation, parameter.default)
         if isinstance(marker, Depends):
             call = marker.dependency or base
-            if not callable(call):
-                raise RouteDefinitionError(f"{where}: Depends() needs a callable")
+            if call is _REQUIRED or not callable(call):
+                raise RouteDefinitionError(
+                    f"{where}: Depends() needs a callable, or an annotation to call"
+                )
             sub = plan_handler(call, path_params, Role.DEPENDENCY, namespace)
             dependencies.append(Dependency(parameter.name, call, marker.use_cache, sub))
         elif (marker is None and _is_connection(base, connection_type)) or (

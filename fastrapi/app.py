@@ -415,7 +415,7 @@ class FastrAPI:
             exchange.error = exc
             return _server_error(request, exc, "HTTP handler")
         try:
-            return to_response(result)
+            return _to_response(result)
         except TypeError as exc:
             return _server_error(request, exc, f"HTTP handler (it returned {result!r})")
 
@@ -513,7 +513,7 @@ async def _through(middleware: HTTPMiddleware, call_next: CallNext, request: Req
     return await middleware(request, call_next)
 
 
-def to_response(result: object) -> Response:
+def _to_response(result: object) -> Response:
     """The response for what an HTTP handler returned.
 
     Raises:

@@ -265,3 +265,41 @@ def test_partial_is_accepted() -> None:
 
     plan = plan_handler(functools.partial(handler, size=3), frozenset({"room"}), Role.WEBSOCKET)
     assert ok(plan, inputs(path={"room": "r"})) == {"room": "r", "size": 3}
+
+
+class Settings:
+    def __init__(self, mode: Annotated[str, Query()] = "fast") -> None:
+        self.mode = mode
+
+
+def test_default_spelling_and_a_class_as_its_own_dependency() -> None:
+    async def handler(
+        ws: WebSocket,
+        n: int = Query(3, le=5),  # type: ignore[assignment]  # the old spelling
+        settings: Annotated[Settings, Depends()] = None,  # type: ignore[assignment]
+    ) -> None:
+        """Parameters only: the plan is what is tested."""
+
+    plan = plan_handler(handler, frozenset(), Role.WEBSOCKET, globals())
+    assert ok(plan, inputs()) == {"n": 3}
+    _, errors = plan.bind(inputs("n=6"))
+    assert [e["loc"] for e in errors] == [["query", "n"]]
+    (dep,) = plan.dependencies
+    assert dep.call is Settings
+    assert [v.key for v in dep.plan.params] == ["mode"]
+
+
+def test_a_dependency_without_a_signature_fails_at_declaration() -> None:
+    async def handler(ws: WebSocket, x: Annotated[None, Depends()]) -> None:
+        """Parameters only: the plan is what is tested."""
+
+    with pytest.raises(RouteDefinitionError, match="NoneType: cannot read its signature"):
+        plan_handler(handler, frozenset(), Role.WEBSOCKET)
+
+
+def test_depends_needs_something_to_call() -> None:
+    async def handler(ws: WebSocket, x=Depends()) -> None:  # type: ignore[no-untyped-def]  # noqa: B008
+        """Parameters only: the plan is what is tested."""
+
+    with pytest.raises(RouteDefinitionError, match="Depends\\(\\) needs a callable"):
+        plan_handler(handler, frozenset(), Role.WEBSOCKET)
