@@ -123,3 +123,39 @@ async def test_stream_then_body_and_the_size_limit(http: HTTP) -> None:
     assert kept.json() == [10]
     assert too_big.status_code == 413
     assert twice.status_code == 500
+
+
+async def test_an_endless_chunked_body_is_refused_while_it_arrives() -> None:
+    """The client sends more than ``max_body_size`` and never ends its body: the 413 comes
+    as soon as the limit is passed, not after a body that never completes."""
+    import h11
+
+    from fastrapi.testing import _serving
+
+    app = FastrAPI(max_body_size=16)
+    seen: list[int] = []
+
+    @app.post("/upload")
+    async def upload(request: Request) -> str:
+        async for chunk in request.stream():
+            seen.append(len(chunk))
+        return "unreachable"  # pragma: no cover
+
+    conn = h11.Connection(h11.CLIENT)
+    head = h11.Request(
+        method="POST",
+        target="/upload",
+        headers=[("host", "testserver"), ("transfer-encoding", "chunked")],
+    )
+    with trio.fail_after(5):
+        async with _serving(app, "native", []) as stream:
+            await stream.send_all(conn.send(head) + conn.send(h11.Data(data=b"x" * 10)))
+            await stream.send_all(conn.send(h11.Data(data=b"y" * 10)))  # 20 > 16, no end
+            while True:
+                event = conn.next_event()
+                if event is h11.NEED_DATA:
+                    conn.receive_data(bytes(await stream.receive_some(65536)))
+                elif isinstance(event, h11.Response):
+                    break
+    assert event.status_code == 413
+    assert sum(seen) <= 16
