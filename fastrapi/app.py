@@ -302,10 +302,11 @@ class FastrAPI:
             return
         route, path_params = found
         endpoint = route.handler
-        handshake = HTTPConnection(scope, path_params)
         try:
-            for hook in self._handshake_hooks:
-                await hook(handshake)
+            if self._handshake_hooks:
+                handshake = HTTPConnection(scope, path_params)
+                for hook in self._handshake_hooks:
+                    await hook(handshake)
         except HTTPException as exc:
             await _refuse(transport, scope, exc)
             return
@@ -313,7 +314,6 @@ class FastrAPI:
             await transport.reject(500)
             report(scope, exc, "refused with HTTP 500 by a handshake hook")
             return
-        inputs = Inputs(handshake)
         solvers: list[Solver] = []
         sessions: list[Session] = []
 
@@ -331,7 +331,8 @@ class FastrAPI:
                 outbound=outbound,
             )
             sessions.append(session)
-            solvers.append(Solver(inputs, ws, self.dependency_overrides, self.thread_limiter))
+            overrides = self.dependency_overrides
+            solvers.append(Solver(Inputs(ws), ws, overrides, self.thread_limiter))
             return ws
 
         async def call(ws: WebSocket) -> None:
