@@ -272,7 +272,7 @@ def plan_handler(
         ):
             connection.append(parameter.name)
         else:
-            value = _value(parameter, base, extras, marker, path_params, role, where)
+            value = _value(parameter, base, extras, marker, path_params, where)
             embed = embed or (isinstance(marker, Body) and marker.embed)
             values.append(value)
     missing = path_params - {v.key for v in values if v.source is Source.PATH}
@@ -283,6 +283,9 @@ def plan_handler(
     if role is Role.WEBSOCKET and not connection:
         raise RouteDefinitionError(f"handler {name} must take the WebSocket as its first parameter")
     bodies = sum(v.source is Source.BODY for v in values)
+    needs_body = bodies > 0 or any(d.plan.needs_body for d in dependencies)
+    if role is Role.WEBSOCKET and needs_body:
+        raise RouteDefinitionError(f"handler {name}: a WebSocket handshake has no body")
     return HandlerPlan(
         handler,
         kind,
@@ -290,7 +293,7 @@ def plan_handler(
         tuple(dependencies),
         tuple(connection),
         embed_body=embed or bodies > 1,
-        needs_body=bodies > 0 or any(d.plan.needs_body for d in dependencies),
+        needs_body=needs_body,
         path_names=path_params,
     )
 
@@ -344,7 +347,6 @@ def _value(
     extras: tuple[object, ...],
     marker: object,
     path_params: frozenset[str],
-    role: Role,
     where: str,
 ) -> Value:
     marker = typing.cast("Param | None", marker)  # a Depends was taken by the caller
@@ -372,8 +374,6 @@ def _value(
         source = Source(marker.source)
     if source is Source.PATH and key not in path_params:
         raise RouteDefinitionError(f"{where}: Path() names {key!r}, not in the path template")
-    if source is Source.BODY and role is Role.WEBSOCKET:
-        raise RouteDefinitionError(f"{where}: a WebSocket handshake has no body")
     many = source in (Source.QUERY, Source.HEADER) and typing.get_origin(_optional(base)) in _MANY
     constraints = marker.constraints if marker is not None else {}
     if base is _REQUIRED or (base is str and not extras and not constraints):

@@ -210,6 +210,16 @@ async def body_on_websocket(ws: WebSocket, item: Item) -> None:
     pass
 
 
+def wants_a_body(item: Item) -> Item:
+    return item
+
+
+async def body_through_a_dependency(
+    ws: WebSocket, x: Annotated[Item, Depends(wants_a_body)]
+) -> None:
+    pass
+
+
 async def path_not_in_template(ws: WebSocket, room: Annotated[str, Path()]) -> None:
     pass
 
@@ -236,6 +246,7 @@ class AsyncCallable:
         (missing_path_param, frozenset({"room"}), "no parameter for path parameter\\(s\\) room"),
         (unresolvable, frozenset(), "cannot resolve its annotations"),
         (body_on_websocket, frozenset(), "a WebSocket handshake has no body"),
+        (body_through_a_dependency, frozenset(), "a WebSocket handshake has no body"),
         (path_not_in_template, frozenset(), "not in the path template"),
     ],
 )
