@@ -2,6 +2,8 @@
 
     python examples/chat_hub.py      # then open http://localhost:8000/?room=lobby&username=ann
 
+The page, ``static/chat.html``, is served by ``StaticFiles`` under ``/static``.
+
 Every message goes through the Hub, so a client that stops reading is closed (1008) instead of
 stalling the room, and nobody iterates a set that changes. Join and leave notices are the
 Hub's presence events; a client gets the room's members when it joins. Each message reaches
@@ -12,20 +14,22 @@ reconnects, hands it back, so it gets what it missed (or, if that is gone, is to
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
 
-from fastrapi import FastrAPI, HistoryGap, HTMLResponse, Hub, WebSocket
+from fastrapi import FastrAPI, HistoryGap, Hub, Request, Response, WebSocket
 from fastrapi.hub import Position
-
-PAGE: Final = (Path(__file__).parent / "static" / "chat.html").read_text()
+from fastrapi.staticfiles import StaticFiles
 
 hub = Hub(presence_events=True, history_size=100, envelope=True)
 app = FastrAPI(hub=hub)
+app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"))
 
 
 @app.get("/")
-async def index() -> HTMLResponse:
-    return HTMLResponse(PAGE)
+async def index(request: Request) -> Response:
+    """The page (``static/chat.html``), keeping the query's room and username."""
+    query = request.url.partition("?")[2]
+    location = "/static/chat.html" + (f"?{query}" if query else "")
+    return Response(status_code=307, headers={"location": location})
 
 
 @app.websocket("/chat/{room}")

@@ -3,14 +3,19 @@
 Connect to ``ws://localhost:8000/chat/lobby?username=ann``. Compared with the docs' version
 (``chat_room_seed.py``): ``username`` is a handler parameter with a default, so fastrapi fills it
 in from ``?username=``; and the room is copied before each broadcast, so a client leaving
-during one does not change the set being iterated.
+during one does not change the set being iterated. Its page, ``static/chat_room.html``, is served by
+``StaticFiles`` under ``/static``; ``/`` sends the browser there.
 """
 
 from __future__ import annotations
 
-from fastrapi import FastrAPI, WebSocket, WebSocketDisconnect
+from pathlib import Path
+
+from fastrapi import FastrAPI, Response, WebSocket, WebSocketDisconnect
+from fastrapi.staticfiles import StaticFiles
 
 app = FastrAPI()
+app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"))
 rooms: dict[str, set[WebSocket]] = {}
 
 
@@ -36,6 +41,11 @@ async def chat_room(ws: WebSocket, room: str, username: str = "Anonymous") -> No
     finally:
         rooms[room].discard(ws)
         await broadcast(room, {"type": "user_left", "username": username})
+
+
+@app.get("/")
+async def index() -> Response:
+    return Response(status_code=307, headers={"location": "/static/chat_room.html"})
 
 
 if __name__ == "__main__":

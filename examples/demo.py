@@ -2,33 +2,25 @@
 
     python examples/demo.py        # then open http://localhost:8000/
 
-The page is the docs' own (``static/index.html``), which connects to
-``ws://localhost:8000/ws``; it is served with that address replaced by the one the browser used,
-so the page also works on another host or port.
+The page (``static/index.html``, the docs' own, connecting to ``ws://<its host>/ws``) is served
+by :class:`~fastrapi.staticfiles.StaticFiles` under ``/static``; ``/`` sends the browser there.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Final
 
 from echo import app
 
-from fastrapi import HTMLResponse, Request
+from fastrapi import Response
+from fastrapi.staticfiles import StaticFiles
 
-PAGE: Final = (Path(__file__).parent / "static" / "index.html").read_text()
-
-
-HOST: Final = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]+)?|\[[0-9A-Fa-f:.]+\](:[0-9]+)?")
+app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"))
 
 
 @app.get("/")
-async def index(request: Request) -> HTMLResponse:
-    host = request.headers.get("host", "")
-    if not HOST.fullmatch(host):  # it goes into the page's script: a plain host:port only
-        host = "localhost:8000"
-    return HTMLResponse(PAGE.replace("ws://localhost:8000/ws", f"ws://{host}/ws"))
+async def index() -> Response:
+    return Response(status_code=307, headers={"location": "/static/index.html"})
 
 
 if __name__ == "__main__":

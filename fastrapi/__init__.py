@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._connection import HTTPConnection as HTTPConnection
 from .app import FastrAPI as FastrAPI
 from .app import WebSocketOptions as WebSocketOptions
 from .datastructures import Address as Address
@@ -10,12 +11,19 @@ from .exceptions import HistoryGap as HistoryGap
 from .exceptions import HTTPException as HTTPException
 from .exceptions import MessageDecodeError as MessageDecodeError
 from .exceptions import MessageTypeError as MessageTypeError
+from .exceptions import RequestValidationError as RequestValidationError
 from .exceptions import RouteDefinitionError as RouteDefinitionError
 from .exceptions import SlowConsumerError as SlowConsumerError
 from .exceptions import WebSocketDisconnect as WebSocketDisconnect
 from .exceptions import WebSocketException as WebSocketException
 from .exceptions import WebSocketStateError as WebSocketStateError
 from .hub import Hub as Hub
+from .params import Body as Body
+from .params import Cookie as Cookie
+from .params import Depends as Depends
+from .params import Header as Header
+from .params import Path as Path
+from .params import Query as Query
 from .requests import Request as Request
 from .responses import HTMLResponse as HTMLResponse
 from .responses import JSONResponse as JSONResponse
@@ -29,18 +37,26 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Address",
+    "Body",
     "CloseCode",
+    "Cookie",
+    "Depends",
     "FastrAPI",
     "FastrapiError",
     "HTMLResponse",
+    "HTTPConnection",
     "HTTPException",
+    "Header",
     "HistoryGap",
     "Hub",
     "JSONResponse",
     "MessageDecodeError",
     "MessageTypeError",
+    "Path",
     "PlainTextResponse",
+    "Query",
     "Request",
+    "RequestValidationError",
     "Response",
     "RouteDefinitionError",
     "SlowConsumerError",

@@ -55,17 +55,16 @@ class ASGITransport(DecodedEvents):
             {"type": "websocket.accept", "subprotocol": subprotocol, "headers": list(headers)}
         )
 
-    async def reject(self, status: int) -> None:
-        if _HTTP_RESPONSE in self._scope.get("extensions", {}):
+    async def reject(
+        self, status: int, headers: Sequence[tuple[bytes, bytes]] = (), body: bytes = b""
+    ) -> None:
+        if _HTTP_RESPONSE in (self._scope.get("extensions") or {}):
+            head = [*headers, (b"content-length", str(len(body)).encode())]
             await self._send(
-                {
-                    "type": "websocket.http.response.start",
-                    "status": status,
-                    "headers": [(b"content-length", b"0")],
-                }
+                {"type": "websocket.http.response.start", "status": status, "headers": head}
             )
-            await self._send({"type": "websocket.http.response.body", "body": b""})
-        else:  # plain ASGI: a close before accept is an HTTP 403
+            await self._send({"type": "websocket.http.response.body", "body": body})
+        else:  # an ASGI server without the extension: a close before accept is an HTTP 403
             await self._send({"type": "websocket.close", "code": CloseCode.POLICY_VIOLATION})
 
     def bind(self, answer: Callable[[Unit], None], on_end: Callable[[int, str], None]) -> None:

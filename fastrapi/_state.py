@@ -102,6 +102,14 @@ class Session:
         self.close_queued = True
         return Close(code, reason)
 
+    def refuse(self) -> bool:
+        """The handler refuses the handshake itself (with an HTTP answer of its own): ``True``
+        if it may (it has not accepted), and then no other close is due."""
+        if self.application_state is not WebSocketState.CONNECTING:
+            return False
+        self.application_state = WebSocketState.CLOSING
+        return True
+
     def final_close(self, default: Close) -> Close | Reject | None:
         """The close to send when the handler has finished, with ``default`` as its outcome.
 

@@ -37,10 +37,12 @@ class Close:
 
 @dataclass(frozen=True, slots=True)
 class Reject:
-    """A refusal of the opening handshake with an HTTP ``status`` (the handler closed before
-    accepting, or failed)."""
+    """A refusal of the opening handshake with an HTTP ``status``, extra ``headers`` and a
+    ``body`` (the handler closed before accepting, or failed)."""
 
     status: int
+    headers: Sequence[tuple[bytes, bytes]] = ()
+    body: bytes = b""
 
 
 Data: TypeAlias = str | bytes
@@ -84,8 +86,10 @@ class Transport(Protocol):
     async def accept(self, subprotocol: str | None, headers: Sequence[tuple[bytes, bytes]]) -> None:
         """Complete the opening handshake."""
 
-    async def reject(self, status: int) -> None:
-        """Refuse the opening handshake with an HTTP ``status``."""
+    async def reject(
+        self, status: int, headers: Sequence[tuple[bytes, bytes]] = (), body: bytes = b""
+    ) -> None:
+        """Refuse the opening handshake with an HTTP ``status``, ``headers`` and ``body``."""
 
     def bind(self, answer: Callable[[Unit], None], on_end: Callable[[int, str], None]) -> None:
         """Give the transport the pump's ways to queue what the protocol answers on its own

@@ -10,5 +10,6 @@ Message: TypeAlias = MutableMapping[str, Any]
 Receive: TypeAlias = Callable[[], Awaitable[Message]]
 Send: TypeAlias = Callable[[Message], Awaitable[None]]
 ASGIApp: TypeAlias = Callable[[Scope, Receive, Send], Awaitable[None]]
-ErrorHandler: TypeAlias = Callable[[Scope, Exception], None]
-"""Told what a WebSocket handler raised: it is logged when serving, re-raised in tests."""
+ErrorHandler: TypeAlias = Callable[[Scope, Exception, str], None]
+"""Told what a WebSocket handler raised and what the client got ("closed with 1011"): it is
+logged when serving, re-raised in tests."""

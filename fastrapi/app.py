@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import inspect
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, Final, TypedDict, TypeVar, Unpack, final
+from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, TypeVar, Unpack, final
 
+import orjson
 import trio
 
 from ._asgi import ASGITransport
-from ._params import HandlerPlan, ParameterError, plan_handler
+from ._connection import HTTPConnection
+from ._dependencies import Solver
+from ._params import NO_BODY, HandlerPlan, Inputs, Role, plan_handler
 from ._pump import PumpOptions, run_session
-from .datastructures import Address, Headers, QueryParams
-from .exceptions import HTTPException
+from .datastructures import Address, Headers
+from .exceptions import HTTPException, RequestValidationError, RouteDefinitionError
 from .hub import Hub
 from .requests import Request
 from .responses import JSONResponse, PlainTextResponse, Response
@@ -26,15 +30,20 @@ from .websocket import WebSocket
 
 if TYPE_CHECKING:
     from ._pump import Connection
+    from ._state import Session
     from ._transport import Transport
-    from ._types import ErrorHandler, Receive, Scope, Send
+    from ._types import ASGIApp, ErrorHandler, Receive, Scope, Send
     from .server import ServeOptions
 
 __all__ = ["FastrAPI", "WebSocketOptions"]
 
 logger: Final = logging.getLogger("fastrapi")
 
-F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+F = TypeVar("F", bound=Callable[..., Any])
+CallNext = Callable[[Request], Awaitable[Response]]
+HTTPMiddleware = Callable[[Request, CallNext], Awaitable[Response]]
+HandshakeHook = Callable[[HTTPConnection], Awaitable[None]]
+M = TypeVar("M", bound=Callable[..., Awaitable[Any]])
 Hook = Callable[[], Awaitable[None] | None]
 Lifespan = Callable[["FastrAPI"], AbstractAsyncContextManager[None]]
 
@@ -70,7 +79,7 @@ class WebSocketOptions(TypedDict, total=False):
 
 @dataclass(frozen=True, slots=True)
 class _Endpoint:
-    handler: Callable[..., Awaitable[object]]
+    handler: Callable[..., object]
     plan: HandlerPlan
     options: PumpOptions
 
@@ -90,8 +99,10 @@ class FastrAPI:
             pages from opening WebSockets with your users' cookies (cross-site WebSocket
             hijacking); a handshake from another origin is refused with 403. Clients that send
             no ``Origin`` (not browsers) are let through.
-        hub: The app's :class:`~fastrapi.Hub` (``app.hub``): a handler or HTTP route gets it by
-            a parameter annotated ``Hub``.
+        hub: The app's :class:`~fastrapi.Hub` (``app.hub``): a handler, HTTP route or
+            dependency gets it by a parameter annotated ``Hub``.
+        thread_limit: Most plain ``def`` handlers and dependencies running at once in worker
+            threads (default 40, as anyio's); more wait for a free thread.
         **options: Default :class:`WebSocketOptions` of every WebSocket route.
 
     Raises:
@@ -107,6 +118,7 @@ class FastrAPI:
         max_body_size: int = 2**20,
         allowed_origins: Iterable[str] | None = None,
         hub: Hub | None = None,
+        thread_limit: int = 40,
         **options: Unpack[WebSocketOptions],
     ) -> None:
         self.router: Final = Router[_Endpoint]()
@@ -120,6 +132,13 @@ class FastrAPI:
         """A namespace for the application's own data (a connection registry, say)."""
         self.hub = hub
         """The app's :class:`~fastrapi.Hub`, if it was given one."""
+        self.thread_limiter: Final = trio.CapacityLimiter(thread_limit)
+        """The worker threads' limit shared by every sync handler and dependency."""
+        self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
+        """Replacements of dependencies, for tests: ``{get_db: get_test_db}``."""
+        self._mounts: list[tuple[str, ASGIApp]] = []
+        self._http_middleware: list[HTTPMiddleware] = []
+        self._handshake_hooks: list[HandshakeHook] = []
 
     # -- declaring routes ---------------------------------------------------------------------
 
@@ -127,9 +146,11 @@ class FastrAPI:
         """Declare a WebSocket route: ``@app.websocket("/chat/{room}")``.
 
         The handler is an ``async def`` taking the :class:`~fastrapi.WebSocket` (its first
-        parameter, or any parameter annotated ``WebSocket``), path parameters by name, and
-        query parameters with their defaults. ``options`` override the app's
-        :class:`WebSocketOptions` for this route.
+        parameter, or any parameter annotated ``WebSocket``), path parameters by name, query
+        parameters with their defaults, values marked ``Query``/``Path``/``Header``/``Cookie``
+        and dependencies (``Depends``), all validated before the handler runs: a missing or
+        invalid one refuses the handshake with 403 and FastAPI's error JSON.
+        ``options`` override the app's :class:`WebSocketOptions` for this route.
 
         Raises:
             RouteDefinitionError: a bad path, a handler that is not ``async def``, a parameter
@@ -140,7 +161,10 @@ class FastrAPI:
 
         def decorate(handler: F) -> F:
             template = PathTemplate(path)
-            plan = self._plan(handler, template, WebSocket, first_is_connection=True)
+            namespace = sys._getframe(1).f_locals  # the declaring scope, for its annotations
+            plan = plan_handler(
+                handler, template.param_names, Role.WEBSOCKET, namespace, self._provided()
+            )
             self.router.add_websocket(template, _Endpoint(handler, plan, route_options))
             return handler
 
@@ -151,7 +175,10 @@ class FastrAPI:
 
         def decorate(handler: F) -> F:
             template = PathTemplate(path)
-            plan = self._plan(handler, template, Request, first_is_connection=False)
+            namespace = sys._getframe(1).f_locals  # the declaring scope, for its annotations
+            plan = plan_handler(
+                handler, template.param_names, Role.HTTP, namespace, self._provided()
+            )
             self.router.add_http(
                 template, methods, _Endpoint(handler, plan, self.websocket_options)
             )
@@ -159,28 +186,19 @@ class FastrAPI:
 
         return decorate
 
-    def _plan(
-        self,
-        handler: Callable[..., object],
-        template: PathTemplate,
-        connection: type,
-        *,
-        first_is_connection: bool,
-    ) -> HandlerPlan:
-        return plan_handler(
-            handler,
-            template.param_names,
-            connection,
-            first_is_connection=first_is_connection,
-            provided={Hub: self.hub},
-        )
+    def _provided(self) -> dict[type, object]:
+        """The app's objects a parameter gets by its annotation."""
+        return {Hub: self.hub}
 
     def get(self, path: str) -> Callable[[F], F]:
         """Declare a GET (and HEAD) route.
 
-        The handler takes path and query parameters by name, and the
-        :class:`~fastrapi.Request` if it has a parameter annotated ``Request``. It returns a
-        :class:`~fastrapi.Response`, a ``dict`` or ``list`` (sent as JSON), or a ``str`` (text).
+        The handler (``async def``, or a plain ``def`` that runs in a worker thread) takes
+        path and query parameters by name, marked values (``Query``, ``Header``, ``Cookie``,
+        ``Body``...), a pydantic model as its JSON body, dependencies (``Depends``), and the
+        :class:`~fastrapi.Request` if it has a parameter annotated ``Request``. Invalid values
+        answer 422 with FastAPI's error JSON. It returns a :class:`~fastrapi.Response`, a
+        ``dict``, ``list`` or pydantic model (sent as JSON), or a ``str`` (text).
         """
         return self.route(path, ["GET"])
 
@@ -200,6 +218,50 @@ class FastrAPI:
         """Declare a DELETE route; see :meth:`get`."""
         return self.route(path, ["DELETE"])
 
+    def mount(self, path: str, app: ASGIApp) -> None:
+        """Serve every HTTP request under ``path`` with the ASGI ``app``:
+        ``app.mount("/static", StaticFiles(directory="static"))``.
+
+        The mounted app sees the rest of the path (``/static/app.js`` as ``/app.js``) and
+        ``path`` added to ``root_path``. Mounts are looked at before the routes, outside the
+        HTTP middleware.
+
+        Raises:
+            RouteDefinitionError: ``path`` does not start with ``/``, or ends with one.
+        """
+        if not path.startswith("/") or path.endswith("/"):
+            raise RouteDefinitionError(
+                f"mount path must start with / and not end with one: {path!r}"
+            )
+        self._mounts.append((path, app))
+
+    def middleware(self, kind: Literal["http", "websocket"]) -> Callable[[M], M]:
+        """Add a middleware: ``@app.middleware("http")`` or ``@app.middleware("websocket")``.
+
+        An ``"http"`` one is FastAPI's: ``async def add_header(request, call_next)`` awaits
+        ``call_next(request)`` for the :class:`~fastrapi.Response` (or answers by itself) and
+        returns a response. The first added is the outermost.
+
+        A ``"websocket"`` one is a handshake hook: ``async def check(conn: HTTPConnection)``
+        runs for every WebSocket handshake that found its route, before its dependencies and
+        handler; raising :class:`~fastrapi.HTTPException` refuses the handshake with that
+        status, headers and ``{"detail": ...}`` body.
+
+        Raises:
+            ValueError: ``kind`` is neither.
+        """
+        if kind not in ("http", "websocket"):
+            raise ValueError(f"middleware kind must be 'http' or 'websocket', not {kind!r}")
+
+        def decorate(function: M) -> M:
+            if kind == "http":
+                self._http_middleware.append(function)
+            else:
+                self._handshake_hooks.append(function)
+            return function
+
+        return decorate
+
     # -- ASGI ---------------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -213,101 +275,153 @@ class FastrAPI:
         kind = scope["type"]
         if kind == "websocket":
             transport = ASGITransport(scope, receive, send)
-            if not await transport.wait_connect():
-                return
-            try:
-                await self.serve_websocket(scope, transport)
-            except Exception as exc:
-                on_error(scope, exc)
+            if await transport.wait_connect():
+                await self.serve_websocket(scope, transport, on_error)
         elif kind == "http":
             await self._http(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 
-    def log_handler_error(self, scope: Scope, exc: Exception) -> None:
-        """Log what a WebSocket handler raised, with its route and peer (the server carries on)."""
+    def log_handler_error(self, scope: Scope, exc: Exception, outcome: str) -> None:
+        """Log what a WebSocket handler (or its dependency) raised, with its route, peer and
+        what the client got (``outcome``); the server carries on."""
         logger.error(
-            "WebSocket handler for %s (client %s) failed; closed with 1011",
+            "WebSocket handler for %s (client %s) failed; %s",
             scope["path"],
             _client(scope),
+            outcome,
             exc_info=exc,
         )
 
-    async def serve_websocket(self, scope: Scope, transport: Transport) -> None:
+    async def serve_websocket(
+        self, scope: Scope, transport: Transport, on_error: ErrorHandler | None = None
+    ) -> None:
         """Route one WebSocket handshake and run its session over ``transport``.
 
-        Raises:
-            Exception: what the handler raised (after the connection was closed with 1011).
+        What the handler raised (after the connection was closed with 1011, or the handshake
+        refused with 403) goes to ``on_error`` (by default :meth:`log_handler_error`).
         """
+        report = on_error or self.log_handler_error
         path = scope["path"]
         if self.allowed_origins is not None:
             origin = Headers.from_raw(scope.get("headers", ())).get("origin")
             if origin is not None and origin not in self.allowed_origins:
-                logger.warning("WebSocket %s refused: origin %r is not allowed", path, origin)
-                await transport.reject(403)
+                await _refuse(
+                    transport, scope, HTTPException(403, f"origin {origin!r} is not allowed")
+                )
                 return
         found = self.router.match_websocket(path)
         if found is None:
-            logger.info("no WebSocket route for %s (client %s): 404", path, _client(scope))
-            await transport.reject(404)
+            await _refuse(transport, scope, HTTPException(404, "no WebSocket route"))
             return
         route, path_params = found
         endpoint = route.handler
-        query = QueryParams.from_query_string(scope.get("query_string", b""))
         try:
-            kwargs = endpoint.plan.bind(path_params, query)
-        except ParameterError as exc:
-            logger.warning("WebSocket %s (client %s) refused: %s", path, _client(scope), exc)
-            await transport.reject(403)
+            if self._handshake_hooks:
+                handshake = HTTPConnection(scope, path_params)
+                for hook in self._handshake_hooks:
+                    await hook(handshake)
+        except HTTPException as exc:
+            await _refuse(transport, scope, exc)
             return
+        except Exception as exc:
+            await transport.reject(500)
+            report(scope, exc, "refused with HTTP 500 by a handshake hook")
+            return
+        solvers: list[Solver] = []
+        sessions: list[Session] = []
 
         def create(connection: Connection) -> WebSocket:
-            return WebSocket(scope, path_params, connection=connection)
+            ws = WebSocket(scope, path_params, connection=connection)
+            sessions.append(connection.session)
+            overrides = self.dependency_overrides
+            solvers.append(Solver(Inputs(ws), ws, overrides, self.thread_limiter))
+            return ws
 
         async def call(ws: WebSocket) -> None:
-            await endpoint.handler(**kwargs, **dict.fromkeys(endpoint.plan.connection_params, ws))
+            try:
+                await solvers[0].call(endpoint.plan)
+            except (HTTPException, RequestValidationError) as exc:
+                if not sessions[0].refuse():
+                    raise  # after accept: an error like any other (1011)
+                if isinstance(exc, HTTPException):
+                    await _refuse(transport, scope, exc)
+                else:  # one documented status for an invalid handshake value: 403
+                    await _refuse(transport, scope, HTTPException(403, exc.errors()), str(exc))
+                sessions[0].on_close_sent()
 
-        await run_session(transport, create, call, endpoint.options)
+        error: BaseException | None = None
+        try:
+            await run_session(transport, create, call, endpoint.options)
+        except Exception as exc:
+            error = exc
+            accepted = bool(sessions) and sessions[0].accepted
+            report(scope, exc, "closed with 1011" if accepted else "refused with HTTP 403")
+        except BaseException as exc:  # cancelled: the cleanups still run, bounded
+            error = exc
+            raise
+        finally:
+            if solvers:
+                await solvers[0].aclose(error)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        method = scope["method"]
-        found = self.router.match_http(method, scope["path"])
-        if found is None:
-            response: Response = JSONResponse({"detail": "Not Found"}, 404)
-        elif isinstance(found, MethodNotAllowed):
-            allow = {"allow": ", ".join(found.allowed)}
-            response = JSONResponse({"detail": "Method Not Allowed"}, 405, headers=allow)
-        else:
-            route, path_params = found
-            request = Request(scope, path_params, receive, self.max_body_size)
-            response = await self._call_http(route.handler, request)
-        await response.send_to(send, head=method == "HEAD")
+        path = scope["path"]
+        for prefix, mounted in self._mounts:
+            if path == prefix or path.startswith(prefix + "/"):
+                child = dict(scope)
+                child["path"] = path[len(prefix) :] or "/"
+                child["root_path"] = scope.get("root_path", "") + prefix
+                await mounted(child, receive, send)
+                return
+        request = Request(scope, {}, receive, self.max_body_size)
+        exchange = _Exchange()
+        call: CallNext = partial(self._route, exchange=exchange)
+        for middleware in reversed(self._http_middleware):
+            call = partial(_through, middleware, call)
+        try:
+            try:
+                response = await call(request)
+            except Exception as exc:
+                response = _server_error(request, exc, "HTTP middleware")
+            await response.send_to(send, head=scope["method"] == "HEAD")
+        except BaseException as exc:
+            if exchange.solver is not None:
+                await exchange.solver.aclose(exc)
+            raise
+        if exchange.solver is not None:
+            await exchange.solver.aclose(exchange.error)
 
-    async def _call_http(self, endpoint: _Endpoint, request: Request) -> Response:
+    async def _route(self, request: Request, *, exchange: _Exchange) -> Response:
+        found = self.router.match_http(request.method, request._scope["path"])
+        if found is None:
+            return JSONResponse({"detail": "Not Found"}, 404)
+        if isinstance(found, MethodNotAllowed):
+            allow = {"allow": ", ".join(found.allowed)}
+            return JSONResponse({"detail": "Method Not Allowed"}, 405, headers=allow)
+        route, path_params = found
+        request.path_params = path_params
+        endpoint = route.handler
+        inputs = Inputs(request)
+        solver = exchange.solver = Solver(
+            inputs, request, self.dependency_overrides, self.thread_limiter
+        )
         try:
-            kwargs = endpoint.plan.bind(request.path_params, request.query_params)
-        except ParameterError as exc:
-            return JSONResponse({"detail": str(exc)}, 422)
-        try:
-            result = await endpoint.handler(
-                **kwargs, **dict.fromkeys(endpoint.plan.connection_params, request)
-            )
+            if endpoint.plan.needs_body:
+                solver.inputs = replace(inputs, body=await _json_body(request))
+            result = await solver.call(endpoint.plan)
         except HTTPException as exc:
+            exchange.error = exc
             return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
-        except Exception:
-            logger.exception("HTTP handler for %s %s failed", request.method, request.url)
-            return PlainTextResponse("Internal Server Error", 500)
-        if isinstance(result, Response):
-            return result
-        if isinstance(result, str):
-            return PlainTextResponse(result)
+        except RequestValidationError as exc:
+            exchange.error = exc
+            return JSONResponse({"detail": exc.errors()}, 422)
+        except Exception as exc:
+            exchange.error = exc
+            return _server_error(request, exc, "HTTP handler")
         try:
-            return JSONResponse(result)
-        except TypeError:
-            logger.exception(
-                "HTTP handler for %s %s returned %r", request.method, request.url, result
-            )
-            return PlainTextResponse("Internal Server Error", 500)
+            return _to_response(result)
+        except TypeError as exc:
+            return _server_error(request, exc, f"HTTP handler (it returned {result!r})")
 
     # -- lifespan -----------------------------------------------------------------------------
 
@@ -389,6 +503,74 @@ async def _call_hook(hook: Hook) -> None:
     result = hook()
     if inspect.isawaitable(result):
         await result
+
+
+@dataclass(slots=True)
+class _Exchange:
+    """One HTTP request's dependencies and what its handler raised, for their cleanup."""
+
+    solver: Solver | None = None
+    error: BaseException | None = None
+
+
+async def _through(middleware: HTTPMiddleware, call_next: CallNext, request: Request) -> Response:
+    return await middleware(request, call_next)
+
+
+def _to_response(result: object) -> Response:
+    """The response for what an HTTP handler returned.
+
+    Raises:
+        TypeError: ``result`` cannot be serialised as JSON.
+    """
+    if isinstance(result, Response):
+        return result
+    if isinstance(result, str):
+        return PlainTextResponse(result)
+    return JSONResponse(result)
+
+
+def _server_error(request: Request, exc: Exception, what: str) -> Response:
+    logger.error("%s for %s %s failed", what, request.method, request.url, exc_info=exc)
+    return PlainTextResponse("Internal Server Error", 500)
+
+
+async def _json_body(request: Request) -> object:
+    raw = await request.body()
+    if not raw:
+        return NO_BODY
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "json_invalid",
+                    "loc": ["body"],
+                    "msg": "JSON decode error",
+                    "input": {},
+                    "ctx": {"error": str(exc)},
+                }
+            ]
+        ) from None
+
+
+async def _refuse(
+    transport: Transport, scope: Scope, exc: HTTPException, why: str | None = None
+) -> None:
+    """Refuse a handshake with the status, headers and ``{"detail": ...}`` of ``exc``; log it
+    at INFO with the reason (``why``, or the detail)."""
+    logger.info(
+        "WebSocket %s (client %s) refused with %d: %s",
+        scope["path"],
+        _client(scope),
+        exc.status_code,
+        exc.detail if why is None else why,
+    )
+    body = orjson.dumps({"detail": exc.detail})
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()]
+    headers.append((b"content-type", b"application/json"))
+    await transport.reject(exc.status_code, headers, body)
 
 
 def _client(scope: Scope) -> str:

@@ -1,13 +1,14 @@
-"""Read-only views of a request's headers and query string, and a peer address."""
+"""Read-only views of a request's headers, query string and form, and a peer address."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from typing import NamedTuple, final
 from urllib.parse import parse_qsl
 
-__all__ = ["Address", "Headers", "QueryParams", "parse_cookies"]
+__all__ = ["Address", "FormData", "Headers", "QueryParams", "UploadFile", "parse_cookies"]
 
 
 class Address(NamedTuple):
@@ -97,3 +98,43 @@ def parse_cookies(header: str) -> dict[str, str]:
     except CookieError:
         return {}
     return {name: morsel.value for name, morsel in jar.items()}
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class UploadFile:
+    """A file of a multipart form: its name, content type and bytes (kept in memory, bounded
+    by the app's ``max_body_size``)."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@final
+class FormData(Mapping[str, "str | UploadFile"]):
+    """A request's form fields (the last value of each name; :meth:`getlist` for all)."""
+
+    def __init__(self, items: Iterable[tuple[str, str | UploadFile]]) -> None:
+        self._items = list(items)
+        self._last = dict(self._items)
+
+    def __getitem__(self, key: str) -> str | UploadFile:
+        return self._last[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._last)
+
+    def __len__(self) -> int:
+        return len(self._last)
+
+    def getlist(self, key: str) -> list[str | UploadFile]:
+        """Every value of ``key``, in order."""
+        return [v for k, v in self._items if k == key]
+
+    def multi_items(self) -> list[tuple[str, str | UploadFile]]:
+        """Every (name, value) pair, in order."""
+        return list(self._items)
+
+    def __repr__(self) -> str:
+        return f"FormData({self._items!r})"

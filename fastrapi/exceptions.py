@@ -8,7 +8,8 @@ The hierarchy::
     ├── WebSocketStateError(RuntimeError)    local misuse: send before accept, receive after close
     ├── WebSocketDisconnect(ConnectionError) the peer left or the connection ended; .code, .reason
     ├── WebSocketException                   raised by a handler: close with its .code and .reason
-    ├── MessageDecodeError(ValueError)       receive_json() got invalid JSON; the connection stays
+    ├── MessageDecodeError(ValueError)       receive_json() got invalid JSON or data; .errors
+    ├── RequestValidationError(ValueError)   request values missing or invalid: .errors(); 422
     ├── MessageTypeError(TypeError)          receive_text() got binary, or receive_bytes() text
     ├── HTTPException                        .status_code, .detail; rendered as an HTTP response
     ├── HistoryGap(LookupError)              hub.join(since=...): what came after it is gone
@@ -26,6 +27,8 @@ from typing import TYPE_CHECKING
 from ._closecodes import validate_close
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from .hub import Position
 
 __all__ = [
@@ -34,6 +37,7 @@ __all__ = [
     "HistoryGap",
     "MessageDecodeError",
     "MessageTypeError",
+    "RequestValidationError",
     "RouteDefinitionError",
     "SlowConsumerError",
     "WebSocketDisconnect",
@@ -101,11 +105,42 @@ class WebSocketException(FastrapiError):
 
 
 class MessageDecodeError(FastrapiError, ValueError):
-    """:meth:`~fastrapi.WebSocket.receive_json` got a message that is not valid JSON.
+    """:meth:`~fastrapi.WebSocket.receive_json` got a message that is not valid JSON, or (with
+    a type to validate) JSON that does not fit the type.
 
     The message is consumed and the connection stays open, so a handler may answer with an
     error and carry on.
+
+    Attributes:
+        errors: pydantic's errors (``type``, ``loc``, ``msg``, ``input``) when the JSON did not
+            validate; empty when it was not JSON at all.
     """
+
+    def __init__(self, message: str, errors: Sequence[Mapping[str, object]] = ()) -> None:
+        super().__init__(message)
+        self.errors: list[Mapping[str, object]] = list(errors)
+
+
+class RequestValidationError(FastrapiError, ValueError):
+    """Values of a request (path, query, header, cookie or body) are missing or invalid.
+
+    An HTTP route answers it with 422 and ``{"detail": errors}``, FastAPI's error JSON; a
+    WebSocket handshake is refused with 403 and the same body.
+    """
+
+    def __init__(self, errors: Sequence[Mapping[str, object]]) -> None:
+        super().__init__(errors)
+        self._errors = list(errors)
+
+    def errors(self) -> list[Mapping[str, object]]:
+        """Each error as pydantic reports them: ``type``, ``loc``, ``msg``, ``input``."""
+        return self._errors
+
+    def __str__(self) -> str:
+        return "; ".join(
+            f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}"  # type: ignore[call-overload]
+            for e in self._errors
+        )
 
 
 class MessageTypeError(FastrapiError, TypeError):
@@ -118,21 +153,24 @@ class MessageTypeError(FastrapiError, TypeError):
 class HTTPException(FastrapiError):
     """Raise this in an HTTP handler to answer with ``status_code`` and ``detail``.
 
-    The response is JSON: ``{"detail": detail}``. ``detail`` defaults to the status phrase.
+    The response is JSON: ``{"detail": detail}``. ``detail`` (anything JSON can carry) defaults
+    to the status phrase. Raised by a WebSocket handler or dependency before ``accept()``, it
+    refuses the handshake with that status, ``headers`` and body (a 401 with
+    ``WWW-Authenticate``, a 429 with ``Retry-After``).
     """
 
     def __init__(
         self,
         status_code: int,
-        detail: str | None = None,
-        headers: dict[str, str] | None = None,
+        detail: object = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         if detail is None:
             detail = HTTPStatus(status_code).phrase
         super().__init__(status_code, detail)
         self.status_code = status_code
         self.detail = detail
-        self.headers = headers or {}
+        self.headers = dict(headers or {})
 
     def __str__(self) -> str:
         return f"{self.status_code}: {self.detail}"

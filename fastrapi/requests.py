@@ -7,10 +7,14 @@ from typing import TYPE_CHECKING, final
 import orjson
 
 from ._connection import HTTPConnection
+from ._forms import parse_form
 from .exceptions import HTTPException
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator
+
     from ._types import Receive, Scope
+    from .datastructures import FormData
 
 __all__ = ["Request"]
 
@@ -29,34 +33,64 @@ class Request(HTTPConnection):
         self._receive = receive
         self._max_body_size = max_body_size
         self._body: bytes | None = None
+        self._streamed = False
+        self._form: FormData | None = None
 
     @property
     def method(self) -> str:
         """The HTTP method, upper-case."""
         return str(self._scope["method"])
 
+    async def stream(self) -> AsyncGenerator[bytes, None]:
+        """The request body, chunk by chunk as it arrives (once; after :meth:`body`, the kept
+        body in one chunk).
+
+        Raises:
+            HTTPException: 413 as soon as more than the app's ``max_body_size`` has arrived.
+            RuntimeError: the body was streamed already.
+        """
+        if self._body is not None:
+            yield self._body
+            return
+        if self._streamed:
+            raise RuntimeError("the request body was streamed already")
+        self._streamed = True
+        size = 0
+        while True:
+            message = await self._receive()
+            if message["type"] != "http.request":  # http.disconnect: the client left
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self._max_body_size:
+                raise HTTPException(413, f"request body over {self._max_body_size} bytes")
+            if chunk:
+                yield chunk
+            if not message.get("more_body", False):
+                return
+
     async def body(self) -> bytes:
         """The whole request body (read once, then kept).
 
         Raises:
-            HTTPException: 413 when the body is over the app's ``max_body_size``.
+            HTTPException: 413 when the body is over the app's ``max_body_size`` (found while
+                reading, never after).
         """
         if self._body is None:
-            chunks: list[bytes] = []
-            size = 0
-            while True:
-                message = await self._receive()
-                if message["type"] != "http.request":  # http.disconnect: the client left
-                    break
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > self._max_body_size:
-                    raise HTTPException(413, f"request body over {self._max_body_size} bytes")
-                chunks.append(chunk)
-                if not message.get("more_body", False):
-                    break
-            self._body = b"".join(chunks)
+            self._body = b"".join([chunk async for chunk in self.stream()])
         return self._body
+
+    async def form(self) -> FormData:
+        """The body as a form: ``application/x-www-form-urlencoded`` or ``multipart/form-data``
+        (files as :class:`~fastrapi.datastructures.UploadFile`, in memory). Read once, then kept.
+
+        Raises:
+            HTTPException: 415 for another content type, 400 for a malformed or truncated
+                body, 413 for one over ``max_body_size``.
+        """
+        if self._form is None:
+            self._form = await parse_form(self.headers.get("content-type", ""), self.stream())
+        return self._form
 
     async def json(self) -> object:
         """The body parsed as JSON.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-import orjson
+from ._json import dumps
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -71,7 +71,8 @@ class HTMLResponse(Response):
 
 
 class JSONResponse(Response):
-    """An ``application/json`` response; ``content`` is serialised with orjson.
+    """An ``application/json`` response; ``content`` is serialised with orjson (pydantic
+    models in it as their JSON form).
 
     Raises:
         TypeError: ``content`` cannot be serialised.
@@ -86,4 +87,4 @@ class JSONResponse(Response):
         headers: Mapping[str, str] | None = None,
         media_type: str | None = None,
     ) -> None:
-        super().__init__(orjson.dumps(content), status_code, headers, media_type)
+        super().__init__(dumps(content), status_code, headers, media_type)

@@ -54,12 +54,14 @@ StreamPair = Callable[[], tuple[trio.abc.Stream, trio.abc.Stream]]
 
 
 class HandshakeRejected(FastrapiError):
-    """The app refused the WebSocket handshake; ``status_code`` is the HTTP status it sent."""
+    """The app refused the WebSocket handshake with an HTTP response: its ``status_code``,
+    ``headers`` and ``body``."""
 
-    def __init__(self, status_code: int, body: bytes = b"") -> None:
+    def __init__(self, status_code: int, body: bytes = b"", headers: Headers | None = None) -> None:
         super().__init__(f"WebSocket handshake refused with HTTP {status_code}")
         self.status_code = status_code
         self.body = body
+        self.headers = headers if headers is not None else Headers([])
 
 
 class CloseFrame(NamedTuple):
@@ -101,7 +103,7 @@ async def _serving(
     On exit the client's end is closed and the server side has finished.
     """
 
-    def on_error(scope: Scope, exc: Exception) -> None:
+    def on_error(scope: Scope, exc: Exception, outcome: str) -> None:
         errors.append(exc)
 
     if server == "hypercorn":
@@ -282,6 +284,7 @@ async def _handshake(
     await stream.send_all(conn.send(request))
     status = 0
     body = b""
+    refusal_headers = Headers([])
     while True:
         data = await stream.receive_some(RECEIVE_SIZE)
         conn.receive_data(bytes(data) or None)
@@ -293,14 +296,15 @@ async def _handshake(
                 return session
             if isinstance(event, ws_events.RejectConnection):
                 status = event.status_code
+                refusal_headers = Headers.from_raw(event.headers)
                 if not event.has_body:
-                    raise HandshakeRejected(status)
+                    raise HandshakeRejected(status, headers=refusal_headers)
             elif isinstance(event, ws_events.RejectData):
                 body += event.data
                 if event.body_finished:
-                    raise HandshakeRejected(status, body)
+                    raise HandshakeRejected(status, body, refusal_headers)
         if not data:
-            raise HandshakeRejected(status or 500, body)
+            raise HandshakeRejected(status or 500, body, refusal_headers)
 
 
 @asynccontextmanager

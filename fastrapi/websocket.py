@@ -7,13 +7,18 @@ to accept, to the transport. See ``_pump.py`` for what runs behind it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final, TypeVar, final
+import functools
+from functools import partial
+from typing import TYPE_CHECKING, Any, Final, TypeVar, final, overload
 
 import orjson
+import pydantic
 import trio
 
 from ._closecodes import CloseCode
 from ._connection import HTTPConnection
+from ._json import dumps
+from ._params import validation_errors
 from ._state import WebSocketState
 from .exceptions import MessageDecodeError, MessageTypeError, WebSocketDisconnect
 
@@ -164,19 +169,38 @@ class WebSocket(HTTPConnection):
             )
         return message
 
-    async def receive_json(self) -> object:
-        """Wait for the next message (text or binary) and parse it as JSON.
+    @overload
+    async def receive_json(self) -> Any: ...
+    @overload
+    async def receive_json(self, type: type[T]) -> T: ...
+    @overload
+    async def receive_json(self, type: object) -> Any: ...
+    async def receive_json(self, type: object = None) -> Any:
+        """Wait for the next message (text or binary) and parse it as JSON; with ``type`` (a
+        pydantic model, or anything pydantic's ``TypeAdapter`` takes: ``list[int]``, a
+        dataclass, a ``TypedDict``...), validate it into that type.
 
         Raises:
-            MessageDecodeError: the message is not valid JSON (a :class:`ValueError`; the
-                message is consumed and the connection stays usable).
+            MessageDecodeError: the message is not valid JSON, or does not validate (a
+                :class:`ValueError` with pydantic's ``errors``; the message is consumed and
+                the connection stays usable).
             WebSocketDisconnect: as :meth:`receive`.
         """
         message = await self._receive("receive_json")
+        if type is None:
+            try:
+                return orjson.loads(message)
+            except orjson.JSONDecodeError as exc:
+                raise MessageDecodeError(f"receive_json() got invalid JSON: {exc}") from None
         try:
-            return orjson.loads(message)
-        except orjson.JSONDecodeError as exc:
-            raise MessageDecodeError(f"receive_json() got invalid JSON: {exc}") from None
+            return _adapter(type).validate_json(message)
+        except pydantic.ValidationError as exc:
+            name = getattr(type, "__name__", repr(type))
+            raise MessageDecodeError(
+                f"receive_json() got data that is not a valid {name}: "
+                + "; ".join(f"{_where(e['loc'])}{e['msg']}" for e in exc.errors()),
+                validation_errors(exc),
+            ) from None
 
     async def iter_text(self) -> AsyncIterator[str]:
         """Yield text messages until the peer closes normally (1000, 1001 or no code).
@@ -191,13 +215,25 @@ class WebSocket(HTTPConnection):
         while (message := await self._next_or_end(self.receive_bytes)) is not None:
             yield message
 
-    async def iter_json(self) -> AsyncIterator[object]:
-        """Yield parsed JSON messages until the peer closes normally; see :meth:`iter_text`."""
-        while (message := await self._next_or_end(self._receive_json_boxed)) is not None:
+    @overload
+    def iter_json(self) -> AsyncIterator[Any]: ...
+    @overload
+    def iter_json(self, type: type[T]) -> AsyncIterator[T]: ...
+    @overload
+    def iter_json(self, type: object) -> AsyncIterator[Any]: ...
+    async def iter_json(self, type: object = None) -> AsyncIterator[Any]:
+        """Yield parsed JSON messages (validated into ``type`` if given, as
+        :meth:`receive_json`) until the peer closes normally; see :meth:`iter_text`.
+
+        Raises:
+            MessageDecodeError: as :meth:`receive_json`; iterate again to go on.
+        """
+        receive = partial(self._receive_json_boxed, type)
+        while (message := await self._next_or_end(receive)) is not None:
             yield message[0]
 
-    async def _receive_json_boxed(self) -> tuple[object]:
-        return (await self.receive_json(),)  # boxed: JSON null must not end the iteration
+    async def _receive_json_boxed(self, type: object) -> tuple[object]:
+        return (await self.receive_json(type),)  # boxed: JSON null must not end the iteration
 
     @staticmethod
     async def _next_or_end(receive: Callable[[], Awaitable[T]]) -> T | None:
@@ -233,12 +269,13 @@ class WebSocket(HTTPConnection):
         await self._put("send_bytes", _binary("send_bytes", data))
 
     async def send_json(self, data: object) -> None:
-        """Send ``data`` as JSON in a text message; see :meth:`send`.
+        """Send ``data`` as JSON in a text message; see :meth:`send`. Pydantic models, also
+        inside lists and dicts, are sent as their JSON form.
 
         Raises:
             TypeError: ``data`` cannot be serialised; nothing was sent.
         """
-        await self._put("send_json", orjson.dumps(data).decode())
+        await self._put("send_json", dumps(data).decode())
 
     async def _put(self, method: str, item: str | bytes) -> None:
         self._session.check_send(method)
@@ -294,6 +331,15 @@ class WebSocket(HTTPConnection):
                 ``reason`` is over 123 bytes in UTF-8.
         """
         await self._conn.close(code, reason)
+
+
+@functools.lru_cache(maxsize=256)
+def _adapter(type: Any) -> pydantic.TypeAdapter[Any]:
+    return pydantic.TypeAdapter(type)
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    return ".".join(map(str, loc)) + ": " if loc else ""
 
 
 def _binary(method: str, data: object) -> bytes:

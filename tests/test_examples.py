@@ -60,16 +60,16 @@ async def test_echo(capsys: pytest.CaptureFixture[str]) -> None:
 async def test_demo_serves_the_page_and_the_echo() -> None:
     app = app_of("demo")
     with trio.fail_after(5):
-        page = await http_request(app, "GET", "/", headers={"Host": "example.org:9000"})
-        evil = await http_request(app, "GET", "/", headers={"Host": "x');alert(1);//"})
+        index = await http_request(app, "GET", "/")
+        page = await http_request(app, "GET", index.headers["location"])
         async with open_websocket(app, "/ws") as client:
             await client.send_text("hi")
             assert await client.receive_json() == {"reply": "Message received", "echo": "hi"}
+    assert (index.status_code, index.headers["location"]) == (307, "/static/index.html")
     assert page.status_code == 200
     assert page.headers["content-type"] == "text/html; charset=utf-8"
-    assert "new WebSocket('ws://example.org:9000/ws')" in page.text
+    assert "new WebSocket(`ws://${location.host}/ws`)" in page.text
     assert "WebSocket Test Client" in page.text
-    assert "new WebSocket('ws://localhost:8000/ws')" in evil.text
 
 
 async def test_receive(capsys: pytest.CaptureFixture[str]) -> None:
@@ -142,7 +142,8 @@ async def test_chat_room(example: str, ann: str | None) -> None:
 async def test_chat_hub_rooms_presence_and_recovery() -> None:
     app = app_of("chat_hub")
     with trio.fail_after(10):
-        page = await http_request(app, "GET", "/")
+        to_page = await http_request(app, "GET", "/?room=lobby")
+        page = await http_request(app, "GET", "/static/chat.html")
         async with open_websocket(app, "/chat/lobby?username=ann") as ann:
             assert await ann.receive_json() == {"type": "members", "members": [{"username": "ann"}]}
             async with open_websocket(app, "/chat/lobby?username=bob") as bob:
@@ -166,6 +167,10 @@ async def test_chat_hub_rooms_presence_and_recovery() -> None:
                 assert (await bob.receive_json())["type"] == "members"
             async with open_websocket(app, "/chat/lobby?username=bob&epoch=old&offset=1") as bob:
                 assert await bob.receive_json() == {"type": "reload"}
+    assert (to_page.status_code, to_page.headers["location"]) == (
+        307,
+        "/static/chat.html?room=lobby",
+    )
     assert page.status_code == 200
     assert "Chat on the Hub" in page.text
     assert members == {"type": "members", "members": [{"username": "ann"}, {"username": "bob"}]}
@@ -178,6 +183,16 @@ async def test_chat_hub_rooms_presence_and_recovery() -> None:
     assert said["topic"] == "lobby"
     assert left["data"]["type"] == "user_left"
     assert missed["data"]["message"] == "while you were out"
+
+
+async def test_chat_room_serves_its_page() -> None:
+    app = app_of("chat_room")
+    with trio.fail_after(5):
+        index = await http_request(app, "GET", "/")
+        page = await http_request(app, "GET", index.headers["location"])
+    assert (index.status_code, page.status_code) == (307, 200)
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "new WebSocket(`ws://${location.host}/chat/${room}?username=${user}`)" in page.text
 
 
 async def test_connection_state_loop_reads_everything() -> None:
@@ -281,3 +296,46 @@ async def test_liveness(autojump_clock: trio.testing.MockClock) -> None:
             # pinged every 10 s and answering, but silent: closed when idle, not before
             assert await client.wait_closed() == (1001, "idle timeout")
             assert trio.current_time() - start == module.IDLE_TIMEOUT
+
+
+async def test_dependencies() -> None:
+    app = app_of("dependencies")
+    with trio.fail_after(5):
+        listed = await http_request(app, "GET", "/items?limit=1")
+        too_many = await http_request(app, "GET", "/items?limit=1000")
+        added = await http_request(app, "POST", "/items", body=b'{"name": "nib", "price": 2}')
+        bad = await http_request(app, "POST", "/items", body=b'{"name": "", "price": 0}')
+        report = await http_request(app, "GET", "/report", headers={"user-agent": "t"})
+        async with open_websocket(app, "/items/feed?limit=2") as client:
+            feed = [await client.receive_json(), await client.receive_json()]
+    assert listed.json() == [{"name": "pen", "price": 1.5}]
+    assert too_many.status_code == 422
+    assert too_many.json()["detail"][0]["loc"] == ["query", "limit"]
+    assert added.json() == {"count": 3}
+    assert [e["loc"] for e in bad.json()["detail"]] == [["body", "name"], ["body", "price"]]
+    assert report.text == "3 items worth 7.50, asked by t"
+    assert feed == [{"name": "pen", "price": 1.5}, {"name": "ink", "price": 4.0}]
+
+
+async def test_handshake_auth() -> None:
+    app = app_of("handshake_auth")
+    with trio.fail_after(5):
+        async with open_websocket(app, "/query?token=secret-bob") as client:
+            assert await client.receive_json() == {"hello": "bob"}
+        with pytest.raises(HandshakeRejected) as caught:
+            async with open_websocket(app, "/cookie"):
+                pytest.fail("the handshake must be refused")  # pragma: no cover
+    assert caught.value.status_code == 401
+
+
+async def test_typed_messages() -> None:
+    with trio.fail_after(5):
+        async with open_websocket(app_of("typed_messages"), "/chat") as client:
+            await client.send_json({"room": "lobby", "text": "hi"})
+            assert await client.receive_json() == {"room": "lobby", "echo": "hi"}
+            await client.send_json({"room": "", "text": "hi"})
+            error = await client.receive_json()
+            await client.send_json({"room": "a", "text": "again"})
+            assert await client.receive_json() == {"room": "a", "echo": "again"}
+    assert error["error"] == "invalid message"
+    assert error["detail"][0]["loc"] == ["room"]

@@ -6,6 +6,7 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
@@ -23,6 +24,14 @@ class Refusal:
     status: int
     reason: str
     headers: tuple[tuple[str, str], ...] = ()
+
+
+def reason_phrase(status: int) -> bytes:
+    """The status line's reason phrase (``b"OK"`` for 200); empty for a status we don't know."""
+    try:
+        return HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b""
 
 
 def is_upgrade(request: h11.Request, headers: Headers) -> bool:

@@ -18,7 +18,7 @@ import orjson
 import trio
 
 from ..datastructures import Address, Headers
-from ._handshake import check, is_upgrade, subprotocols
+from ._handshake import check, is_upgrade, reason_phrase, subprotocols
 from ._stream import RECEIVE_SIZE, StreamTransport
 
 if TYPE_CHECKING:
@@ -152,6 +152,7 @@ async def _error(stream: trio.abc.Stream, conn: h11.Connection, status: int, tex
             (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),
         ],
+        reason=reason_phrase(status),
     )
     try:
         await _send(stream, conn.send(head))
@@ -188,7 +189,12 @@ async def _http(
 
     async def send(message: Message) -> None:
         if message["type"] == "http.response.start":
-            head = h11.Response(status_code=message["status"], headers=message.get("headers", []))
+            status = message["status"]
+            head = h11.Response(
+                status_code=status,
+                headers=message.get("headers", []),
+                reason=reason_phrase(status),
+            )
             await _send(stream, conn.send(head))
             return
         await _send(stream, conn.send(h11.Data(data=message.get("body", b""))))
@@ -216,6 +222,7 @@ async def _websocket(
             status_code=refusal.status,
             headers=[(k.encode(), v.encode()) for k, v in refusal.headers]
             + [(b"content-length", str(len(refusal.reason)).encode()), (b"connection", b"close")],
+            reason=reason_phrase(refusal.status),
         )
         await _send(stream, conn.send(head))
         await _send(stream, conn.send(h11.Data(data=refusal.reason.encode())))
@@ -236,8 +243,6 @@ async def _websocket(
     )
     context.sessions.add(transport)
     try:
-        await context.app.serve_websocket(scope, transport)
-    except Exception as exc:
-        context.on_error(scope, exc)
+        await context.app.serve_websocket(scope, transport, context.on_error)
     finally:
         context.sessions.discard(transport)

@@ -26,7 +26,7 @@ import trio
 from .._closecodes import CloseCode
 from .._transport import Close, Data, DecodedEvents
 from ._codec import Codec, Pong, negotiate
-from ._handshake import accept_key
+from ._handshake import accept_key, reason_phrase
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -120,14 +120,23 @@ class StreamTransport(DecodedEvents):
             self._feed(bytes(trailing))
         self._opened.set()
 
-    async def reject(self, status: int) -> None:
+    async def reject(
+        self, status: int, headers: Sequence[tuple[bytes, bytes]] = (), body: bytes = b""
+    ) -> None:
         conn = self._conn
         assert conn is not None  # only before accept(); not user input
         head = h11.Response(
-            status_code=status, headers=[(b"content-length", b"0"), (b"connection", b"close")]
+            status_code=status,
+            headers=[
+                *headers,
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+            reason=reason_phrase(status),
         )
+        data = conn.send(head) + (conn.send(h11.Data(data=body)) if body else b"")
         try:
-            await self.write([conn.send(head) + (conn.send(h11.EndOfMessage()) or b"")])
+            await self.write([data + (conn.send(h11.EndOfMessage()) or b"")])
         finally:
             self._end = _DROPPED  # the connection ends with the response
             self._events.append(_DROPPED)

@@ -65,7 +65,7 @@ async def test_tls_with_a_throwaway_certificate() -> None:
             tls = trio.SSLStream(
                 tcp, client_context, server_hostname="127.0.0.1", https_compatible=True
             )
-            assert await http_get(server.host, server.port, tls) == b"HTTP/1.1 200 "
+            assert await http_get(server.host, server.port, tls) == b"HTTP/1.1 200 OK"
 
 
 async def test_tls_from_files(tmp_path: pytest.TempPathFactory) -> None:
@@ -81,7 +81,7 @@ async def test_tls_from_files(tmp_path: pytest.TempPathFactory) -> None:
             tls = trio.SSLStream(
                 tcp, client_context, server_hostname="127.0.0.1", https_compatible=True
             )
-            assert await http_get(server.host, server.port, tls) == b"HTTP/1.1 200 "
+            assert await http_get(server.host, server.port, tls) == b"HTTP/1.1 200 OK"
 
 
 def ipv6_loopback() -> bool:
@@ -100,14 +100,14 @@ async def test_ipv6_and_a_given_socket() -> None:
         async with trio.open_nursery() as nursery:
             address = await nursery.start(app.serve, "::1", 0)
             assert address.host == "::1"
-            assert await http_get("::1", address.port) == b"HTTP/1.1 200 "
+            assert await http_get("::1", address.port) == b"HTTP/1.1 200 OK"
             nursery.cancel_scope.cancel()
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         async with open_live_server(app, sock=sock) as server:
             assert server.port == sock.getsockname()[1]
-            assert await http_get(server.host, server.port) == b"HTTP/1.1 200 "
+            assert await http_get(server.host, server.port) == b"HTTP/1.1 200 OK"
 
 
 async def test_connections_over_the_limit_get_503() -> None:
@@ -120,7 +120,7 @@ async def test_connections_over_the_limit_get_503() -> None:
                 await ws.send_message("the first one is served")
                 assert await ws.get_message() == "the first one is served"
             await trio.sleep(0.1)  # the server sees the first one go
-            assert await http_get(server.host, server.port) == b"HTTP/1.1 200 "
+            assert await http_get(server.host, server.port) == b"HTTP/1.1 200 OK"
 
 
 async def test_graceful_shutdown_closes_open_websockets_with_1001() -> None:

@@ -280,7 +280,9 @@ class ScriptedTransport:
     async def accept(self, subprotocol: str | None, headers: Sequence[tuple[bytes, bytes]]) -> None:
         self.log.append("accept")
 
-    async def reject(self, status: int) -> None:
+    async def reject(
+        self, status: int, headers: Sequence[tuple[bytes, bytes]] = (), body: bytes = b""
+    ) -> None:
         self.log.append(("reject", status))
 
     def bind(self, answer: object, on_end: object) -> None:

@@ -387,7 +387,8 @@ async def test_refused_handshakes(
             pytest.fail("the handshake must be refused")  # pragma: no cover
     assert caught.value.status_code == status
     if "limit" in path:
-        assert "query parameter 'limit': expected int, got 'x'" in caplog.text
+        assert "refused with 403: query.limit: Input should be a valid integer" in caplog.text
+        assert caught.value.body.startswith(b'{"detail":[{"type":"int_parsing"')
 
 
 async def test_handler_returning_before_accept_refuses(connect: Connect) -> None:

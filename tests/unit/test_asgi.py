@@ -27,3 +27,32 @@ async def test_a_failed_send_is_a_broken_connection(error: Exception) -> None:
             with pytest.raises(trio.BrokenResourceError) as caught:
                 await transport.write([unit])
             assert caught.value.__cause__ is error
+
+
+@pytest.mark.parametrize("extensions", [{"websocket.http.response": {}}, {}, None])
+async def test_a_refusal_uses_the_http_response_extension_where_offered(
+    extensions: dict[str, object] | None,
+) -> None:
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        raise AssertionError("not called")  # pragma: no cover
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "websocket", "extensions": extensions}
+    transport = ASGITransport(scope, receive, send)
+    with trio.fail_after(5):
+        await transport.reject(401, [(b"www-authenticate", b"Bearer")], b'{"detail":"no"}')
+    if extensions:
+        assert sent == [
+            {
+                "type": "websocket.http.response.start",
+                "status": 401,
+                "headers": [(b"www-authenticate", b"Bearer"), (b"content-length", b"15")],
+            },
+            {"type": "websocket.http.response.body", "body": b'{"detail":"no"}'},
+        ]
+    else:  # the server answers a close before accept with its own 403
+        assert sent == [{"type": "websocket.close", "code": 1008}]

@@ -1,30 +1,56 @@
-"""Handler signatures planned at declaration, arguments bound per request."""
+"""Handler signatures planned at declaration, arguments bound and validated per request."""
 
 from __future__ import annotations
 
 import functools
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
+import pydantic
 import pytest
 
-from fastrapi import Request, WebSocket
-from fastrapi._params import ParameterError, plan_handler
-from fastrapi.datastructures import QueryParams
+from fastrapi import (
+    Body,
+    Cookie,
+    Depends,
+    Header,
+    HTTPConnection,
+    Path,
+    Query,
+    Request,
+    WebSocket,
+)
+from fastrapi._params import NO_BODY, Inputs, Role, plan_handler
 from fastrapi.exceptions import RouteDefinitionError
 
 
-def query(text: str) -> QueryParams:
-    return QueryParams.from_query_string(text)
+def inputs(
+    qs: str = "",
+    path: dict[str, object] | None = None,
+    headers: dict[str, str] | None = None,
+    cookies: dict[str, str] | None = None,
+    body: object = NO_BODY,
+) -> Inputs:
+    raw = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    if cookies:
+        raw.append((b"cookie", "; ".join(f"{k}={v}" for k, v in cookies.items()).encode()))
+    scope = {"type": "http", "path": "/", "query_string": qs.encode(), "headers": raw}
+    return Inputs(HTTPConnection(scope, path or {}), body)
+
+
+def ok(plan: Any, given: Inputs) -> dict[str, object]:
+    kwargs, errors = plan.bind(given)
+    assert errors == []
+    return dict(kwargs)
 
 
 def test_seed_style_first_parameter_is_the_websocket() -> None:
     async def chat_room(ws, room: str):  # type: ignore[no-untyped-def]  # the seed's own style
         """Parameters only: the plan is what is tested."""
 
-    plan = plan_handler(chat_room, frozenset({"room"}), WebSocket, first_is_connection=True)
+    plan = plan_handler(chat_room, frozenset({"room"}), Role.WEBSOCKET)
     assert plan.connection_params == ("ws",)
-    assert plan.bind({"room": "lobby"}, query("")) == {"room": "lobby"}
+    assert ok(plan, inputs(path={"room": "lobby"})) == {"room": "lobby"}
 
 
 def test_annotated_websocket_anywhere_and_query_defaults() -> None:
@@ -33,18 +59,14 @@ def test_annotated_websocket_anywhere_and_query_defaults() -> None:
     ) -> None:
         """Parameters only: the plan is what is tested."""
 
-    plan = plan_handler(handler, frozenset({"room"}), WebSocket, first_is_connection=True)
+    plan = plan_handler(handler, frozenset({"room"}), Role.WEBSOCKET)
     assert plan.connection_params == ("conn",)
-    assert plan.bind({"room": "a"}, query("")) == {
+    assert ok(plan, inputs(path={"room": "a"})) == {
         "room": "a",
         "username": "Anonymous",
         "limit": None,
     }
-    assert plan.bind({"room": "a"}, query("username=bob&limit=3")) == {
-        "room": "a",
-        "username": "bob",
-        "limit": 3,
-    }
+    assert ok(plan, inputs("username=bob&limit=3", {"room": "a"}))["limit"] == 3
 
 
 def test_conversions() -> None:
@@ -53,46 +75,103 @@ def test_conversions() -> None:
     ) -> None:
         """Parameters only: the plan is what is tested."""
 
-    plan = plan_handler(handler, frozenset({"pid"}), WebSocket, first_is_connection=True)
+    plan = plan_handler(handler, frozenset({"pid"}), Role.WEBSOCKET)
     key = uuid.uuid4()
-    bound = plan.bind({"pid": "7"}, query(f"n=1&x=2.5&flag=yes&key={key}"))
+    bound = ok(plan, inputs(f"n=1&x=2.5&flag=yes&key={key}", {"pid": "7"}))
     assert bound == {"n": 1, "x": 2.5, "flag": True, "key": key, "pid": 7, "name": "z"}
-    assert plan.bind({"pid": 7}, query(f"n=1&x=2&flag=off&key={key}"))["flag"] is False
+    assert ok(plan, inputs(f"n=1&x=2&flag=off&key={key}", {"pid": 7}))["flag"] is False
 
 
-@pytest.mark.parametrize(
-    ("qs", "message"),
-    [
-        ("", "missing query parameter 'n'"),
-        ("n=abc", "query parameter 'n': expected int, got 'abc'"),
-        ("n=1&flag=maybe", "query parameter 'flag': expected bool, got 'maybe'"),
-    ],
-)
-def test_bad_requests_say_which_parameter(qs: str, message: str) -> None:
-    async def handler(ws: WebSocket, n: int, flag: bool = False) -> None:
+def test_markers_aliases_constraints_and_lists() -> None:
+    async def handler(
+        request: Request,
+        item: Annotated[int, Path(ge=1)],
+        limit: Annotated[int, Query(le=100)] = 10,
+        tags: Annotated[list[str], Query(alias="tag")] = [],  # noqa: B006  # never mutated
+        user_agent: Annotated[str | None, Header()] = None,
+        x_token: Annotated[str, Header(convert_underscores=False)] = "",
+        session: Annotated[str, Cookie(min_length=2)] = "none",
+    ) -> None:
         """Parameters only: the plan is what is tested."""
 
-    plan = plan_handler(handler, frozenset(), WebSocket, first_is_connection=True)
-    with pytest.raises(ParameterError, match=message):
-        plan.bind({}, query(qs))
+    plan = plan_handler(handler, frozenset({"item"}), Role.HTTP)
+    bound = ok(
+        plan,
+        inputs(
+            "tag=a&tag=b&limit=5",
+            {"item": "3"},
+            {"User-Agent": "curl", "x_token": "t"},
+            {"session": "abc"},
+        ),
+    )
+    assert bound == {
+        "item": 3,
+        "limit": 5,
+        "tags": ["a", "b"],
+        "user_agent": "curl",
+        "x_token": "t",
+        "session": "abc",
+    }
 
 
-def test_bad_path_value_names_the_path() -> None:
-    async def handler(ws: WebSocket, item: int) -> None:
+def test_errors_are_fastapis_and_all_of_them() -> None:
+    async def handler(
+        n: int,
+        item: Annotated[int, Path(ge=1)],
+        token: Annotated[str, Header()],
+        limit: Annotated[int, Query(le=100)] = 10,
+    ) -> None:
         """Parameters only: the plan is what is tested."""
 
-    plan = plan_handler(handler, frozenset({"item"}), WebSocket, first_is_connection=True)
-    with pytest.raises(ParameterError, match="path parameter 'item': expected int, got 'x'"):
-        plan.bind({"item": "x"}, query(""))
+    plan = plan_handler(handler, frozenset({"item"}), Role.HTTP)
+    _, errors = plan.bind(inputs("n=abc&limit=1000", {"item": "0"}))
+    assert [(e["type"], e["loc"]) for e in errors] == [
+        ("int_parsing", ["query", "n"]),
+        ("greater_than_equal", ["path", "item"]),
+        ("missing", ["header", "token"]),
+        ("less_than_equal", ["query", "limit"]),
+    ]
+    assert errors[0]["input"] == "abc"
+    assert errors[1]["ctx"] == {"ge": 1}
+    assert errors[2]["msg"] == "Field required"
 
 
-def test_request_parameter_for_http() -> None:
-    async def handler(request: Request, q: str = "") -> None:
+class Item(pydantic.BaseModel):
+    name: str
+    price: float
+
+
+def test_a_model_is_the_body_and_several_bodies_are_embedded() -> None:
+    async def one(item: Item) -> None:
         """Parameters only: the plan is what is tested."""
 
-    plan = plan_handler(handler, frozenset(), Request, first_is_connection=False)
-    assert plan.connection_params == ("request",)
-    assert plan.bind({}, query("q=1")) == {"q": "1"}
+    async def two(item: Item, count: Annotated[int, Body()]) -> None:
+        """Parameters only: the plan is what is tested."""
+
+    plan = plan_handler(one, frozenset(), Role.HTTP)
+    assert plan.needs_body
+    assert ok(plan, inputs(body={"name": "a", "price": 1})) == {"item": Item(name="a", price=1)}
+    _, errors = plan.bind(inputs(body={"name": "a", "price": "x"}))
+    assert [(e["type"], e["loc"]) for e in errors] == [("float_parsing", ["body", "price"])]
+    two_plan = plan_handler(two, frozenset(), Role.HTTP)
+    got = ok(two_plan, inputs(body={"item": {"name": "a", "price": 1}, "count": 2}))
+    assert got == {"item": Item(name="a", price=1), "count": 2}
+    _, errors = two_plan.bind(inputs(body=[1]))
+    assert [e["loc"] for e in errors] == [["body", "item"], ["body", "count"]]
+
+
+def get_user(token: Annotated[str, Header()]) -> str:
+    return token
+
+
+def test_dependencies_are_planned_with_their_own_parameters() -> None:
+    async def handler(user: Annotated[str, Depends(get_user)]) -> None:
+        """Parameters only: the plan is what is tested."""
+
+    plan = plan_handler(handler, frozenset(), Role.HTTP)
+    (dep,) = plan.dependencies
+    assert (dep.name, dep.call, dep.use_cache) == ("user", get_user, True)
+    assert [v.key for v in dep.plan.params] == ["token"]
 
 
 def sync_handler(ws: WebSocket) -> None:
@@ -111,7 +190,7 @@ async def positional_only(ws: WebSocket, /) -> None:
     pass
 
 
-async def bad_annotation(ws: WebSocket, data: list[int]) -> None:
+async def unvalidatable(ws: WebSocket, data: object()) -> None:  # type: ignore[valid-type]
     pass
 
 
@@ -127,6 +206,28 @@ async def unresolvable(ws: WebSocket, x: NoSuchType) -> None:  # type: ignore[na
     pass
 
 
+async def body_on_websocket(ws: WebSocket, item: Item) -> None:
+    pass
+
+
+def wants_a_body(item: Item) -> Item:
+    return item
+
+
+async def body_through_a_dependency(
+    ws: WebSocket, x: Annotated[Item, Depends(wants_a_body)]
+) -> None:
+    pass
+
+
+async def path_not_in_template(ws: WebSocket, room: Annotated[str, Path()]) -> None:
+    pass
+
+
+async def generator_handler(ws: WebSocket) -> Any:
+    yield
+
+
 class AsyncCallable:
     async def __call__(self, ws: WebSocket) -> None:
         """Parameters only: the plan is what is tested."""
@@ -136,24 +237,36 @@ class AsyncCallable:
     ("handler", "paths", "message"),
     [
         (sync_handler, frozenset(), "must be an async function"),
+        (generator_handler, frozenset(), "must be an async function"),
         (star_args, frozenset(), r"\*args and \*\*kwargs"),
         (star_kwargs, frozenset(), r"\*args and \*\*kwargs"),
         (positional_only, frozenset(), "positional-only"),
-        (bad_annotation, frozenset(), "annotation list\\[int\\] is not supported"),
+        (unvalidatable, frozenset(), "cannot validate"),
         (no_websocket, frozenset({"room"}), "must take the WebSocket as its first parameter"),
         (missing_path_param, frozenset({"room"}), "no parameter for path parameter\\(s\\) room"),
         (unresolvable, frozenset(), "cannot resolve its annotations"),
+        (body_on_websocket, frozenset(), "a WebSocket handshake has no body"),
+        (body_through_a_dependency, frozenset(), "a WebSocket handshake has no body"),
+        (path_not_in_template, frozenset(), "not in the path template"),
     ],
 )
 def test_bad_signatures_fail_at_declaration(
     handler: Any, paths: frozenset[str], message: str
 ) -> None:
     with pytest.raises(RouteDefinitionError, match=message):
-        plan_handler(handler, paths, WebSocket, first_is_connection=True)
+        plan_handler(handler, paths, Role.WEBSOCKET)
+
+
+def test_a_generator_http_handler_is_refused() -> None:
+    def handler() -> Any:
+        yield
+
+    with pytest.raises(RouteDefinitionError, match="only dependencies may be"):
+        plan_handler(handler, frozenset(), Role.HTTP)
 
 
 def test_async_callable_object_is_accepted() -> None:
-    plan = plan_handler(AsyncCallable(), frozenset(), WebSocket, first_is_connection=True)
+    plan = plan_handler(AsyncCallable(), frozenset(), Role.WEBSOCKET)
     assert plan.connection_params == ("ws",)
 
 
@@ -161,7 +274,43 @@ def test_partial_is_accepted() -> None:
     async def handler(ws: WebSocket, room: str, size: int) -> None:
         """Parameters only: the plan is what is tested."""
 
-    plan = plan_handler(
-        functools.partial(handler, size=3), frozenset({"room"}), WebSocket, first_is_connection=True
-    )
-    assert plan.bind({"room": "r"}, query("")) == {"room": "r", "size": 3}
+    plan = plan_handler(functools.partial(handler, size=3), frozenset({"room"}), Role.WEBSOCKET)
+    assert ok(plan, inputs(path={"room": "r"})) == {"room": "r", "size": 3}
+
+
+class Settings:
+    def __init__(self, mode: Annotated[str, Query()] = "fast") -> None:
+        self.mode = mode
+
+
+def test_default_spelling_and_a_class_as_its_own_dependency() -> None:
+    async def handler(
+        ws: WebSocket,
+        n: int = Query(3, le=5),  # type: ignore[assignment]  # the old spelling
+        settings: Annotated[Settings, Depends()] = None,  # type: ignore[assignment]
+    ) -> None:
+        """Parameters only: the plan is what is tested."""
+
+    plan = plan_handler(handler, frozenset(), Role.WEBSOCKET, globals())
+    assert ok(plan, inputs()) == {"n": 3}
+    _, errors = plan.bind(inputs("n=6"))
+    assert [e["loc"] for e in errors] == [["query", "n"]]
+    (dep,) = plan.dependencies
+    assert dep.call is Settings
+    assert [v.key for v in dep.plan.params] == ["mode"]
+
+
+def test_a_dependency_without_a_signature_fails_at_declaration() -> None:
+    async def handler(ws: WebSocket, x: Annotated[None, Depends()]) -> None:
+        """Parameters only: the plan is what is tested."""
+
+    with pytest.raises(RouteDefinitionError, match="NoneType: cannot read its signature"):
+        plan_handler(handler, frozenset(), Role.WEBSOCKET)
+
+
+def test_depends_needs_something_to_call() -> None:
+    async def handler(ws: WebSocket, x=Depends()) -> None:  # type: ignore[no-untyped-def]  # noqa: B008
+        """Parameters only: the plan is what is tested."""
+
+    with pytest.raises(RouteDefinitionError, match="Depends\\(\\) needs a callable"):
+        plan_handler(handler, frozenset(), Role.WEBSOCKET)

@@ -13,9 +13,12 @@ PUBLIC_MODULES = [
     "fastrapi.datastructures",
     "fastrapi.exceptions",
     "fastrapi.hub",
+    "fastrapi.middleware",
+    "fastrapi.params",
     "fastrapi.requests",
     "fastrapi.responses",
     "fastrapi.routing",
+    "fastrapi.staticfiles",
     "fastrapi.testing",
     "fastrapi.websocket",
 ]

@@ -1,0 +1,134 @@
+"""Calling a planned handler: its dependencies first (cached per request), then the handler.
+
+A :class:`Solver` lives for one HTTP request or one WebSocket connection. It resolves the
+dependency tree of a :class:`~fastrapi._params.HandlerPlan` depth first, calls each dependency
+once (unless ``use_cache=False``), runs plain ``def`` functions in a worker thread under the
+app's capacity limiter, and enters generator dependencies on an ``AsyncExitStack`` whose exit
+(:meth:`Solver.aclose`) is their cleanup: after the response, or when the connection ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from functools import partial
+from typing import TYPE_CHECKING, Any, Final
+
+import trio
+
+from ._params import CallKind
+from .exceptions import RequestValidationError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from types import TracebackType
+
+    from ._connection import HTTPConnection
+    from ._params import HandlerPlan, Inputs
+
+logger: Final = logging.getLogger("fastrapi")
+
+CLEANUP_TIMEOUT: Final = 10.0
+"""Seconds the cleanup of generator dependencies may take once the request was cancelled."""
+
+
+class Solver:
+    """Resolves and calls plans for one request or connection; see the module docstring."""
+
+    def __init__(
+        self,
+        inputs: Inputs,
+        connection: HTTPConnection,
+        overrides: Mapping[Callable[..., Any], Callable[..., Any]],
+        limiter: trio.CapacityLimiter,
+    ) -> None:
+        self.inputs = inputs
+        self._connection = connection
+        self._overrides = overrides
+        self._limiter = limiter
+        self._cache: dict[Callable[..., Any], object] = {}
+        self._stack = contextlib.AsyncExitStack()
+
+    async def arguments(self, plan: HandlerPlan) -> dict[str, object]:
+        """The keyword arguments for ``plan``'s call: its dependencies called, its values bound.
+
+        Raises:
+            RequestValidationError: values of the request (of this plan or its dependencies)
+                are missing or invalid; it lists them all.
+            Exception: what a dependency raised (``HTTPException``, say).
+        """
+        from ._params import plan_dependency
+
+        kwargs: dict[str, object] = {}
+        errors: list[Mapping[str, object]] = []
+        for dep in plan.dependencies:
+            call = self._overrides.get(dep.call, dep.call)
+            if dep.use_cache and call in self._cache:
+                kwargs[dep.name] = self._cache[call]
+                continue
+            sub = dep.plan if call is dep.call else plan_dependency(call, dep.plan.path_names)
+            try:
+                value = await self.call(sub)
+            except RequestValidationError as exc:
+                errors.extend(exc.errors())
+                continue
+            if dep.use_cache:
+                self._cache[call] = value
+            kwargs[dep.name] = value
+        values, bad = plan.bind(self.inputs)
+        errors.extend(bad)
+        if errors:
+            raise RequestValidationError(errors)
+        kwargs.update(values)
+        kwargs.update(dict.fromkeys(plan.connection_params, self._connection))
+        return kwargs
+
+    async def call(self, plan: HandlerPlan) -> object:
+        """Call ``plan``'s function with its arguments; a generator is entered (its cleanup
+        waits for :meth:`aclose`)."""
+        kwargs = await self.arguments(plan)
+        function = plan.call
+        if plan.kind is CallKind.ASYNC:
+            return await function(**kwargs)  # type: ignore[misc]  # planned as async
+        if plan.kind is CallKind.SYNC:
+            return await trio.to_thread.run_sync(partial(function, **kwargs), limiter=self._limiter)
+        if plan.kind is CallKind.ASYNC_GENERATOR:
+            manager: contextlib.AbstractAsyncContextManager[object]
+            manager = contextlib.asynccontextmanager(function)(**kwargs)  # type: ignore[arg-type]
+            return await self._stack.enter_async_context(manager)
+        sync_manager: contextlib.AbstractContextManager[object]
+        sync_manager = contextlib.contextmanager(function)(**kwargs)  # type: ignore[arg-type]
+        value: object = await trio.to_thread.run_sync(sync_manager.__enter__, limiter=self._limiter)
+        self._stack.push_async_exit(partial(self._exit_in_thread, sync_manager))
+        return value
+
+    async def _exit_in_thread(
+        self,
+        manager: contextlib.AbstractContextManager[object],
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        return await trio.to_thread.run_sync(manager.__exit__, kind, exc, tb, limiter=self._limiter)
+
+    async def aclose(self, error: BaseException | None = None) -> None:
+        """Run the cleanups of generator dependencies, last entered first.
+
+        ``error`` (what the handler raised, if anything) is thrown into them at their
+        ``yield``, so they may see it. An error of a cleanup itself is logged, not raised: the
+        response is out already. Cancelled, the cleanups get ``CLEANUP_TIMEOUT`` seconds.
+        """
+        if isinstance(error, trio.Cancelled):
+            with trio.move_on_after(CLEANUP_TIMEOUT, shield=True):
+                await self._exit(error)
+        else:
+            await self._exit(error)
+
+    async def _exit(self, error: BaseException | None) -> None:
+        try:
+            await self._stack.__aexit__(
+                type(error) if error else None, error, error.__traceback__ if error else None
+            )
+        except Exception as exc:
+            if exc is not error:
+                logger.exception("a dependency's cleanup failed", exc_info=exc)
