@@ -10,6 +10,7 @@ serves the app on ``127.0.0.1`` with a free port, for tests with real clients.
 from __future__ import annotations
 
 import contextlib
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
@@ -163,6 +164,8 @@ class WebSocketTestSession:
         self._conn = conn
         self._text: list[str] = []
         self._binary: list[bytes] = []
+        self._early: deque[str | bytes] = deque()  # messages that came while waiting for a pong
+        self._pongs: deque[bytes] = deque()
         self.close_frame: CloseFrame | None = None
         """The app's close, once it has been received."""
         self.subprotocol: str | None = None
@@ -193,8 +196,31 @@ class WebSocketTestSession:
         await self.send(orjson.dumps(data).decode())
 
     async def ping(self, payload: bytes = b"") -> None:
-        """Send a ping (the app's server answers it; :meth:`receive` skips the pong)."""
+        """Send a ping (the app's server answers it: see :meth:`wait_pong`)."""
         await self._write(ws_events.Ping(payload=payload))
+
+    async def wait_pong(self) -> bytes:
+        """Wait for the app's next pong and return its payload; messages that come first are
+        kept for :meth:`receive`.
+
+        Raises:
+            WebSocketDisconnect: the connection closed first.
+        """
+        while not self._pongs:
+            for event in self._conn.events():
+                message = await self._on_event(event)
+                if message is not None:
+                    self._early.append(message)
+            if self._pongs:
+                break
+            await self._read_more()
+        return self._pongs.popleft()
+
+    async def _read_more(self) -> None:
+        if self.close_frame is not None:
+            raise WebSocketDisconnect(*self.close_frame)
+        data = await self._stream.receive_some(RECEIVE_SIZE)
+        self._conn.receive_data(bytes(data) or None)
 
     async def receive(self) -> str | bytes:
         """Wait for the app's next message (answering its pings on the way).
@@ -203,15 +229,14 @@ class WebSocketTestSession:
             WebSocketDisconnect: the app closed the connection (with its code and reason), or the
                 connection dropped (1006).
         """
+        if self._early:
+            return self._early.popleft()
         while True:
             for event in self._conn.events():
                 message = await self._on_event(event)
                 if message is not None:
                     return message
-            if self.close_frame is not None:
-                raise WebSocketDisconnect(*self.close_frame)
-            data = await self._stream.receive_some(RECEIVE_SIZE)
-            self._conn.receive_data(bytes(data) or None)
+            await self._read_more()
 
     async def _on_event(self, event: ws_events.Event) -> str | bytes | None:
         if isinstance(event, ws_events.TextMessage):
@@ -224,6 +249,8 @@ class WebSocketTestSession:
             if event.message_finished:
                 data, self._binary = b"".join(self._binary), []
                 return data
+        elif isinstance(event, ws_events.Pong):
+            self._pongs.append(bytes(event.payload))
         elif isinstance(event, ws_events.Ping):
             if self._conn.state is ConnectionState.OPEN:  # after our close, nothing is sent
                 await self._write(event.response())
