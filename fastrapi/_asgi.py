@@ -76,13 +76,11 @@ class ASGITransport(DecodedEvents):
             kind = message["type"]
             if kind == "websocket.receive":
                 text = message.get("text")
-                self._events.append(
-                    text if text is not None else bytes(message.get("bytes") or b"")
-                )
+                self._event(text if text is not None else bytes(message.get("bytes") or b""))
                 return
             if kind == "websocket.disconnect":
                 code = int(message.get("code", CloseCode.NO_STATUS_RCVD))
-                self._events.append(Close(code, message.get("reason") or ""))
+                self._event(Close(code, message.get("reason") or ""))
                 return
             # anything else (a late websocket.connect) carries nothing for the handler
 

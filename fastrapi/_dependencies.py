@@ -47,7 +47,13 @@ class Solver:
         self._overrides = overrides
         self._limiter = limiter
         self._cache: dict[Callable[..., Any], object] = {}
-        self._stack = contextlib.AsyncExitStack()
+        self._stack: contextlib.AsyncExitStack | None = None  # made by the first generator
+
+    @property
+    def _cleanups(self) -> contextlib.AsyncExitStack:
+        if self._stack is None:
+            self._stack = contextlib.AsyncExitStack()
+        return self._stack
 
     async def arguments(self, plan: HandlerPlan) -> dict[str, object]:
         """The keyword arguments for ``plan``'s call: its dependencies called, its values bound.
@@ -95,11 +101,11 @@ class Solver:
         if plan.kind is CallKind.ASYNC_GENERATOR:
             manager: contextlib.AbstractAsyncContextManager[object]
             manager = contextlib.asynccontextmanager(function)(**kwargs)  # type: ignore[arg-type]
-            return await self._stack.enter_async_context(manager)
+            return await self._cleanups.enter_async_context(manager)
         sync_manager: contextlib.AbstractContextManager[object]
         sync_manager = contextlib.contextmanager(function)(**kwargs)  # type: ignore[arg-type]
         value: object = await trio.to_thread.run_sync(sync_manager.__enter__, limiter=self._limiter)
-        self._stack.push_async_exit(partial(self._exit_in_thread, sync_manager))
+        self._cleanups.push_async_exit(partial(self._exit_in_thread, sync_manager))
         return value
 
     async def _exit_in_thread(
@@ -118,15 +124,19 @@ class Solver:
         ``yield``, so they may see it. An error of a cleanup itself is logged, not raised: the
         response is out already. Cancelled, the cleanups get ``CLEANUP_TIMEOUT`` seconds.
         """
+        stack = self._stack
+        if stack is None:
+            return  # no generator dependency: nothing to clean up
         if isinstance(error, trio.Cancelled):
             with trio.move_on_after(CLEANUP_TIMEOUT, shield=True):
-                await self._exit(error)
+                await self._exit(stack, error)
         else:
-            await self._exit(error)
+            await self._exit(stack, error)
 
-    async def _exit(self, error: BaseException | None) -> None:
+    @staticmethod
+    async def _exit(stack: contextlib.AsyncExitStack, error: BaseException | None) -> None:
         try:
-            await self._stack.__aexit__(
+            await stack.__aexit__(
                 type(error) if error else None, error, error.__traceback__ if error else None
             )
         except Exception as exc:

@@ -107,8 +107,6 @@ class Connection:
     """One connection's reader and writer roles and queues; the WebSocket's only way out."""
 
     __slots__ = (
-        "_arrived",
-        "_flushed",
         "_inbound",
         "_inline",
         "_last_in",
@@ -119,13 +117,14 @@ class Connection:
         "_paused",
         "_queued",
         "_reader",
+        "_reader_lot",
         "_reader_scope",
         "_reading",
-        "_room",
-        "_room_in",
         "_stopped",
-        "_want",
+        "_waiting",
         "_writer",
+        "_writer_idle",
+        "_writer_lot",
         "_writer_scope",
         "_writing",
         "_yielded",
@@ -152,10 +151,11 @@ class Connection:
         self._inline = transport.inline_reads and self.attendant is not None
         self._limit = options.max_message_size
         self._max_queue = options.max_queue
-        # reading
-        self._inbound: deque[Data] = deque()
-        self._arrived = trio.lowlevel.ParkingLot()  # the handler waits for the reader task
-        self._room_in = trio.lowlevel.ParkingLot()  # the reader task waits for room
+        # reading (the queue and the lot are made when a reader task first starts: an idle
+        # connection whose handler reads for itself has neither)
+        self._inbound: deque[Data] | None = None
+        self._reader_lot: trio.lowlevel.ParkingLot | None = None
+        self._waiting = 0  # handler tasks parked until the reader task brings a message
         self._reader = False  # a reader task holds the reader role
         self._reader_scope: trio.CancelScope | None = None
         self._reading = False  # somebody waits in transport.fill()
@@ -165,15 +165,16 @@ class Connection:
         self._last_in = 0.0
         self.leaves = 0
         self.watched = False
-        # writing
-        self._out: deque[Entry] = deque()
+        # writing (the queue and the lot are made when the writer task first starts)
+        self._out: deque[Entry] | None = None
         self._queued = 0  # entries of _out that count against max_queue
         self._writing = False  # the writer task is inside a write
         self._writer = False
         self._writer_scope = trio.CancelScope(shield=True)  # cancelled by finish() only
-        self._want = trio.lowlevel.ParkingLot()  # the writer waits for units
-        self._room = trio.lowlevel.ParkingLot()  # senders wait for room
-        self._flushed = trio.lowlevel.ParkingLot()  # finish() waits for the queue to empty
+        # the writer waits here for units while idle; senders for room, finish() for the queue
+        # to empty while it is not: one lot, woken whenever what they wait for may have come
+        self._writer_lot: trio.lowlevel.ParkingLot | None = None
+        self._writer_idle = False
         transport.bind(self._answer, self.end)
 
     # -- the handler's side: reading -----------------------------------------------------------
@@ -189,12 +190,12 @@ class Connection:
             if self._inbound:
                 message = self._inbound.popleft()
                 if self._paused:
-                    self._room_in.unpark_all()
+                    self._wake_reader()
                 break
             if self._stopped:
                 raise self.session.disconnect()
             if self._reader:  # the reader task holds the role: wait for what it reads
-                await self._arrived.park()
+                await self._wait_for_reader()
                 self._yielded = True
                 continue
             event = transport.next_event()
@@ -246,8 +247,24 @@ class Connection:
         return False
 
     def _start_reader(self) -> None:
+        if self._reader_lot is None:
+            self._reader_lot = trio.lowlevel.ParkingLot()
+            self._inbound = deque()
         self._reader = True
         self._nursery.start_soon(self._read_in_background)
+
+    async def _wait_for_reader(self) -> None:
+        """Park until the reader task brought a message, paused or ended."""
+        assert self._reader_lot is not None  # made with the reader task; not user input
+        self._waiting += 1
+        try:
+            await self._reader_lot.park()
+        finally:
+            self._waiting -= 1
+
+    def _wake_reader(self) -> None:
+        if self._reader_lot is not None:
+            self._reader_lot.unpark_all()
 
     async def _read_in_background(self) -> None:
         try:
@@ -256,33 +273,35 @@ class Connection:
         finally:
             self._reader = False
             self._reader_scope = None
-            self._arrived.unpark_all()
+            self._wake_reader()
 
     async def _read_until_handed_over(self) -> None:
         transport = self.transport
-        arrived = self._arrived
+        inbound, lot = self._inbound, self._reader_lot
+        assert inbound is not None  # _start_reader() made them; not user input
+        assert lot is not None
         while not self._stopped:
-            if len(self._inbound) >= max(self._max_queue, 1):
+            if len(inbound) >= max(self._max_queue, 1):
                 self._paused = True
                 try:
-                    await self._room_in.park()
+                    await lot.park()
                 finally:
                     self._paused = False
                 continue
             event = transport.next_event()
             if event is None:
-                if self._inline and len(arrived):
+                if self._inline and self._waiting:
                     return  # the handler waits with nothing queued: it reads itself
                 await self._fill(self._fill_in_background)
                 continue
             message = self._take(event)
             if message is None:
                 return
-            self._inbound.append(message)
-            waiting = len(arrived)
-            arrived.unpark_all()
-            if self._inline and waiting:
-                return  # handed over: the handler reads again itself
+            inbound.append(message)
+            if self._waiting:
+                lot.unpark_all()
+                if self._inline:
+                    return  # handed over: the handler reads again itself
 
     async def _fill_in_background(self) -> None:
         idle = self.options.idle_timeout
@@ -298,8 +317,7 @@ class Connection:
     def _stop(self) -> None:
         """Nothing more is read for the handler: wake whoever waits for a message."""
         self._stopped = True
-        self._arrived.unpark_all()
-        self._room_in.unpark_all()
+        self._wake_reader()
 
     # -- the handler's side: writing -----------------------------------------------------------
 
@@ -311,7 +329,7 @@ class Connection:
         """
         await trio.lowlevel.checkpoint_if_cancelled()  # cancelled here: nothing was sent
         while self._queued and self._queued >= self._max_queue:
-            await self._room.park()  # woken by the writer, or when the connection ends
+            await self._writer_lot.park()  # type: ignore[union-attr]  # queued: the writer is there
             self.session.check_send("send")
         unit = self.transport.encode(data)
         if unit is None:  # our close is out: nothing more is sent
@@ -350,15 +368,22 @@ class Connection:
                         on_sent()
                     return True
                 unit = self.transport.rest(unit, written)
+        if self._out is None:
+            self._out = deque()
+            self._writer_lot = trio.lowlevel.ParkingLot()
         self._out.append((unit, counted, on_sent))
         if counted:
             self._queued += 1
-        if self._writer:
-            self._want.unpark_all()
-        else:
+        if not self._writer:
             self._writer = True
             self._nursery.start_soon(self._write_queue)
+        elif self._writer_idle:
+            self._wake_writer()
         return False
+
+    def _wake_writer(self) -> None:
+        if self._writer_lot is not None:
+            self._writer_lot.unpark_all()
 
     def _answer(self, unit: Unit) -> None:
         """Queue what the protocol answered on its own (a pong, the echo of a close)."""
@@ -372,17 +397,23 @@ class Connection:
         self.session.on_broken(exc.args[0] if exc.args else None)
         self._stop()
         self._interrupt()
-        self._room.unpark_all()
+        self._wake_writer()
 
     async def _write_queue(self) -> None:
         transport = self.transport
-        out = self._out
+        out, lot = self._out, self._writer_lot
+        assert out is not None  # _push() made them; not user input
+        assert lot is not None
         try:
             with self._writer_scope:
                 while True:
                     if not out:
-                        self._flushed.unpark_all()
-                        await self._want.park()
+                        lot.unpark_all()  # finish() waits for this
+                        self._writer_idle = True
+                        try:
+                            await lot.park()
+                        finally:
+                            self._writer_idle = False
                         continue
                     batch = [out.popleft()]
                     size = transport.unit_size(batch[0][0])
@@ -404,13 +435,13 @@ class Connection:
             out.clear()
             self._taken(rest)
             self._written(rest)
-            self._flushed.unpark_all()
+            lot.unpark_all()
 
     def _taken(self, batch: list[Entry]) -> None:
         counted = sum(entry[1] for entry in batch)
         if counted:
             self._queued -= counted
-            self._room.unpark_all()
+            self._wake_writer()  # room for the senders
 
     @staticmethod
     def _written(batch: list[Entry]) -> None:
@@ -502,7 +533,7 @@ class Connection:
                 self._answer_close(unit)
         self._stop()
         self._interrupt()
-        self._room.unpark_all()
+        self._wake_writer()
 
     def _interrupt(self) -> None:
         if self._reader_scope is not None:
@@ -549,7 +580,7 @@ class Connection:
                     if unit is not None:
                         self._answer_close(unit)
                 while self._out or self._writing:
-                    await self._flushed.park()
+                    await self._writer_lot.park()  # type: ignore[union-attr]  # queued: it is there
                 if self.session.accepted:
                     await self._await_peer_close()
         finally:
@@ -563,7 +594,7 @@ class Connection:
         if self._reader_scope is not None:
             self._reader_scope.cancel()
         while self._reader:
-            await self._arrived.park()
+            await self._wait_for_reader()
         transport = self.transport
         while not self.session.peer_closed:
             event = transport.next_event()

@@ -56,11 +56,16 @@ class DecodedEvents:
     """The decoded events a transport hands out one by one: its ``next_event``/``has_events``."""
 
     def __init__(self) -> None:
-        self._events: deque[Data | Close] = deque()
+        self._events: deque[Data | Close] | None = None  # made on the first event
 
     def next_event(self) -> Data | Close | None:
         events = self._events
         return events.popleft() if events else None
+
+    def _event(self, event: Data | Close) -> None:
+        if self._events is None:
+            self._events = deque()
+        self._events.append(event)
 
     def has_events(self) -> bool:
         return bool(self._events)

@@ -139,7 +139,7 @@ class StreamTransport(DecodedEvents):
             await self.write([data + (conn.send(h11.EndOfMessage()) or b"")])
         finally:
             self._end = _DROPPED  # the connection ends with the response
-            self._events.append(_DROPPED)
+            self._event(_DROPPED)
             self._opened.set()
 
     # -- reading ------------------------------------------------------------------------------
@@ -149,7 +149,7 @@ class StreamTransport(DecodedEvents):
             await self._opened.wait()
             return
         if self._end is not None:
-            self._events.append(self._end)
+            self._event(self._end)
             await trio.lowlevel.checkpoint()
             return
         fd = self._fd
@@ -192,7 +192,7 @@ class StreamTransport(DecodedEvents):
             if isinstance(event, Pong):
                 self._pong(event.payload)
             else:
-                self._events.append(event)
+                self._event(event)
                 if isinstance(event, Close):
                     self._failed = event.failed
                     self._release_pings()

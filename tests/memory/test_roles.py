@@ -58,7 +58,7 @@ async def test_a_busy_handler_pushes_back_at_max_queue(
     async def handler(ws: WebSocket) -> None:
         await ws.accept()
         await trio.sleep(10)
-        seen.append((len(ws._conn._inbound), ws._conn._paused))
+        seen.append((len(ws._conn._inbound or ()), ws._conn._paused))
         texts = [await ws.receive_text() for _ in range(20)]
         await ws.send_json(texts)
 
