@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from ._monitor import AppStatistics as AppStatistics
 from .app import FastrAPI as FastrAPI
 from .app import WebSocketOptions as WebSocketOptions
 from .datastructures import Address as Address
 from .exceptions import FastrapiError as FastrapiError
 from .exceptions import HTTPException as HTTPException
+from .exceptions import ListenError as ListenError
 from .exceptions import MessageDecodeError as MessageDecodeError
 from .exceptions import MessageTypeError as MessageTypeError
 from .exceptions import RouteDefinitionError as RouteDefinitionError
@@ -26,12 +28,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Address",
+    "AppStatistics",
     "CloseCode",
     "FastrAPI",
     "FastrapiError",
     "HTMLResponse",
     "HTTPException",
     "JSONResponse",
+    "ListenError",
     "MessageDecodeError",
     "MessageTypeError",
     "PlainTextResponse",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import inspect
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Final, TypedDict, TypeVar, Unpack, final
@@ -14,10 +15,11 @@ from typing import TYPE_CHECKING, Any, Final, TypedDict, TypeVar, Unpack, final
 import trio
 
 from ._asgi import ASGITransport
+from ._monitor import AppStatistics, Monitor, client_of
 from ._params import HandlerPlan, ParameterError, plan_handler
 from ._pump import PumpOptions, run_session
 from .datastructures import Address, Headers, QueryParams
-from .exceptions import HTTPException
+from .exceptions import HTTPException, ListenError
 from .requests import Request
 from .responses import JSONResponse, PlainTextResponse, Response
 from .routing import MethodNotAllowed, PathTemplate, Router
@@ -26,7 +28,7 @@ from .websocket import WebSocket
 if TYPE_CHECKING:
     from ._state import Session
     from ._transport import Data, Transport
-    from ._types import ErrorHandler, Receive, Scope, Send
+    from ._types import ErrorHandler, Message, Receive, Scope, Send
     from .server import ServeOptions
     from .websocket import Outbound
 
@@ -73,6 +75,8 @@ class _Endpoint:
     handler: Callable[..., Awaitable[object]]
     plan: HandlerPlan
     options: PumpOptions
+    overrides: WebSocketOptions = field(default_factory=lambda: WebSocketOptions())
+    """The route's own options: they win over those given to ``serve()``."""
 
 
 @final
@@ -90,6 +94,11 @@ class FastrAPI:
             pages from opening WebSockets with your users' cookies (cross-site WebSocket
             hijacking); a handshake from another origin is refused with 403. Clients that send
             no ``Origin`` (not browsers) are let through.
+        access_log: The level of the log lines, one per WebSocket when it ends (logger
+            ``fastrapi.websocket``) and one per HTTP request (``fastrapi.access``); default
+            ``logging.INFO``, ``None`` for none.
+        metrics_path: Serve Prometheus metrics at this path (``"/metrics"``, say; default none);
+            needs ``prometheus-client`` (the ``metrics`` extra). See :doc:`/deployment`.
         **options: Default :class:`WebSocketOptions` of every WebSocket route.
 
     Raises:
@@ -104,6 +113,8 @@ class FastrAPI:
         lifespan: Lifespan | None = None,
         max_body_size: int = 2**20,
         allowed_origins: Iterable[str] | None = None,
+        access_log: int | None = logging.INFO,
+        metrics_path: str | None = None,
         **options: Unpack[WebSocketOptions],
     ) -> None:
         self.router: Final = Router[_Endpoint]()
@@ -115,6 +126,9 @@ class FastrAPI:
         self.websocket_options = PumpOptions(**options)
         self.state = SimpleNamespace()
         """A namespace for the application's own data (a connection registry, say)."""
+        self.monitor: Final = Monitor(access_log, metrics=metrics_path is not None)
+        if metrics_path is not None:
+            self.get(metrics_path)(self._metrics)
 
     # -- declaring routes ---------------------------------------------------------------------
 
@@ -136,7 +150,8 @@ class FastrAPI:
         def decorate(handler: F) -> F:
             template = PathTemplate(path)
             plan = plan_handler(handler, template.param_names, WebSocket, first_is_connection=True)
-            self.router.add_websocket(template, _Endpoint(handler, plan, route_options))
+            endpoint = _Endpoint(handler, plan, route_options, options)
+            self.router.add_websocket(template, endpoint)
             return handler
 
         return decorate
@@ -182,24 +197,37 @@ class FastrAPI:
     # -- ASGI ---------------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The ASGI 3 entry point: ``hypercorn --worker-class trio module:app`` serves it."""
+        """The ASGI 3 entry point: ``hypercorn --worker-class trio module:app`` serves it.
+
+        On a server that does not run Trio (uvicorn, say), startup fails with one line that
+        says so, and any request is answered with that line (HTTP 500, or a refused WebSocket).
+        """
+        if not trio.lowlevel.in_trio_run():
+            await _refuse_non_trio(scope, receive, send)
+            return
         await self.serve_asgi(scope, receive, send, self.log_handler_error)
 
     async def serve_asgi(
-        self, scope: Scope, receive: Receive, send: Send, on_error: ErrorHandler
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        on_error: ErrorHandler,
+        defaults: WebSocketOptions | None = None,
     ) -> None:
-        """The ASGI entry point that tells ``on_error`` what a WebSocket handler raised."""
+        """The ASGI entry point that tells ``on_error`` what a WebSocket handler raised, with
+        the WebSocket options given to ``serve()`` (``defaults``)."""
         kind = scope["type"]
         if kind == "websocket":
             transport = ASGITransport(scope, receive, send)
             if not await transport.wait_connect():
                 return
             try:
-                await self.serve_websocket(scope, transport)
+                await self.serve_websocket(scope, transport, defaults)
             except Exception as exc:
                 on_error(scope, exc)
         elif kind == "http":
-            await self._http(scope, receive, send)
+            await self._http(scope, receive, _counting(self.monitor, scope, send))
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 
@@ -208,12 +236,15 @@ class FastrAPI:
         logger.error(
             "WebSocket handler for %s (client %s) failed; closed with 1011",
             scope["path"],
-            _client(scope),
+            client_of(scope),
             exc_info=exc,
         )
 
-    async def serve_websocket(self, scope: Scope, transport: Transport) -> None:
-        """Route one WebSocket handshake and run its session over ``transport``.
+    async def serve_websocket(
+        self, scope: Scope, transport: Transport, defaults: WebSocketOptions | None = None
+    ) -> None:
+        """Route one WebSocket handshake and run its session over ``transport``, with the
+        options given to ``serve()`` (``defaults``) under the route's own.
 
         Raises:
             Exception: what the handler raised (after the connection was closed with 1011).
@@ -227,7 +258,7 @@ class FastrAPI:
                 return
         found = self.router.match_websocket(path)
         if found is None:
-            logger.info("no WebSocket route for %s (client %s): 404", path, _client(scope))
+            logger.info("no WebSocket route for %s (client %s): 404", path, client_of(scope))
             await transport.reject(404)
             return
         route, path_params = found
@@ -236,15 +267,19 @@ class FastrAPI:
         try:
             kwargs = endpoint.plan.bind(path_params, query)
         except ParameterError as exc:
-            logger.warning("WebSocket %s (client %s) refused: %s", path, _client(scope), exc)
+            logger.warning("WebSocket %s (client %s) refused: %s", path, client_of(scope), exc)
             await transport.reject(403)
             return
+
+        sessions: list[Session] = []
 
         def create(
             session: Session,
             inbound: trio.MemoryReceiveChannel[Data],
             outbound: trio.MemorySendChannel[Outbound],
         ) -> WebSocket:
+            self.monitor.opened(route.path.template, session)
+            sessions.append(session)
             return WebSocket(
                 scope,
                 path_params,
@@ -257,7 +292,25 @@ class FastrAPI:
         async def call(ws: WebSocket) -> None:
             await endpoint.handler(**kwargs, **dict.fromkeys(endpoint.plan.connection_params, ws))
 
-        await run_session(transport, create, call, endpoint.options)
+        options = endpoint.options
+        if defaults:
+            merged: WebSocketOptions = {**defaults, **endpoint.overrides}
+            options = replace(self.websocket_options, **merged)
+        started = trio.current_time()
+        try:
+            await run_session(transport, create, call, options)
+        finally:
+            for session in sessions:
+                self.monitor.ended(route.path.template, session, scope, started)
+
+    def statistics(self) -> AppStatistics:
+        """What this process served so far: open WebSockets per route, messages, close codes,
+        ping round trips (a snapshot; with several workers, each has its own)."""
+        return self.monitor.statistics()
+
+    async def _metrics(self) -> Response:
+        body, content_type = self.monitor.prometheus.render()
+        return Response(body, headers={"content-type": content_type})
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
@@ -362,8 +415,14 @@ class FastrAPI:
             **options: :class:`~fastrapi.server.ServeOptions`: the server (``"native"`` or
                 ``"hypercorn"``), the codec, TLS, limits and timeouts.
 
+        With ``workers=N`` (from plain Python only) it serves with N processes on one port;
+        see :doc:`/deployment`.
+
         Raises:
-            ValueError: an option is out of range, or not one the chosen server has.
+            ValueError: an unknown option (the message names the nearest), an option out of
+                range, or not one the chosen server has.
+            ListenError: inside Trio, ``host``:``port`` cannot be listened on. Outside Trio the
+                error's one line is printed and the process exits with status 1.
         """
         from .server import check_options, configure_logging, serve
 
@@ -371,7 +430,16 @@ class FastrAPI:
         if trio.lowlevel.in_trio_run():
             return serve(self, host, port, options, task_status=task_status)
         configure_logging()
-        trio.run(partial(serve, self, host, port, options, task_status=task_status))
+        try:
+            if options.get("workers", 1) > 1:
+                from .server._workers import run_workers
+
+                run_workers(self, host, port, options, options["workers"])
+            else:
+                trio.run(partial(serve, self, host, port, options, task_status=task_status))
+        except ListenError as exc:
+            print(exc, file=sys.stderr)
+            raise SystemExit(1) from None
         return None
 
 
@@ -381,6 +449,45 @@ async def _call_hook(hook: Hook) -> None:
         await result
 
 
-def _client(scope: Scope) -> str:
-    client = scope.get("client")
-    return f"{client[0]}:{client[1]}" if client else "unknown"
+def _counting(monitor: Monitor, scope: Scope, send: Send) -> Send:
+    """``send``, telling ``monitor`` the response's status and size when it is complete."""
+    started = trio.current_time()
+    status = 500
+    size = 0
+
+    async def counting_send(message: Message) -> None:
+        nonlocal status, size
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        else:
+            size += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                monitor.http(scope, status, size, started)
+        await send(message)
+
+    return counting_send
+
+
+NOT_TRIO: Final = (
+    "fastrapi runs on Trio: serve it with its own server (app.serve(), or `fastrapi run "
+    "module:app`) or Hypercorn's trio worker (`hypercorn --worker-class trio module:app`), "
+    "not on an asyncio server such as uvicorn"
+)
+
+
+async def _refuse_non_trio(scope: Scope, receive: Receive, send: Send) -> None:
+    """Say in one line that this server is the wrong one (no trio call: we are not on Trio)."""
+    kind = scope["type"]
+    if kind == "lifespan":
+        await receive()  # lifespan.startup
+        await send({"type": "lifespan.startup.failed", "message": NOT_TRIO})
+        return
+    logger.error("%s", NOT_TRIO)
+    if kind == "websocket":
+        await receive()  # websocket.connect
+        await send({"type": "websocket.close", "code": 1011, "reason": "server is not Trio"})
+    elif kind == "http":
+        body = NOT_TRIO.encode()
+        headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 500, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

@@ -116,7 +116,7 @@ async def _serving(
 
     async def serve() -> None:
         try:
-            context = ServerContext(app, _config(app, compression), set(), on_error)
+            context = ServerContext(app, _config(app, compression), set(), on_error, {})
             await serve_connection(
                 server_stream, context, client=CLIENT, local=SERVER, secure=False
             )

@@ -143,6 +143,7 @@ class WebSocket(HTTPConnection):
             message = await self._inbound.receive()
         except (trio.EndOfChannel, trio.ClosedResourceError):
             raise self._session.disconnect() from None
+        self._session.messages_in += 1
         self._receiver = trio.lowlevel.current_task()
         return message
 
@@ -267,6 +268,7 @@ class WebSocket(HTTPConnection):
                 await self._transport.write_now(item, schedule=not just_yielded)
             else:
                 await self._outbound.send(item)
+            self._session.messages_out += 1
         except trio.BrokenResourceError as exc:
             self._session.on_broken(exc.args[0] if exc.args else None)
             raise self._session.disconnect() from None
@@ -289,10 +291,12 @@ class WebSocket(HTTPConnection):
         if len(payload) > 125:
             raise ValueError(f"a ping payload is at most 125 bytes, not {len(payload)}")
         self._session.check_send("ping")
+        start = trio.current_time()
         try:
             await self._transport.ping(bytes(payload))
         except trio.BrokenResourceError:
             raise self._session.disconnect() from None
+        self._session.ping_rtt = trio.current_time() - start
 
     # -- closing ------------------------------------------------------------------------------
 

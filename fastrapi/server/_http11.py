@@ -23,7 +23,7 @@ from ._stream import RECEIVE_SIZE, StreamTransport
 
 if TYPE_CHECKING:
     from .._types import ErrorHandler, Message, Scope
-    from ..app import FastrAPI
+    from ..app import FastrAPI, WebSocketOptions
     from ._config import ServerConfig
 
 _ASGI: Final = {"version": "3.0", "spec_version": "2.3"}
@@ -39,6 +39,8 @@ class ServerContext:
     """The open WebSockets, for a graceful shutdown."""
     on_error: ErrorHandler
     """Called with what a WebSocket handler raised (it is logged; tests re-raise it)."""
+    websocket_defaults: WebSocketOptions
+    """The WebSocket options given to ``serve()``: defaults of the routes."""
 
 
 class _Closed(Exception):
@@ -231,7 +233,7 @@ async def _websocket(
     )
     context.sessions.add(transport)
     try:
-        await context.app.serve_websocket(scope, transport)
+        await context.app.serve_websocket(scope, transport, context.websocket_defaults)
     except Exception as exc:
         context.on_error(scope, exc)
     finally:
