@@ -4,6 +4,7 @@ the shutdown tests: ``python served_app.py blocking|trio``."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from functools import partial
 
@@ -24,6 +25,11 @@ async def echo(ws: WebSocket) -> None:
 @app.get("/")
 async def index() -> str:
     return "ok"
+
+
+@app.get("/pid")
+async def pid() -> str:
+    return str(os.getpid())  # which worker answered
 
 
 if __name__ == "__main__":

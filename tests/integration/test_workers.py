@@ -1,0 +1,167 @@
+"""`fastrapi run` with real processes: workers on one port, their supervisor, and its errors."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import trio
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(sys.platform != "linux", reason="SO_REUSEPORT workers are Linux's"),
+]
+
+ROOT = Path(__file__).parents[2]
+APP = "tests.integration.served_app:app"
+
+
+class Output:
+    """What a process printed so far, searched as it comes."""
+
+    def __init__(self, process: trio.Process) -> None:
+        assert process.stdout is not None
+        self.stream = process.stdout
+        self.seen = b""
+
+    async def wait_for(self, pattern: bytes, start: int = 0) -> re.Match[bytes]:
+        while (found := re.compile(pattern).search(self.seen, start)) is None:
+            chunk = await self.stream.receive_some()
+            assert chunk, f"the process exited; it printed {self.seen.decode()!r}"
+            self.seen += chunk
+        return found
+
+
+@contextlib.asynccontextmanager
+async def fastrapi_run(*args: str) -> AsyncIterator[tuple[trio.Process, Output]]:
+    """``python -m fastrapi run APP --port 0 ARGS``, stopped by its PID at the end."""
+    command = [sys.executable, "-m", "fastrapi", "run", APP, "--port", "0", *args]
+    async with trio.open_nursery() as nursery:
+        process: trio.Process = await nursery.start(
+            partial(
+                trio.run_process,
+                command,
+                cwd=ROOT,
+                check=False,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+        )
+        try:
+            yield process, Output(process)
+        finally:
+            if process.returncode is None:
+                process.kill()
+
+
+async def start_workers(output: Output, count: int) -> tuple[int, dict[int, int]]:
+    port = int((await output.wait_for(rb"serving on http://127\.0\.0\.1:(\d+) with"))[1])
+    pids = {}
+    for number in range(1, count + 1):
+        found = await output.wait_for(rb"worker %d \(pid (\d+)\) is serving" % number)
+        pids[number] = int(found[1])
+    return port, pids
+
+
+def get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        body: bytes = response.read()
+        return body.decode()
+
+
+async def test_two_workers_share_the_port_and_sigterm_closes_every_client_with_1001() -> None:
+    with trio.fail_after(60):
+        async with fastrapi_run("--workers", "2", "--shutdown-timeout", "2") as (process, out):
+            port, pids = await start_workers(out, 2)
+            answered: set[int] = set()
+            while answered != set(pids.values()):  # new connections reach both workers
+                answered.add(
+                    int(await trio.to_thread.run_sync(get, f"http://127.0.0.1:{port}/pid"))
+                )
+
+            def clients() -> list[int | None]:
+                with contextlib.ExitStack() as stack:
+                    url = f"ws://127.0.0.1:{port}/ws"
+                    sockets = [stack.enter_context(connect(url)) for _ in range(6)]
+                    for ws in sockets:
+                        ws.send("hi")
+                        assert ws.recv(timeout=5) == "hi"
+                    process.send_signal(signal.SIGTERM)
+                    codes = []
+                    for ws in sockets:
+                        with pytest.raises(ConnectionClosed):
+                            ws.recv(timeout=10)
+                        codes.append(ws.close_code)
+                    return codes
+
+            codes = await trio.to_thread.run_sync(clients)
+            assert await process.wait() == 0
+            await out.wait_for(rb"every worker has stopped")
+    assert codes == [1001] * 6
+
+
+async def test_a_killed_worker_is_replaced() -> None:
+    with trio.fail_after(60):
+        async with fastrapi_run("--workers", "2", "--shutdown-timeout", "1") as (process, out):
+            port, pids = await start_workers(out, 2)
+            os.kill(pids[1], signal.SIGKILL)
+            await out.wait_for(rb"worker 1 \(pid %d\) was killed by SIGKILL; restarting" % pids[1])
+            found = await out.wait_for(rb"worker 1 \(pid (\d+)\) is serving", len(out.seen))
+            assert int(found[1]) != pids[1]
+            assert await trio.to_thread.run_sync(get, f"http://127.0.0.1:{port}/") == "ok"
+            process.send_signal(signal.SIGTERM)
+            assert await process.wait() == 0
+
+
+@pytest.mark.parametrize(
+    ("app", "message"),
+    [
+        ("nowhere:app", "fastrapi: cannot import 'nowhere': no module named 'nowhere'"),
+        ("tests.integration.served_app:nothing", "has no attribute 'nothing'"),
+        ("tests.integration.served_app:echo", "is a function, not a FastrAPI app"),
+        ("served_app", "app must look like module:attribute"),
+    ],
+)
+async def test_a_bad_app_is_one_line_and_status_1(app: str, message: str) -> None:
+    with trio.fail_after(30):
+        result = await trio.run_process(
+            [sys.executable, "-m", "fastrapi", "run", app],
+            cwd=ROOT,
+            check=False,
+            capture_stderr=True,
+        )
+    lines = result.stderr.decode().splitlines()
+    assert result.returncode == 1
+    assert len(lines) == 1
+    assert message in lines[0]
+
+
+async def test_a_port_in_use_is_one_line_and_status_1_with_workers() -> None:
+    import socket
+
+    with socket.socket() as busy, trio.fail_after(30):
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = await trio.run_process(
+            [sys.executable, "-m", "fastrapi", "run", APP, "--port", str(port), "--workers", "2"],
+            cwd=ROOT,
+            check=False,
+            capture_stderr=True,
+        )
+    assert result.returncode == 1
+    assert result.stderr.decode() == f"cannot listen on 127.0.0.1:{port}: address already in use\n"
