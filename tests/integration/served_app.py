@@ -12,7 +12,7 @@ import trio
 
 from fastrapi import FastrAPI, WebSocket
 
-app = FastrAPI()
+app = FastrAPI(metrics_path="/metrics")
 
 
 @app.websocket("/ws")

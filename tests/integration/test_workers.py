@@ -114,6 +114,27 @@ async def test_two_workers_share_the_port_and_sigterm_closes_every_client_with_1
     assert codes == [1001] * 6
 
 
+async def test_metrics_of_every_worker_in_one_scrape() -> None:
+    # prometheus-client's multiprocess mode: a scrape reaches one worker, which reads the files
+    # of all of them (the supervisor sets PROMETHEUS_MULTIPROC_DIR before it starts them)
+    with trio.fail_after(60):
+        async with fastrapi_run("--workers", "2") as (process, out):
+            port, pids = await start_workers(out, 2)
+            answered: list[int] = []
+            while set(answered) != set(pids.values()):
+                answered.append(
+                    int(await trio.to_thread.run_sync(get, f"http://127.0.0.1:{port}/pid"))
+                )
+            for scrape in range(3):  # whichever worker answers, it counts every worker's
+                metrics = await trio.to_thread.run_sync(get, f"http://127.0.0.1:{port}/metrics")
+                pattern = r'fastrapi_http_requests_total\{method="GET",status="200"\} (\S+)'
+                found = re.search(pattern, metrics)
+                assert found is not None, metrics
+                assert float(found[1]) == len(answered) + scrape  # the earlier scrapes too
+            process.send_signal(signal.SIGTERM)
+            assert await process.wait() == 0
+
+
 async def test_a_killed_worker_is_replaced() -> None:
     with trio.fail_after(60):
         async with fastrapi_run("--workers", "2", "--shutdown-timeout", "1") as (process, out):
