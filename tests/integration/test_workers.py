@@ -186,3 +186,49 @@ async def test_a_port_in_use_is_one_line_and_status_1_with_workers() -> None:
         )
     assert result.returncode == 1
     assert result.stderr.decode() == f"cannot listen on 127.0.0.1:{port}: address already in use\n"
+
+
+APP_SOURCE = """
+from fastrapi import FastrAPI
+
+app = FastrAPI()
+
+
+@app.get("/")
+async def index() -> str:
+    return {text!r}
+"""
+
+
+async def test_reload_restarts_the_server_when_a_file_changes(tmp_path: Path) -> None:
+    pytest.importorskip("watchfiles")  # in the test group; the extra `reload`
+    module = tmp_path / "reloaded_app.py"
+    module.write_text(APP_SOURCE.format(text="one"))
+    command = [sys.executable, "-m", "fastrapi", "run", "reloaded_app:app", "--port", "0"]
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            process: trio.Process = await nursery.start(
+                partial(
+                    trio.run_process,
+                    [*command, "--reload", "--shutdown-timeout", "1"],
+                    cwd=tmp_path,
+                    check=False,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+            try:
+                out = Output(process)
+                port = int((await out.wait_for(rb"serving on http://127\.0\.0\.1:(\d+)"))[1])
+                assert await trio.to_thread.run_sync(get, f"http://127.0.0.1:{port}/") == "one"
+                module.write_text(APP_SOURCE.format(text="two"))
+                seen = len(out.seen)
+                await out.wait_for(rb"reloading: .*reloaded_app\.py changed", seen)
+                found = await out.wait_for(rb"serving on http://127\.0\.0\.1:(\d+)", seen)
+                url = f"http://127.0.0.1:{int(found[1])}/"
+                assert await trio.to_thread.run_sync(get, url) == "two"
+                process.send_signal(signal.SIGTERM)
+                assert await process.wait() == 0
+            finally:
+                if process.returncode is None:
+                    process.kill()
