@@ -4,6 +4,9 @@ Connect to ``ws://localhost:8000/chat/lobby?username=ann``. Compared with the do
 (``chat_room_seed.py``): ``username`` is a handler parameter with a default, so fastrapi fills it
 in from ``?username=``; and the room is copied before each broadcast, so a client leaving
 during one does not change the set being iterated.
+
+``rooms`` is a dict in this process: serve this example with one worker (``--workers 2`` would
+split every room in two; see the deployment docs).
 """
 
 from __future__ import annotations
