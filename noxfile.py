@@ -18,7 +18,9 @@ def tests(session: nox.Session) -> None:
     session.install("-e", ".", *nox.project.dependency_groups(PYPROJECT, "test"))
     session.run("bash", "tests/browser/install.sh", external=True)
     session.run("bash", "tests/redis/install.sh", external=True)
+    session.run("coverage", "erase")
     session.run("coverage", "run", "-m", "pytest", *session.posargs)
+    session.run("coverage", "combine", "--quiet")
     session.run("coverage", "report")
 
 

@@ -86,12 +86,11 @@ def load_app(spec: str) -> FastrAPI:
         sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and module_name.startswith(exc.name):
-            message = f"cannot import {module_name!r}: no module named {exc.name!r}"
-            raise CommandError(message) from None
-        raise CommandError(f"importing {module_name!r} failed: {exc!r}") from None
     except Exception as exc:
+        missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
+        if missing is not None and f"{module_name}.".startswith(f"{missing}."):
+            message = f"cannot import {module_name!r}: no module named {missing!r}"
+            raise CommandError(message) from None
         raise CommandError(
             f"importing {module_name!r} failed: {exc!r} (python -c 'import {module_name}' shows"
             " the traceback)"

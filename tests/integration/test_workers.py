@@ -232,3 +232,23 @@ async def test_reload_restarts_the_server_when_a_file_changes(tmp_path: Path) ->
             finally:
                 if process.returncode is None:
                     process.kill()
+
+
+async def test_workers_that_cannot_start_stop_the_supervisor_with_status_1(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "failing_app.py").write_text(
+        "from fastrapi import FastrAPI\n\n"
+        "def fail() -> None:\n"
+        "    raise RuntimeError('no database')\n\n"
+        "app = FastrAPI(on_startup=[fail])\n"
+    )
+    command = [sys.executable, "-m", "fastrapi", "run", "failing_app:app", "--port", "0"]
+    with trio.fail_after(30):
+        result = await trio.run_process(
+            [*command, "--workers", "2"], cwd=tmp_path, check=False, capture_stderr=True
+        )
+    err = result.stderr.decode()
+    assert result.returncode == 1
+    assert re.search(r"worker \d \(pid \d+\) exited with 1 before it served: stopping", err), err
+    assert "RuntimeError: no database" in err  # the worker's log says why

@@ -120,3 +120,19 @@ def test_listen_error_is_one_line() -> None:
     assert isinstance(error, OSError)
     assert error.errno == errno.EADDRINUSE
     assert str(error) == "cannot listen on [::1]:8000: address already in use"
+
+
+def test_workers_without_reuseport_serve_one_process(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import trio
+
+    from fastrapi.server import _workers
+
+    ran: list[Any] = []
+    monkeypatch.setattr(_workers, "HAVE_REUSEPORT", False)
+    monkeypatch.setattr(trio, "run", ran.append)
+    FastrAPI().serve("127.0.0.1", 0, workers=3, shutdown_timeout=1)
+    assert "SO_REUSEPORT is missing on this platform: serving with one process" in caplog.text
+    (call,) = ran
+    assert call.args[3] == {"shutdown_timeout": 1}  # one ordinary server, no workers option
