@@ -19,7 +19,7 @@ app = FastrAPI(metrics_path="/metrics")
 async def echo(ws: WebSocket) -> None:
     await ws.accept()
     async for text in ws.iter_text():
-        await ws.send_text(text)
+        await ws.send_text(str(os.getpid()) if text == "pid" else text)
 
 
 @app.get("/")
