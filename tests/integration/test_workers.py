@@ -258,3 +258,60 @@ async def test_workers_that_cannot_start_stop_the_supervisor_with_status_1(
     assert result.returncode == 1
     assert re.search(r"worker \d \(pid \d+\) exited with 1 before it served: stopping", err), err
     assert "RuntimeError: no database" in err  # the worker's log says why
+
+
+async def test_the_console_script_is_the_command() -> None:
+    script = Path(sys.executable).with_name("fastrapi")  # installed by `pip install`
+    assert script.exists(), "pip install -e . makes the fastrapi console script"
+    with trio.fail_after(30):
+        result = await trio.run_process(
+            [str(script), "run", "nowhere:app"], cwd=ROOT, check=False, capture_stderr=True
+        )
+    assert result.returncode == 1
+    assert (
+        result.stderr.decode() == "fastrapi: cannot import 'nowhere': no module named 'nowhere'\n"
+    )
+
+
+async def test_a_worker_that_does_not_stop_in_time_is_killed(tmp_path: Path) -> None:
+    (tmp_path / "stuck_app.py").write_text(
+        "import trio\n"
+        "from fastrapi import FastrAPI, WebSocket\n\n"
+        "app = FastrAPI()\n\n\n"
+        "@app.websocket('/stuck')\n"
+        "async def stuck(ws: WebSocket) -> None:\n"
+        "    await ws.accept()\n"
+        "    await ws.send_text('in')\n"
+        "    with trio.CancelScope(shield=True):  # deaf to the shutdown\n"
+        "        await trio.sleep(600)\n"
+    )
+    command = [sys.executable, "-m", "fastrapi", "run", "stuck_app:app", "--port", "0"]
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            process: trio.Process = await nursery.start(
+                partial(
+                    trio.run_process,
+                    [*command, "--workers", "2", "--shutdown-timeout", "0.2"],
+                    cwd=tmp_path,
+                    check=False,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+            try:
+                out = Output(process)
+                port, _ = await start_workers(out, 2)
+
+                def open_stuck() -> None:
+                    with connect(f"ws://127.0.0.1:{port}/stuck") as ws:
+                        assert ws.recv(timeout=5) == "in"
+                        process.send_signal(signal.SIGTERM)
+                        with pytest.raises(ConnectionClosed):
+                            ws.recv(timeout=30)
+
+                await trio.to_thread.run_sync(open_stuck)
+                assert await process.wait() == 0
+                await out.wait_for(rb"worker \d \(pid \d+\) did not stop: killed")
+            finally:
+                if process.returncode is None:
+                    process.kill()
