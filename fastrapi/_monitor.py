@@ -42,8 +42,10 @@ class AppStatistics:
     """A snapshot of :meth:`fastrapi.FastrAPI.statistics`, for this process.
 
     Attributes:
-        connections_open: Open WebSocket connections per route (its path template).
-        connections_total: WebSocket connections accepted so far, open or ended.
+        connections_open: WebSocket connections in their handler now, per route (its path
+            template), from the routed handshake to the close.
+        connections_total: WebSocket handshakes routed to a handler so far, open or ended
+            (refused ones included: a handler may close before it accepts).
         messages_in: Messages handlers received, over every connection so far.
         messages_out: Messages handlers sent, over every connection so far.
         close_codes: How many connections ended with each close code (the first close: the
@@ -190,7 +192,7 @@ class _Prometheus:
         self.registry = registry
         self.open = prom.Gauge(
             "fastrapi_websocket_connections",
-            "Open WebSocket connections",
+            "WebSocket connections in their handler",
             ["route"],
             registry=registry,
             multiprocess_mode="livesum",

@@ -92,3 +92,8 @@ async def test_port_in_use_from_plain_python_is_one_line_and_status_1(busy_port:
     assert result.stderr.decode() == (
         f"cannot listen on 127.0.0.1:{busy_port}: address already in use\n"
     )
+
+
+async def test_workers_inside_trio_are_refused() -> None:
+    with trio.fail_after(5), pytest.raises(ValueError, match="not inside Trio"):
+        await FastrAPI().serve("127.0.0.1", 0, workers=2)
