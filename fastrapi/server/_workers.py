@@ -85,6 +85,11 @@ def run_workers(app: FastrAPI, host: str, port: int, options: ServeOptions, coun
             _Supervisor(app, family, host, port, options, count).run()
 
 
+def restart_delay(deaths: int) -> float:
+    """Seconds before a worker is started again after its ``deaths``-th quick death in a row."""
+    return min(RESTART_DELAY * 2 ** max(deaths - 1, 0), MAX_RESTART_DELAY)
+
+
 def _resolve(host: str, port: int) -> tuple[socket.AddressFamily, tuple[str, int]]:
     try:
         info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
@@ -262,7 +267,7 @@ class _Supervisor:
             return
         served = time.monotonic() - worker.started
         worker.deaths = 0 if worker.ready and served > STABLE_AFTER else worker.deaths + 1
-        delay = min(RESTART_DELAY * 2 ** max(worker.deaths - 1, 0), MAX_RESTART_DELAY)
+        delay = restart_delay(worker.deaths)
         logger.warning(
             "worker %d (pid %d) %s; restarting it in %.1fs", worker.number, pid, how, delay
         )

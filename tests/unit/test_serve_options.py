@@ -136,3 +136,10 @@ def test_workers_without_reuseport_serve_one_process(
     assert "SO_REUSEPORT is missing on this platform: serving with one process" in caplog.text
     (call,) = ran
     assert call.args[3] == {"shutdown_timeout": 1}  # one ordinary server, no workers option
+
+
+def test_restart_delay_doubles_up_to_its_bound() -> None:
+    from fastrapi.server._workers import MAX_RESTART_DELAY, restart_delay
+
+    assert [restart_delay(n) for n in (0, 1, 2, 3, 4)] == [0.5, 0.5, 1.0, 2.0, 4.0]
+    assert restart_delay(50) == MAX_RESTART_DELAY == 10.0
