@@ -87,7 +87,7 @@ def run_workers(app: FastrAPI, host: str, port: int, options: ServeOptions, coun
 
 def restart_delay(deaths: int) -> float:
     """Seconds before a worker is started again after its ``deaths``-th quick death in a row."""
-    return min(RESTART_DELAY * 2 ** max(deaths - 1, 0), MAX_RESTART_DELAY)
+    return min(RESTART_DELAY * 2.0 ** max(deaths - 1, 0), MAX_RESTART_DELAY)
 
 
 def _resolve(host: str, port: int) -> tuple[socket.AddressFamily, tuple[str, int]]:
