@@ -19,7 +19,9 @@ SIGINT or SIGTERM to the supervisor sends SIGTERM to every worker, each of which
 gracefully (every WebSocket gets 1001, handlers get ``shutdown_timeout``); a worker still
 running ``KILL_MARGIN`` seconds after that is killed. Each worker holds its signals in one Trio
 receiver for its whole life, so the SIGINT a terminal's Ctrl+C sends to every process of the
-group and the supervisor's SIGTERM after it start one shutdown, not two.
+group and the supervisor's SIGTERM after it start one shutdown, not two. A supervisor that is
+killed outright cannot do any of this, so each worker also watches a pipe whose write end only
+the supervisor holds: at its end (the supervisor is gone), the worker shuts down gracefully.
 """
 
 from __future__ import annotations
@@ -144,6 +146,9 @@ class _Supervisor:
         self.failed = False
         self.ever_ready = False
         self.signalled: int | None = None
+        # the supervisor alone holds the write end: when it dies, even by SIGKILL, every
+        # worker sees the end of the pipe and shuts down, rather than live on as an orphan
+        self.lifeline_r, self.lifeline_w = os.pipe()
         self.deadline = 0.0
 
     def run(self) -> None:
@@ -172,6 +177,8 @@ class _Supervisor:
                 signal.signal(signum, handler)
             os.close(wake_r)
             os.close(wake_w)
+            os.close(self.lifeline_r)
+            os.close(self.lifeline_w)
         if self.failed:
             raise SystemExit(1)
         logger.info("every worker has stopped")
@@ -281,6 +288,7 @@ class _Supervisor:
         pid = os.fork()
         if pid == 0:  # the worker: never returns
             os.close(ready_r)
+            os.close(self.lifeline_w)
             code = 1
             try:
                 signal.set_wakeup_fd(-1)
@@ -305,13 +313,14 @@ class _Supervisor:
         sock.bind((self.host, self.port))
         sock.listen(socket.SOMAXCONN)
         options: ServeOptions = {**self.options, "sock": sock}
-        trio.run(_serve_worker, self.app, self.host, self.port, options, ready_w)
+        trio.run(_serve_worker, self.app, self.host, self.port, options, ready_w, self.lifeline_r)
 
 
 async def _serve_worker(
-    app: FastrAPI, host: str, port: int, options: ServeOptions, ready_w: int
+    app: FastrAPI, host: str, port: int, options: ServeOptions, ready_w: int, lifeline_r: int
 ) -> None:
-    """One worker: serve until the first SIGINT or SIGTERM, ignoring the ones after it."""
+    """One worker: serve until the first SIGINT or SIGTERM (ignoring the ones after it), or
+    until the supervisor is gone (the end of ``lifeline_r``)."""
     from . import serve
 
     stop = trio.Event()
@@ -323,6 +332,7 @@ async def _serve_worker(
 
         async with trio.open_nursery() as outer:
             outer.start_soon(watch)
+            outer.start_soon(_watch_supervisor, lifeline_r, stop)
             async with trio.open_nursery() as inner:
                 await inner.start(
                     partial(serve, app, host, port, {**options, "shutdown_trigger": stop.wait})
@@ -330,6 +340,12 @@ async def _serve_worker(
                 os.write(ready_w, b"r")
                 os.close(ready_w)
             outer.cancel_scope.cancel()
+
+
+async def _watch_supervisor(lifeline_r: int, stop: trio.Event) -> None:
+    await trio.lowlevel.wait_readable(lifeline_r)  # only its end ever makes it readable
+    logger.warning("the supervisor is gone: shutting down")
+    stop.set()
 
 
 def _ids(worker: _Worker) -> tuple[int, int]:

@@ -315,3 +315,15 @@ async def test_a_worker_that_does_not_stop_in_time_is_killed(tmp_path: Path) -> 
             finally:
                 if process.returncode is None:
                     process.kill()
+
+
+async def test_workers_shut_down_when_the_supervisor_is_killed() -> None:
+    with trio.fail_after(60):
+        async with fastrapi_run("--workers", "2", "--shutdown-timeout", "1") as (process, out):
+            await start_workers(out, 2)
+            process.kill()  # SIGKILL: the supervisor cannot tell anyone
+            assert await process.wait() == -signal.SIGKILL
+            await out.wait_for(rb"(?s)(the supervisor is gone: shutting down.*){2}")
+            while await out.stream.receive_some():
+                pass  # the end of the output: the workers, who hold it too, are exiting
+            assert b"Traceback" not in out.seen
