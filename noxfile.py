@@ -14,10 +14,13 @@ PYTHON = "3.11"
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Unit, in-memory, loopback and browser tests, with branch coverage."""
+    """Unit, in-memory, loopback, Redis and browser tests, with branch coverage."""
     session.install("-e", ".", *nox.project.dependency_groups(PYPROJECT, "test"))
     session.run("bash", "tests/browser/install.sh", external=True)
+    session.run("bash", "tests/redis/install.sh", external=True)
+    session.run("coverage", "erase")
     session.run("coverage", "run", "-m", "pytest", *session.posargs)
+    session.run("coverage", "combine", "--quiet")
     session.run("coverage", "report")
 
 

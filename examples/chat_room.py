@@ -3,8 +3,11 @@
 Connect to ``ws://localhost:8000/chat/lobby?username=ann``. Compared with the docs' version
 (``chat_room_seed.py``): ``username`` is a handler parameter with a default, so fastrapi fills it
 in from ``?username=``; and the room is copied before each broadcast, so a client leaving
-during one does not change the set being iterated. Its page, ``static/chat_room.html``, is served by
-``StaticFiles`` under ``/static``; ``/`` sends the browser there.
+during one does not change the set being iterated. Its page, ``static/chat_room.html``, is
+served by ``StaticFiles`` under ``/static``; ``/`` sends the browser there.
+
+``rooms`` is a dict in this process: serve this example with one worker (``--workers 2`` would
+split every room in two; see the deployment docs).
 """
 
 from __future__ import annotations

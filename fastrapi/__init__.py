@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from ._connection import HTTPConnection as HTTPConnection
+from ._monitor import AppStatistics as AppStatistics
 from .app import FastrAPI as FastrAPI
 from .app import WebSocketOptions as WebSocketOptions
 from .datastructures import Address as Address
 from .exceptions import FastrapiError as FastrapiError
 from .exceptions import HistoryGap as HistoryGap
 from .exceptions import HTTPException as HTTPException
+from .exceptions import ListenError as ListenError
 from .exceptions import MessageDecodeError as MessageDecodeError
 from .exceptions import MessageTypeError as MessageTypeError
 from .exceptions import RequestValidationError as RequestValidationError
@@ -37,6 +39,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Address",
+    "AppStatistics",
     "Body",
     "CloseCode",
     "Cookie",
@@ -50,6 +53,7 @@ __all__ = [
     "HistoryGap",
     "Hub",
     "JSONResponse",
+    "ListenError",
     "MessageDecodeError",
     "MessageTypeError",
     "Path",

@@ -516,9 +516,12 @@ class Connection:
         self._answer(unit)
         if self._inline and not self._reader and not self._reading:
             self._start_reader()  # the pong must be read while the handler waits here
+        sent = trio.current_time()
         await pong.wait()
-        if self.transport.pong_came(payload) is None:
+        came = self.transport.pong_came(payload)
+        if came is None:
             raise self.session.disconnect()
+        self.session.ping_rtt = came - sent
 
     # -- ending --------------------------------------------------------------------------------
 

@@ -48,9 +48,14 @@ class Session:
         self.ended: WebSocketDisconnect | None = None
         self.peer_closed = False
         self.close_queued = False  # our close (or refusal) is queued or sent: no other
+        self.closed_by: str | None = None
+        """``"client"`` or ``"server"``: who started the close (for the log and metrics)."""
+        self.close_code: int | None = None
+        self.close_reason = ""
         self.messages_in = 0
         self.messages_out = 0
-        self.ping_rtt: float | None = None  # seconds, the last heartbeat's round trip
+        self.ping_rtt: float | None = None
+        """The last measured ping round trip (the heartbeat's or ``ws.ping()``'s), in seconds."""
 
     # -- the handler's side -------------------------------------------------------------------
 
@@ -100,6 +105,7 @@ class Session:
         if self.close_queued:  # the server is closing it already
             return None
         self.close_queued = True
+        self._first_close("server", code, reason)
         return Close(code, reason)
 
     def refuse(self) -> bool:
@@ -129,6 +135,7 @@ class Session:
         if self.ended is not None and default.code == CloseCode.NORMAL_CLOSURE:
             # the server ended it (idle timeout, message too big): say so
             return Close(self.ended.code, self.ended.reason)
+        self._first_close("server", default.code, default.reason)
         return default
 
     # -- the reader's and the writer's side ---------------------------------------------------
@@ -136,6 +143,7 @@ class Session:
     def on_peer_close(self, close: Close) -> None:
         """The peer closed, or the connection dropped: no close is to be sent any more."""
         self.peer_closed = True
+        self._first_close("server" if close.failed else "client", close.code, close.reason)
         if self.ended is None:
             self.ended = WebSocketDisconnect(close.code, close.reason)
 
@@ -145,6 +153,7 @@ class Session:
 
     def on_server_end(self, code: int, reason: str) -> None:
         """The server decided the connection is over (idle timeout, message too big)."""
+        self._first_close("server", code, reason)
         if self.ended is None:
             self.ended = WebSocketDisconnect(code, reason)
 
@@ -167,6 +176,10 @@ class Session:
         self.application_state = WebSocketState.DISCONNECTED
 
     # -- helpers ------------------------------------------------------------------------------
+
+    def _first_close(self, by: str, code: int, reason: str) -> None:
+        if self.closed_by is None:
+            self.closed_by, self.close_code, self.close_reason = by, code, reason
 
     def _check_connected(self, method: str) -> None:
         state = self.application_state

@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, TypeVar, Unpack, final
@@ -18,10 +18,11 @@ import trio
 from ._asgi import ASGITransport
 from ._connection import HTTPConnection
 from ._dependencies import Solver
+from ._monitor import AppStatistics, Monitor, client_of
 from ._params import NO_BODY, HandlerPlan, Inputs, Role, plan_handler
 from ._pump import PumpOptions, run_session
 from .datastructures import Address, Headers
-from .exceptions import HTTPException, RequestValidationError, RouteDefinitionError
+from .exceptions import HTTPException, ListenError, RequestValidationError, RouteDefinitionError
 from .hub import Hub
 from .requests import Request
 from .responses import JSONResponse, PlainTextResponse, Response
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from ._pump import Connection
     from ._state import Session
     from ._transport import Transport
-    from ._types import ASGIApp, ErrorHandler, Receive, Scope, Send
+    from ._types import ASGIApp, ErrorHandler, Message, Receive, Scope, Send
     from .server import ServeOptions
 
 __all__ = ["FastrAPI", "WebSocketOptions"]
@@ -82,6 +83,8 @@ class _Endpoint:
     handler: Callable[..., object]
     plan: HandlerPlan
     options: PumpOptions
+    overrides: WebSocketOptions = field(default_factory=lambda: WebSocketOptions())
+    """The route's own options: they win over those given to ``serve()``."""
 
 
 @final
@@ -101,6 +104,11 @@ class FastrAPI:
             no ``Origin`` (not browsers) are let through.
         hub: The app's :class:`~fastrapi.Hub` (``app.hub``): a handler, HTTP route or
             dependency gets it by a parameter annotated ``Hub``.
+        access_log: The level of the log lines, one per WebSocket when it ends (logger
+            ``fastrapi.websocket``) and one per HTTP request (``fastrapi.access``); default
+            ``logging.INFO``, ``None`` for none.
+        metrics_path: Serve Prometheus metrics at this path (``"/metrics"``, say; default none);
+            needs ``prometheus-client`` (the ``metrics`` extra). See :doc:`/deployment`.
         thread_limit: Most plain ``def`` handlers and dependencies running at once in worker
             threads (default 40, as anyio's); more wait for a free thread.
         **options: Default :class:`WebSocketOptions` of every WebSocket route.
@@ -118,6 +126,8 @@ class FastrAPI:
         max_body_size: int = 2**20,
         allowed_origins: Iterable[str] | None = None,
         hub: Hub | None = None,
+        access_log: int | None = logging.INFO,
+        metrics_path: str | None = None,
         thread_limit: int = 40,
         **options: Unpack[WebSocketOptions],
     ) -> None:
@@ -139,6 +149,9 @@ class FastrAPI:
         self._mounts: list[tuple[str, ASGIApp]] = []
         self._http_middleware: list[HTTPMiddleware] = []
         self._handshake_hooks: list[HandshakeHook] = []
+        self.monitor: Final = Monitor(access_log, metrics=metrics_path is not None)
+        if metrics_path is not None:
+            self.get(metrics_path)(self._metrics)
 
     # -- declaring routes ---------------------------------------------------------------------
 
@@ -165,7 +178,7 @@ class FastrAPI:
             plan = plan_handler(
                 handler, template.param_names, Role.WEBSOCKET, namespace, self._provided()
             )
-            self.router.add_websocket(template, _Endpoint(handler, plan, route_options))
+            self.router.add_websocket(template, _Endpoint(handler, plan, route_options, options))
             return handler
 
         return decorate
@@ -265,20 +278,33 @@ class FastrAPI:
     # -- ASGI ---------------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The ASGI 3 entry point: ``hypercorn --worker-class trio module:app`` serves it."""
+        """The ASGI 3 entry point: ``hypercorn --worker-class trio module:app`` serves it.
+
+        On a server that does not run Trio (uvicorn, say), startup fails with one line that
+        says so, and any request is answered with that line (HTTP 500, or a refused WebSocket).
+        """
+        if not trio.lowlevel.in_trio_run():
+            await _refuse_non_trio(scope, receive, send)
+            return
         await self.serve_asgi(scope, receive, send, self.log_handler_error)
 
     async def serve_asgi(
-        self, scope: Scope, receive: Receive, send: Send, on_error: ErrorHandler
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        on_error: ErrorHandler,
+        defaults: WebSocketOptions | None = None,
     ) -> None:
-        """The ASGI entry point that tells ``on_error`` what a WebSocket handler raised."""
+        """The ASGI entry point that tells ``on_error`` what a WebSocket handler raised, with
+        the WebSocket options given to ``serve()`` (``defaults``)."""
         kind = scope["type"]
         if kind == "websocket":
             transport = ASGITransport(scope, receive, send)
             if await transport.wait_connect():
-                await self.serve_websocket(scope, transport, on_error)
+                await self.serve_websocket(scope, transport, on_error, defaults)
         elif kind == "http":
-            await self._http(scope, receive, send)
+            await self._http(scope, receive, _counting(self.monitor, scope, send))
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 
@@ -288,15 +314,20 @@ class FastrAPI:
         logger.error(
             "WebSocket handler for %s (client %s) failed; %s",
             scope["path"],
-            _client(scope),
+            client_of(scope),
             outcome,
             exc_info=exc,
         )
 
     async def serve_websocket(
-        self, scope: Scope, transport: Transport, on_error: ErrorHandler | None = None
+        self,
+        scope: Scope,
+        transport: Transport,
+        on_error: ErrorHandler | None = None,
+        defaults: WebSocketOptions | None = None,
     ) -> None:
-        """Route one WebSocket handshake and run its session over ``transport``.
+        """Route one WebSocket handshake and run its session over ``transport``, with the
+        options given to ``serve()`` (``defaults``) under the route's own.
 
         What the handler raised (after the connection was closed with 1011, or the handshake
         refused with 403) goes to ``on_error`` (by default :meth:`log_handler_error`).
@@ -333,6 +364,7 @@ class FastrAPI:
 
         def create(connection: Connection) -> WebSocket:
             ws = WebSocket(scope, path_params, connection=connection)
+            self.monitor.opened(route.path.template, connection.session)
             sessions.append(connection.session)
             overrides = self.dependency_overrides
             solvers.append(Solver(Inputs(ws), ws, overrides, self.thread_limiter))
@@ -350,9 +382,14 @@ class FastrAPI:
                     await _refuse(transport, scope, HTTPException(403, exc.errors()), str(exc))
                 sessions[0].on_close_sent()
 
+        options = endpoint.options
+        if defaults:
+            merged: WebSocketOptions = {**defaults, **endpoint.overrides}
+            options = replace(self.websocket_options, **merged)
+        started = trio.current_time()
         error: BaseException | None = None
         try:
-            await run_session(transport, create, call, endpoint.options)
+            await run_session(transport, create, call, options)
         except Exception as exc:
             error = exc
             accepted = bool(sessions) and sessions[0].accepted
@@ -361,8 +398,19 @@ class FastrAPI:
             error = exc
             raise
         finally:
+            for session in sessions:
+                self.monitor.ended(route.path.template, session, scope, started)
             if solvers:
                 await solvers[0].aclose(error)
+
+    def statistics(self) -> AppStatistics:
+        """What this process served so far: open WebSockets per route, messages, close codes,
+        ping round trips (a snapshot; with several workers, each has its own)."""
+        return self.monitor.statistics()
+
+    async def _metrics(self) -> Response:
+        body, content_type = self.monitor.prometheus.render()
+        return Response(body, headers={"content-type": content_type})
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
@@ -486,8 +534,14 @@ class FastrAPI:
             **options: :class:`~fastrapi.server.ServeOptions`: the server (``"native"`` or
                 ``"hypercorn"``), the codec, TLS, limits and timeouts.
 
+        With ``workers=N`` (from plain Python only) it serves with N processes on one port;
+        see :doc:`/deployment`.
+
         Raises:
-            ValueError: an option is out of range, or not one the chosen server has.
+            ValueError: an unknown option (the message names the nearest), an option out of
+                range, or not one the chosen server has.
+            ListenError: inside Trio, ``host``:``port`` cannot be listened on. Outside Trio the
+                error's one line is printed and the process exits with status 1.
         """
         from .server import check_options, configure_logging, serve
 
@@ -495,7 +549,16 @@ class FastrAPI:
         if trio.lowlevel.in_trio_run():
             return serve(self, host, port, options, task_status=task_status)
         configure_logging()
-        trio.run(partial(serve, self, host, port, options, task_status=task_status))
+        try:
+            if options.get("workers", 1) > 1:
+                from .server._workers import run_workers
+
+                run_workers(self, host, port, options, options["workers"])
+            else:
+                trio.run(partial(serve, self, host, port, options, task_status=task_status))
+        except ListenError as exc:
+            print(exc, file=sys.stderr)
+            raise SystemExit(1) from None
         return None
 
 
@@ -563,7 +626,7 @@ async def _refuse(
     logger.info(
         "WebSocket %s (client %s) refused with %d: %s",
         scope["path"],
-        _client(scope),
+        client_of(scope),
         exc.status_code,
         exc.detail if why is None else why,
     )
@@ -573,6 +636,45 @@ async def _refuse(
     await transport.reject(exc.status_code, headers, body)
 
 
-def _client(scope: Scope) -> str:
-    client = scope.get("client")
-    return f"{client[0]}:{client[1]}" if client else "unknown"
+def _counting(monitor: Monitor, scope: Scope, send: Send) -> Send:
+    """``send``, telling ``monitor`` the response's status and size when it is complete."""
+    started = trio.current_time()
+    status = 500
+    size = 0
+
+    async def counting_send(message: Message) -> None:
+        nonlocal status, size
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        else:
+            size += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                monitor.http(scope, status, size, started)
+        await send(message)
+
+    return counting_send
+
+
+NOT_TRIO: Final = (
+    "fastrapi runs on Trio: serve it with its own server (app.serve(), or `fastrapi run "
+    "module:app`) or Hypercorn's trio worker (`hypercorn --worker-class trio module:app`), "
+    "not on an asyncio server such as uvicorn"
+)
+
+
+async def _refuse_non_trio(scope: Scope, receive: Receive, send: Send) -> None:
+    """Say in one line that this server is the wrong one (no trio call: we are not on Trio)."""
+    kind = scope["type"]
+    if kind == "lifespan":
+        await receive()  # lifespan.startup
+        await send({"type": "lifespan.startup.failed", "message": NOT_TRIO})
+        return
+    logger.error("%s", NOT_TRIO)
+    if kind == "websocket":
+        await receive()  # websocket.connect
+        await send({"type": "websocket.close", "code": 1011, "reason": "server is not Trio"})
+    elif kind == "http":
+        body = NOT_TRIO.encode()
+        headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 500, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

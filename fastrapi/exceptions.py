@@ -13,7 +13,8 @@ The hierarchy::
     ├── MessageTypeError(TypeError)          receive_text() got binary, or receive_bytes() text
     ├── HTTPException                        .status_code, .detail; rendered as an HTTP response
     ├── HistoryGap(LookupError)              hub.join(since=...): what came after it is gone
-    └── SlowConsumerError                    a hub.subscribe() consumer fell behind its budget
+    ├── SlowConsumerError                    a hub.subscribe() consumer fell behind its budget
+    └── ListenError(OSError)                 the server cannot listen: address in use, permission
 
 Local errors (you misused the API) and remote ones (the peer left or misbehaved) are kept apart,
 as h11 and wsproto do.
@@ -35,6 +36,7 @@ __all__ = [
     "FastrapiError",
     "HTTPException",
     "HistoryGap",
+    "ListenError",
     "MessageDecodeError",
     "MessageTypeError",
     "RequestValidationError",
@@ -194,3 +196,26 @@ class HistoryGap(FastrapiError, LookupError):
 class SlowConsumerError(FastrapiError):
     """A ``hub.subscribe()`` consumer fell behind its budget under the ``"close"`` policy:
     it gets what was pending, then this, and is no longer subscribed."""
+
+
+class ListenError(FastrapiError, OSError):
+    """The server cannot listen on its address: already in use, not allowed, not this host's.
+
+    ``str()`` is one line, ``cannot listen on 127.0.0.1:8000: address already in use``; ``errno``
+    is the operating system's (``errno.EADDRINUSE`` there). Served from plain Python
+    (:meth:`~fastrapi.FastrAPI.serve` outside Trio) or from the ``fastrapi`` command, this line
+    is printed and the process exits with status 1; inside Trio it is raised.
+
+    Attributes:
+        host: The address that was asked for.
+        port: The port that was asked for.
+    """
+
+    def __init__(self, errno: int, strerror: str, host: str, port: int) -> None:
+        super().__init__(errno, strerror)
+        self.host = host
+        self.port = port
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"cannot listen on {host}:{self.port}: {(self.strerror or '').lower()}"

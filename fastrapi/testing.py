@@ -116,7 +116,7 @@ async def _serving(
     pair: StreamPair = trio.testing.lockstep_stream_pair if lockstep else _socket_pair
     client_stream, server_stream = pair()
 
-    context = ServerContext(app, _config(app, compression), set(), on_error, Attendant())
+    context = ServerContext(app, _config(app, compression), set(), on_error, Attendant(), {})
 
     async def serve() -> None:
         try:

@@ -5,14 +5,17 @@ Both serve the same app, routes and handlers; :meth:`fastrapi.FastrAPI.serve` pi
 
 from __future__ import annotations
 
+import difflib
 import logging
 import signal
 import threading
 from functools import partial
-from typing import TYPE_CHECKING, Final, Literal, TypeAlias, TypedDict
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 import trio
 
+from .._pump import PumpOptions
+from ..app import WebSocketOptions
 from ._config import make_config
 from ._serve import serve_native
 
@@ -35,8 +38,15 @@ ServerName: TypeAlias = Literal["native", "hypercorn"]
 """fastrapi's own server, or Hypercorn's trio worker."""
 
 
-class ServeOptions(TypedDict, total=False):
+class ServeOptions(WebSocketOptions, total=False):
     """The options of :meth:`fastrapi.FastrAPI.serve`.
+
+    Besides those below, every :class:`~fastrapi.WebSocketOptions` (``ping_interval``,
+    ``ping_timeout``, ``max_message_size``, ``max_queue``, ``idle_timeout``, ``max_lifetime``,
+    ``close_timeout``): given here, they are the defaults of every WebSocket route that does not
+    set its own, over the app's (``app.serve(ping_interval=5)``, as ``websockets.serve()`` or
+    uvicorn's ``--ws-ping-interval``). Any other name is a ``ValueError`` that names the nearest
+    option.
 
     Attributes:
         server: ``"native"`` (the default: fastrapi's own server) or ``"hypercorn"`` (Hypercorn's
@@ -59,6 +69,11 @@ class ServeOptions(TypedDict, total=False):
         shutdown_timeout: Seconds handlers get to finish once shutdown starts (default 5).
         shutdown_trigger: An async function whose return starts a graceful shutdown; by
             default SIGINT and SIGTERM, unless the server was started with ``nursery.start``.
+        workers: Processes to serve with (default 1), on one port (``SO_REUSEPORT``, Linux)
+            under a supervisor that restarts a worker that dies; see :doc:`/deployment`. Only
+            from plain Python (not inside Trio), with the native server, without ``sock``.
+        reload: Not an option of ``serve()``: reloading re-imports the app, so it needs the
+            command, ``fastrapi run module:app --reload``; ``True`` is an error that says so.
     """
 
     server: ServerName
@@ -75,7 +90,12 @@ class ServeOptions(TypedDict, total=False):
     send_timeout: float | None
     shutdown_timeout: float
     shutdown_trigger: Callable[[], Awaitable[None]] | None
+    workers: int
+    reload: bool
 
+
+OPTION_NAMES: Final = ServeOptions.__optional_keys__
+WEBSOCKET_OPTION_NAMES: Final = WebSocketOptions.__optional_keys__
 
 _NATIVE_ONLY: Final = ("ssl_context", "sock", "max_connections", "send_timeout", "header_timeout")
 
@@ -97,21 +117,24 @@ async def serve(
         ValueError: an option is out of range, or not one the chosen server has.
     """
     check_options(options)
+    if options.get("workers", 1) != 1:
+        raise ValueError("workers is for app.serve() from plain Python, not inside Trio")
     server = options.get("server", "native")
     on_error = on_error or app.log_handler_error
+    defaults = websocket_defaults(options)
     shutdown_trigger = options.get("shutdown_trigger")
     if shutdown_trigger is None and task_status is trio.TASK_STATUS_IGNORED:
         shutdown_trigger = wait_for_signal
     shutdown_timeout = options.get("shutdown_timeout", 5.0)
     max_message_size = max(
-        [app.websocket_options.max_message_size]
+        [app.websocket_options.max_message_size, defaults.get("max_message_size", 0)]
         + [r.handler.options.max_message_size for r in app.router.websocket_routes]
     )
     if server == "hypercorn":
         from ._hypercorn import serve_hypercorn  # only then: Hypercorn takes a while to import
 
         await serve_hypercorn(
-            partial(app.serve_asgi, on_error=on_error),
+            partial(app.serve_asgi, on_error=on_error, defaults=defaults),
             host,
             port,
             max_message_size=max_message_size,
@@ -147,17 +170,39 @@ async def serve(
         shutdown_trigger=shutdown_trigger,
         shutdown_timeout=shutdown_timeout,
         on_error=on_error,
+        defaults=defaults,
         task_status=task_status,
     )
+
+
+def websocket_defaults(options: ServeOptions) -> WebSocketOptions:
+    """The per-connection options given to ``serve()``: defaults of the routes."""
+    return {k: v for k, v in options.items() if k in WEBSOCKET_OPTION_NAMES}  # type: ignore[return-value]  # the keys are WebSocketOptions'
 
 
 def check_options(options: ServeOptions) -> None:
     """Check the options that do not depend on the server's start.
 
     Raises:
-        ValueError: an unknown server, or an option the chosen server does not have.
+        ValueError: an unknown option (the message names the nearest), an unknown server, an
+            option the chosen server does not have, or a WebSocket option out of range.
     """
+    for name in options:
+        if name not in OPTION_NAMES:
+            raise ValueError(f"serve() has no option {name!r}{_nearest(name, OPTION_NAMES)}")
+    if options.get("reload"):
+        raise ValueError(
+            "reload re-imports the app, so serve() cannot: run `fastrapi run module:app --reload`"
+        )
+    workers = options.get("workers", 1)
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, not {workers!r}")
+    if workers > 1 and options.get("sock") is not None:
+        raise ValueError("give workers or sock, not both: each worker opens its own socket")
+    PumpOptions(**websocket_defaults(options))  # the ranges, before anything starts
     server = options.get("server", "native")
+    if workers > 1 and server != "native":
+        raise ValueError("workers needs the native server (Hypercorn has its own --workers)")
     if server not in ("native", "hypercorn"):
         raise ValueError(f"server must be 'native' or 'hypercorn', not {server!r}")
     if server == "hypercorn":
@@ -168,6 +213,15 @@ def check_options(options: ServeOptions) -> None:
             unsupported.append("compression")
         if unsupported:
             raise ValueError(f"server='hypercorn' has no option {', '.join(unsupported)}")
+
+
+def _nearest(name: str, names: Any) -> str:
+    close = difflib.get_close_matches(name, sorted(names), n=1)
+    return (
+        f"; did you mean {close[0]!r}?"
+        if close
+        else f"; the options are {', '.join(sorted(names))}"
+    )
 
 
 async def wait_for_signal() -> None:

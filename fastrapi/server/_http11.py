@@ -24,7 +24,7 @@ from ._stream import RECEIVE_SIZE, StreamTransport
 if TYPE_CHECKING:
     from .._attendant import Attendant
     from .._types import ErrorHandler, Message, Scope
-    from ..app import FastrAPI
+    from ..app import FastrAPI, WebSocketOptions
     from ._config import ServerConfig
 
 _ASGI: Final = {"version": "3.0", "spec_version": "2.3"}
@@ -43,6 +43,8 @@ class ServerContext:
     attendant: Attendant
     """The server's one task for every connection's timers and busy handlers (its ``run()``
     belongs in a nursery that outlives the connections)."""
+    websocket_defaults: WebSocketOptions
+    """The WebSocket options given to ``serve()``: defaults of the routes."""
 
 
 class _Closed(Exception):
@@ -243,6 +245,8 @@ async def _websocket(
     )
     context.sessions.add(transport)
     try:
-        await context.app.serve_websocket(scope, transport, context.on_error)
+        await context.app.serve_websocket(
+            scope, transport, context.on_error, context.websocket_defaults
+        )
     finally:
         context.sessions.discard(transport)

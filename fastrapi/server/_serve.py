@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 from functools import partial
 from typing import TYPE_CHECKING, Final
 
@@ -11,6 +13,7 @@ import trio
 from .._attendant import Attendant
 from .._closecodes import CloseCode
 from ..datastructures import Address
+from ..exceptions import ListenError
 from ._http11 import ServerContext, serve_connection
 
 if TYPE_CHECKING:
@@ -18,7 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from .._types import ErrorHandler
-    from ..app import FastrAPI
+    from ..app import FastrAPI, WebSocketOptions
     from ._config import ServerConfig
 
 logger: Final = logging.getLogger("fastrapi")
@@ -44,6 +47,12 @@ def _socket_of(stream: trio.abc.Stream) -> trio.socket.SocketType:
     return stream.socket
 
 
+def listen_error(exc: OSError, host: str, port: int) -> ListenError:
+    """The one-line form of a failure to bind or listen."""
+    code = exc.errno if exc.errno is not None else errno.EINVAL
+    return ListenError(code, exc.strerror or os.strerror(code), host, port)
+
+
 async def _refuse(stream: trio.abc.Stream) -> None:
     """Answer 503 and hang up without a reset: half-close, then take what the client sent."""
     await stream.send_all(_BUSY)
@@ -64,13 +73,21 @@ async def serve_native(
     shutdown_trigger: Callable[[], Awaitable[None]] | None,
     shutdown_timeout: float,
     on_error: ErrorHandler,
+    defaults: WebSocketOptions,
     task_status: trio.TaskStatus[Address],
 ) -> None:
-    """Serve ``app`` until ``shutdown_trigger`` returns (graceful) or we are cancelled."""
+    """Serve ``app`` until ``shutdown_trigger`` returns (graceful) or we are cancelled.
+
+    Raises:
+        ListenError: ``host``:``port`` cannot be listened on.
+    """
     if sock is not None:
         sockets = [trio.SocketListener(trio.socket.from_stdlib_socket(sock))]
     else:
-        sockets = await trio.open_tcp_listeners(port, host=host)
+        try:
+            sockets = await trio.open_tcp_listeners(port, host=host)
+        except OSError as exc:
+            raise listen_error(exc, host, port) from None
     bound = _address(sockets[0].socket, peer=False)
     listeners: list[trio.abc.Listener[trio.abc.Stream]] = list(sockets)
     if config.ssl_context is not None:
@@ -78,7 +95,7 @@ async def serve_native(
             trio.SSLListener(listener, config.ssl_context, https_compatible=True)
             for listener in sockets
         ]
-    context = ServerContext(app, config, set(), on_error, Attendant())
+    context = ServerContext(app, config, set(), on_error, Attendant(), defaults)
     open_connections = 0
 
     async def handle(stream: trio.abc.Stream) -> None:

@@ -4,6 +4,7 @@ the shutdown tests: ``python served_app.py blocking|trio``."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from functools import partial
 
@@ -11,19 +12,24 @@ import trio
 
 from fastrapi import FastrAPI, WebSocket
 
-app = FastrAPI()
+app = FastrAPI(metrics_path="/metrics")
 
 
 @app.websocket("/ws")
 async def echo(ws: WebSocket) -> None:
     await ws.accept()
     async for text in ws.iter_text():
-        await ws.send_text(text)
+        await ws.send_text(str(os.getpid()) if text == "pid" else text)
 
 
 @app.get("/")
 async def index() -> str:
     return "ok"
+
+
+@app.get("/pid")
+async def pid() -> str:
+    return str(os.getpid())  # which worker answered
 
 
 if __name__ == "__main__":

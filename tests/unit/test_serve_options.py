@@ -75,3 +75,71 @@ def test_tls_from_two_places_or_a_key_alone() -> None:
         )
     with pytest.raises(ValueError, match="keyfile needs certfile"):
         make_config(ws="auto", compression=True, certfile=None, keyfile="k.pem", ssl_context=None)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"shutdown_timout": 1}, "no option 'shutdown_timout'; did you mean 'shutdown_timeout'?"),
+        ({"ping_intervall": 1}, "did you mean 'ping_interval'?"),
+        ({"zzz": 1}, "no option 'zzz'; the options are "),
+        ({"reload": True}, r"run `fastrapi run module:app --reload`"),
+        ({"workers": 0}, "workers must be a positive integer, not 0"),
+        ({"workers": 2, "server": "hypercorn"}, "workers needs the native server"),
+        ({"ping_interval": -1}, "ping_interval must be a positive number"),
+    ],
+)
+def test_unknown_or_bad_options_are_refused_before_anything_starts(
+    options: Any, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        FastrAPI().serve(**options)
+
+
+def test_workers_and_sock_exclude_each_other() -> None:
+    import socket
+
+    with socket.socket() as sock, pytest.raises(ValueError, match="workers or sock"):
+        FastrAPI().serve(workers=2, sock=sock)
+
+
+def test_every_websocket_option_is_a_serve_option() -> None:
+    from fastrapi import WebSocketOptions
+    from fastrapi.server import OPTION_NAMES
+
+    assert WebSocketOptions.__optional_keys__ <= OPTION_NAMES
+    check_options({"ping_interval": 0.5, "max_queue": 4, "workers": 1, "reload": False})
+
+
+def test_listen_error_is_one_line() -> None:
+    import errno
+
+    from fastrapi import ListenError
+
+    error = ListenError(errno.EADDRINUSE, "Address already in use", "::1", 8000)
+    assert isinstance(error, OSError)
+    assert error.errno == errno.EADDRINUSE
+    assert str(error) == "cannot listen on [::1]:8000: address already in use"
+
+
+def test_workers_without_reuseport_serve_one_process(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import trio
+
+    from fastrapi.server import _workers
+
+    ran: list[Any] = []
+    monkeypatch.setattr(_workers, "HAVE_REUSEPORT", False)
+    monkeypatch.setattr(trio, "run", ran.append)
+    FastrAPI().serve("127.0.0.1", 0, workers=3, shutdown_timeout=1)
+    assert "SO_REUSEPORT is missing on this platform: serving with one process" in caplog.text
+    (call,) = ran
+    assert call.args[3] == {"shutdown_timeout": 1}  # one ordinary server, no workers option
+
+
+def test_restart_delay_doubles_up_to_its_bound() -> None:
+    from fastrapi.server._workers import MAX_RESTART_DELAY, restart_delay
+
+    assert [restart_delay(n) for n in (0, 1, 2, 3, 4)] == [0.5, 0.5, 1.0, 2.0, 4.0]
+    assert restart_delay(50) == MAX_RESTART_DELAY == 10.0

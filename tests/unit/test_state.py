@@ -108,3 +108,24 @@ def test_unexplained_end_is_abnormal() -> None:
 def test_state_values_are_fastrapis() -> None:
     assert [s.value for s in WebSocketState] == [0, 1, 2, 3]
     assert WebSocketState(1) is WebSocketState.CONNECTED
+
+
+def test_who_closed_first_is_kept() -> None:
+    ours = connected()
+    ours.close(4001, "kicked")
+    ours.on_peer_close(Close(4001, "kicked"))  # the peer's answer does not change it
+    assert (ours.closed_by, ours.close_code, ours.close_reason) == ("server", 4001, "kicked")
+
+    theirs = connected()
+    theirs.on_peer_close(Close(1001, "tab closed"))
+    theirs.final_close(Close(CloseCode.NORMAL_CLOSURE))
+    assert (theirs.closed_by, theirs.close_code) == ("client", 1001)
+
+    timed_out = connected()
+    timed_out.on_server_end(CloseCode.GOING_AWAY, "idle timeout")
+    timed_out.final_close(Close(CloseCode.NORMAL_CLOSURE))
+    assert (timed_out.closed_by, timed_out.close_code) == ("server", 1001)
+
+    returned = connected()
+    returned.final_close(Close(CloseCode.NORMAL_CLOSURE))
+    assert (returned.closed_by, returned.close_code, returned.close_reason) == ("server", 1000, "")

@@ -1,0 +1,105 @@
+"""The command line's own errors, in-process (tests/integration/test_workers.py runs it)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TYPE_CHECKING
+
+import pytest
+
+from fastrapi import cli
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def fails_with(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(list(argv))
+    assert exited.value.code == 1
+    err: str = capsys.readouterr().err
+    assert err.count("\n") == 1
+    return err
+
+
+@pytest.fixture
+def module_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    for name in ("broken_app", "importing_app"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    return tmp_path
+
+
+def test_an_app_whose_import_fails(module_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (module_dir / "broken_app.py").write_text("1 / 0\n")
+    err = fails_with(capsys, "run", "broken_app:app")
+    assert "importing 'broken_app' failed: ZeroDivisionError('division by zero')" in err
+    assert "python -c 'import broken_app' shows the traceback" in err
+
+
+def test_a_module_missing_inside_the_app_is_not_the_app_missing(
+    module_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (module_dir / "importing_app.py").write_text("import no_such_dependency\n")
+    err = fails_with(capsys, "run", "importing_app:app")
+    assert "importing 'importing_app' failed: ModuleNotFoundError" in err
+
+
+def test_a_missing_package_of_a_dotted_module(capsys: pytest.CaptureFixture[str]) -> None:
+    err = fails_with(capsys, "run", "nowhere.deeper:app")
+    assert err == "fastrapi: cannot import 'nowhere.deeper': no module named 'nowhere'\n"
+
+
+def test_bad_log_level(capsys: pytest.CaptureFixture[str]) -> None:
+    err = fails_with(capsys, "run", "x:app", "--log-level", "loud")
+    assert "--log-level must be debug, info, warning, error or off, not 'loud'" in err
+
+
+def test_log_level_off(capsys: pytest.CaptureFixture[str]) -> None:
+    try:
+        fails_with(capsys, "run", "nowhere:app", "--log-level", "off")
+        assert logging.root.manager.disable == logging.CRITICAL
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def test_reload_runs_one_process(capsys: pytest.CaptureFixture[str]) -> None:
+    err = fails_with(capsys, "run", "x:app", "--reload", "--workers", "2")
+    assert "--reload runs one process: leave out --workers" in err
+
+
+def test_reload_without_watchfiles(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "watchfiles", None)
+    err = fails_with(capsys, "run", "x:app", "--reload")
+    assert "--reload needs watchfiles: pip install 'fastrapi-trio[reload]'" in err
+
+
+def test_an_option_out_of_range_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    err = fails_with(capsys, "run", "tests.integration.served_app:app", "--ping-interval", "-1")
+    assert err == "fastrapi: ping_interval must be a positive number of seconds, not -1.0\n"
+
+
+def test_flags_are_serve_options() -> None:
+    args = cli._parser().parse_args(
+        [
+            "run",
+            "m:app",
+            "--workers",
+            "3",
+            "--ws",
+            "wsproto",
+            "--no-compression",
+            "--max-queue",
+            "4",
+        ]
+    )
+    assert cli._options(args) == {
+        "workers": 3,
+        "ws": "wsproto",
+        "max_queue": 4,
+        "compression": False,
+    }
