@@ -97,6 +97,9 @@ class ASGITransport(DecodedEvents):
             return {"type": "websocket.send", "text": data}
         return {"type": "websocket.send", "bytes": data}
 
+    def encode_utf8(self, payload: bytes) -> Message | None:
+        return self.encode(payload.decode())
+
     def encode_shared(self, frame: bytes, data: Data) -> Message | None:
         return self.encode(data)  # the ASGI server builds its own frames
 

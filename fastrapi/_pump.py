@@ -200,7 +200,11 @@ class Connection:
                 continue
             event = transport.next_event()
             if event is None:
-                await self._fill(transport.fill)
+                self._reading = True  # (as _fill(), written out: this is the hot path)
+                try:
+                    await transport.fill()
+                finally:
+                    self._reading = False
                 self._yielded = True
                 continue
             taken = self._take(event)
@@ -321,8 +325,9 @@ class Connection:
 
     # -- the handler's side: writing -----------------------------------------------------------
 
-    async def send(self, data: Data) -> None:
-        """Send one message; see :meth:`fastrapi.WebSocket.send`.
+    async def send(self, data: Data, *, utf8_text: bool = False) -> None:
+        """Send one message; see :meth:`fastrapi.WebSocket.send`. With ``utf8_text``, ``data``
+        is the UTF-8 bytes of a text message.
 
         Raises:
             WebSocketDisconnect: the connection has ended.
@@ -331,7 +336,8 @@ class Connection:
         while self._queued and self._queued >= self._max_queue:
             await self._writer_lot.park()  # type: ignore[union-attr]  # queued: the writer is there
             self.session.check_send("send")
-        unit = self.transport.encode(data)
+        transport = self.transport
+        unit = transport.encode_utf8(data) if utf8_text else transport.encode(data)  # type: ignore[arg-type]
         if unit is None:  # our close is out: nothing more is sent
             raise self.session.disconnect()
         try:

@@ -73,13 +73,16 @@ class Session:
 
     def check_send(self, method: str) -> None:
         """Raise what ``method`` (a send) must raise now, if anything."""
+        if self.application_state is WebSocketState.CONNECTED and self.ended is None:
+            return  # the hot path
         self._check_connected(method)
         if self.ended is not None:
             raise _copy(self.ended)
 
     def check_receive(self, method: str) -> None:
         """Raise what ``method`` (a receive) must raise before looking at the inbound queue."""
-        self._check_connected(method)
+        if self.application_state is not WebSocketState.CONNECTED:
+            self._check_connected(method)
 
     def disconnect(self) -> WebSocketDisconnect:
         """The error to raise now that the connection is over (the inbound queue is drained and

@@ -128,6 +128,9 @@ class Transport(Protocol):
     def encode(self, data: Data) -> Unit | None:
         """The unit of one message; ``None`` once our close was encoded (nothing more goes)."""
 
+    def encode_utf8(self, payload: bytes) -> Unit | None:
+        """:meth:`encode` of a text message given as its UTF-8 bytes (JSON from orjson)."""
+
     def encode_shared(self, frame: bytes, data: Data) -> Unit | None:
         """The unit of a message whose uncompressed frame was built once for many connections:
         ``frame`` itself where it fits this connection, else :meth:`encode` of ``data``."""

@@ -275,7 +275,9 @@ class WebSocket(HTTPConnection):
         Raises:
             TypeError: ``data`` cannot be serialised; nothing was sent.
         """
-        await self._put("send_json", dumps(data).decode())
+        payload = dumps(data)
+        self._session.check_send("send_json")
+        await self._conn.send(payload, utf8_text=True)  # no round trip through str
 
     async def _put(self, method: str, item: str | bytes) -> None:
         self._session.check_send(method)

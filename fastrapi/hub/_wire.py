@@ -8,29 +8,14 @@ extensions writes as is. A thousand subscribers share these bytes; nobody encode
 
 from __future__ import annotations
 
-import struct
-from typing import TYPE_CHECKING, Final, final
+from typing import TYPE_CHECKING, final
 
 import orjson
 
+from .._frame import BINARY, TEXT, server_frame
+
 if TYPE_CHECKING:
     from ._backend import Position
-
-TEXT: Final = 0x1
-BINARY: Final = 0x2
-_FIN: Final = 0x80
-
-
-def server_frame(opcode: int, payload: bytes) -> bytes:
-    """One unfragmented, unmasked frame (a server's) carrying ``payload``."""
-    size = len(payload)
-    if size < 126:
-        head = struct.pack("!BB", _FIN | opcode, size)
-    elif size < 1 << 16:
-        head = struct.pack("!BBH", _FIN | opcode, 126, size)
-    else:
-        head = struct.pack("!BBQ", _FIN | opcode, 127, size)
-    return head + payload
 
 
 @final

@@ -227,6 +227,8 @@ def _websockets_codec_factory() -> Callable[[str | None, int], tuple[str | None,
             return events
 
         def outgoing(self) -> bytes:
+            if not self._p.writes:  # nearly always: no answer to a data frame
+                return b""
             return b"".join(self._p.data_to_send())
 
         def message(self, data: Data) -> bytes:

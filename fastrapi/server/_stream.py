@@ -24,6 +24,7 @@ import h11
 import trio
 
 from .._closecodes import CloseCode
+from .._frame import BINARY, TEXT, server_frame
 from .._transport import Close, Data, DecodedEvents
 from ._codec import Codec, Pong, negotiate
 from ._handshake import accept_key, reason_phrase
@@ -74,6 +75,7 @@ class StreamTransport(DecodedEvents):
         self._codec: Codec | None = None
         self._raw_frames = False  # no extension: a frame built once for many may be sent as is
         self._opened = trio.Event()  # accepted or refused: reading may start
+        self._open = False  # the same, as a plain flag for the hot path
         super().__init__()
         self._send_timeout = config.send_timeout or math.inf
         self._pongs: dict[bytes, trio.Event] = {}
@@ -118,6 +120,7 @@ class StreamTransport(DecodedEvents):
         self._conn = None  # h11 has nothing more to do here
         if trailing:
             self._feed(bytes(trailing))
+        self._open = True
         self._opened.set()
 
     async def reject(
@@ -140,12 +143,13 @@ class StreamTransport(DecodedEvents):
         finally:
             self._end = _DROPPED  # the connection ends with the response
             self._event(_DROPPED)
+            self._open = True
             self._opened.set()
 
     # -- reading ------------------------------------------------------------------------------
 
     async def fill(self) -> None:
-        if not self._opened.is_set():
+        if not self._open:
             await self._opened.wait()
             return
         if self._end is not None:
@@ -226,8 +230,20 @@ class StreamTransport(DecodedEvents):
     # -- encoding -----------------------------------------------------------------------------
 
     def encode(self, data: Data) -> bytes | None:
-        assert self._codec is not None  # only after accept(); not user input
-        return self._codec.message(data) or None
+        codec = self._codec
+        assert codec is not None  # only after accept(); not user input
+        if self._raw_frames and codec.is_open():  # no extension: the frame is header + payload
+            if isinstance(data, str):
+                return server_frame(TEXT, data.encode())
+            return server_frame(BINARY, data)
+        return codec.message(data) or None
+
+    def encode_utf8(self, payload: bytes) -> bytes | None:
+        codec = self._codec
+        assert codec is not None  # only after accept(); not user input
+        if self._raw_frames and codec.is_open():
+            return server_frame(TEXT, payload)
+        return codec.message(payload.decode()) or None
 
     def encode_shared(self, frame: bytes, data: Data) -> bytes | None:
         assert self._codec is not None  # only after accept(); not user input

@@ -309,6 +309,9 @@ class ScriptedTransport:
     def encode(self, data: Data) -> object:
         return data
 
+    def encode_utf8(self, payload: bytes) -> object:
+        return payload.decode()
+
     def encode_shared(self, frame: bytes, data: Data) -> object:
         return data  # pragma: no cover  # no Hub here
 

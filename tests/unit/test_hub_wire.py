@@ -6,8 +6,9 @@ import orjson
 import pytest
 from wsproto.frame_protocol import Frame, FrameProtocol
 
+from fastrapi._frame import server_frame
 from fastrapi.hub import Position
-from fastrapi.hub._wire import encode, envelope, server_frame
+from fastrapi.hub._wire import encode, envelope
 
 
 def parse(frame: bytes) -> list[Frame]:
