@@ -68,6 +68,10 @@ class Codec(Protocol):
         """Our close frame; ``b""`` if the connection is closing already."""
 
 
+def _invalid_utf8(exc: UnicodeDecodeError) -> str:
+    return f"invalid UTF-8: {exc.reason} at position {exc.start}"
+
+
 def _too_big(size: int, limit: int) -> Close:
     return Close(
         CloseCode.MESSAGE_TOO_BIG, f"message over {limit} bytes ({size} so far)", failed=True
@@ -190,6 +194,17 @@ def _websockets_codec_factory() -> Callable[[str | None, int], tuple[str | None,
                 if not isinstance(frame, Frame):
                     continue
                 opcode = frame.opcode
+                if frame.fin and (opcode is Opcode.TEXT or opcode is Opcode.BINARY):
+                    # a whole message in one frame, as nearly every one is
+                    if opcode is Opcode.BINARY:
+                        events.append(bytes(frame.data))
+                        continue
+                    try:
+                        events.append(str(frame.data, "utf-8"))
+                    except UnicodeDecodeError as exc:
+                        p.fail(CloseCode.INVALID_FRAME_PAYLOAD_DATA, _invalid_utf8(exc))
+                        break
+                    continue
                 if opcode is Opcode.TEXT:
                     self._decoder = codecs.getincrementaldecoder("utf-8")()
                 decoder = self._decoder if opcode is Opcode.TEXT or opcode is Opcode.CONT else None
@@ -197,8 +212,7 @@ def _websockets_codec_factory() -> Callable[[str | None, int], tuple[str | None,
                     try:
                         self._text.append(decoder.decode(frame.data, frame.fin))
                     except UnicodeDecodeError as exc:
-                        reason = f"invalid UTF-8: {exc.reason} at position {exc.start}"
-                        p.fail(CloseCode.INVALID_FRAME_PAYLOAD_DATA, reason)
+                        p.fail(CloseCode.INVALID_FRAME_PAYLOAD_DATA, _invalid_utf8(exc))
                         break
                     if frame.fin:
                         events.append("".join(self._text))
