@@ -107,6 +107,7 @@ class Connection:
     """One connection's reader and writer roles and queues; the WebSocket's only way out."""
 
     __slots__ = (
+        "_finished",
         "_inbound",
         "_inline",
         "_last_in",
@@ -170,7 +171,9 @@ class Connection:
         self._queued = 0  # entries of _out that count against max_queue
         self._writing = False  # the writer task is inside a write
         self._writer = False
-        self._writer_scope = trio.CancelScope(shield=True)  # cancelled by finish() only
+        # each writer task's shielded scope, cancelled by finish() only (no task, no scope)
+        self._writer_scope: trio.CancelScope | None = None
+        self._finished = False
         # the writer waits here for units while idle; senders for room, finish() for the queue
         # to empty while it is not: one lot, woken whenever what they wait for may have come
         self._writer_lot: trio.lowlevel.ParkingLot | None = None
@@ -382,7 +385,10 @@ class Connection:
             self._queued += 1
         if not self._writer:
             self._writer = True
-            self._nursery.start_soon(self._write_queue)
+            scope = self._writer_scope = trio.CancelScope(shield=True)
+            if self._finished:
+                scope.cancel()  # too late to write: it only runs the callbacks
+            self._nursery.start_soon(self._write_queue, scope)
         elif self._writer_idle:
             self._wake_writer()
         return False
@@ -405,13 +411,13 @@ class Connection:
         self._interrupt()
         self._wake_writer()
 
-    async def _write_queue(self) -> None:
+    async def _write_queue(self, scope: trio.CancelScope) -> None:
         transport = self.transport
         out, lot = self._out, self._writer_lot
         assert out is not None  # _push() made them; not user input
         assert lot is not None
         try:
-            with self._writer_scope:
+            with scope:
                 while True:
                     if not out:
                         lot.unpark_all()  # finish() waits for this
@@ -593,7 +599,9 @@ class Connection:
                 if self.session.accepted:
                     await self._await_peer_close()
         finally:
-            self._writer_scope.cancel()  # the shield ends here, whatever happened
+            self._finished = True
+            if self._writer_scope is not None:
+                self._writer_scope.cancel()  # the shield ends here, whatever happened
             if self._reader_scope is not None:
                 self._reader_scope.cancel()
 

@@ -22,6 +22,8 @@ from ._handshake import check, is_upgrade, reason_phrase, subprotocols
 from ._stream import RECEIVE_SIZE, StreamTransport
 
 if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
     from .._attendant import Attendant
     from .._types import ErrorHandler, Message, Scope
     from ..app import FastrAPI, WebSocketOptions
@@ -80,6 +82,7 @@ async def serve_connection(
     config = context.config
     conn = h11.Connection(h11.SERVER, max_incomplete_event_size=config.max_header_size)
     timeout = config.header_timeout
+    upgrade: Coroutine[None, None, None] | None = None
     try:
         while True:
             event: h11.Event | None = None
@@ -94,8 +97,8 @@ async def serve_connection(
             headers = Headers.from_raw(event.headers)
             scope = _scope(event, client, local, secure)
             if is_upgrade(event, headers):
-                await _websocket(stream, conn, event, headers, scope, context)
-                return
+                upgrade = _websocket(stream, conn, event, headers, scope, context)
+                break
             if not await _http(stream, conn, scope, context.app, config):
                 return
             if not await _rest_of_request(stream, conn, config):
@@ -107,6 +110,11 @@ async def serve_connection(
             await _error(stream, conn, exc.error_status_hint, str(exc))
     except _Closed:
         pass
+    if upgrade is not None:
+        # The WebSocket keeps what it needs; h11's objects and the request go with the handshake
+        # instead of lasting as long as the connection does.
+        del conn, event, headers
+        await upgrade
 
 
 async def _rest_of_request(
@@ -243,6 +251,7 @@ async def _websocket(
         config=context.config,
         attendant=context.attendant,
     )
+    del conn, request, headers  # the transport drops h11 once the handshake is answered
     context.sessions.add(transport)
     try:
         await context.app.serve_websocket(

@@ -74,8 +74,8 @@ class StreamTransport(DecodedEvents):
         self.inline_reads = self._fd >= 0
         self._codec: Codec | None = None
         self._raw_frames = False  # no extension: a frame built once for many may be sent as is
-        self._opened = trio.Event()  # accepted or refused: reading may start
-        self._open = False  # the same, as a plain flag for the hot path
+        self._open = False  # accepted or refused: reading may start
+        self._opened: trio.Event | None = None  # made for a read that waits for that
         super().__init__()
         self._send_timeout = config.send_timeout or math.inf
         self._pongs: dict[bytes, trio.Event] = {}
@@ -120,8 +120,7 @@ class StreamTransport(DecodedEvents):
         self._conn = None  # h11 has nothing more to do here
         if trailing:
             self._feed(bytes(trailing))
-        self._open = True
-        self._opened.set()
+        self._set_open()
 
     async def reject(
         self, status: int, headers: Sequence[tuple[bytes, bytes]] = (), body: bytes = b""
@@ -143,13 +142,19 @@ class StreamTransport(DecodedEvents):
         finally:
             self._end = _DROPPED  # the connection ends with the response
             self._event(_DROPPED)
-            self._open = True
-            self._opened.set()
+            self._set_open()
 
     # -- reading ------------------------------------------------------------------------------
 
+    def _set_open(self) -> None:
+        self._open = True
+        if self._opened is not None:
+            self._opened.set()
+
     async def fill(self) -> None:
         if not self._open:
+            if self._opened is None:
+                self._opened = trio.Event()
             await self._opened.wait()
             return
         if self._end is not None:
