@@ -69,6 +69,13 @@ def cpu_seconds(pid: int) -> float:
     return sum(cpu_times(pid))
 
 
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine has spent busy (all cores), from /proc/stat."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _, _, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / TICKS
+
+
 def process_tree(pid: int) -> list[int]:
     """``pid`` and all its descendants (a server may fork workers)."""
     children: dict[int, list[int]] = {}
@@ -113,11 +120,13 @@ class Window:
     client_user: float = 0.0
     client_cpu: float = 0.0
     server_cpu: float = 0.0
+    machine: float = 0.0
 
     def start(self) -> None:
         user, system = cpu_times(os.getpid())
         self.client_user, self.client_cpu = -user, -user - system
         self.server_cpu = -tree_cpu_seconds(self.server_pid)
+        self.machine = -machine_busy_seconds()
         self.started = time.perf_counter()
 
     def stop(self, at: float | None = None) -> None:
@@ -126,6 +135,7 @@ class Window:
         self.client_user += user
         self.client_cpu += user + system
         self.server_cpu += tree_cpu_seconds(self.server_pid)
+        self.machine += machine_busy_seconds()
 
     def costs(self, count: int) -> dict[str, float]:
         """CPU per message (us) of both sides (the client's also in user space alone), and
@@ -137,6 +147,10 @@ class Window:
             "server_cpu_us_per_msg": round(self.server_cpu * per, 2),
             "client_core": round(self.client_cpu / self.seconds, 3),
             "server_core": round(self.server_cpu / self.seconds, 3),
+            # the rest of the machine meanwhile: well above 0.1, the run was disturbed
+            "other_core": round(
+                max(0.0, self.machine - self.client_cpu - self.server_cpu) / self.seconds, 3
+            ),
         }
 
 

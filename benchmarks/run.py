@@ -32,6 +32,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Final
 
+from loadgen import machine_busy_seconds
+
 HERE: Final = Path(__file__).parent
 ROOT: Final = HERE.parent
 LOADGEN: Final = HERE / "loadgen.py"
@@ -198,6 +200,37 @@ def drive(workload: Workload, port: int, pid: int, seconds: float) -> dict[str, 
     return result
 
 
+DISTURBED: Final = 0.2  # cores used by the rest of the machine during a measured window
+RETRIES: Final = 2
+budget = [240.0]  # seconds a whole run may spend waiting for quiet and measuring again
+
+
+def undisturbed(workload: Workload, port: int, pid: int, seconds: float) -> dict[str, object]:
+    """``drive``, again (after waiting for quiet) while something else on this shared machine
+    took more than ``DISTURBED`` of a core during the window; the least disturbed run is kept,
+    marked ``disturbed`` if even that one was."""
+    runs = [drive(workload, port, pid, seconds)]
+    while len(runs) <= RETRIES and budget[0] > 0 and num(runs[-1], "other_core") > DISTURBED:
+        began = time.monotonic()
+        wait_for_quiet(10)
+        runs.append(drive(workload, port, pid, seconds))
+        budget[0] -= time.monotonic() - began
+    best = min(runs, key=lambda r: num(r, "other_core") if "error" not in r else math.inf)
+    best["disturbed"] = num(best, "other_core") > DISTURBED
+    best["tries"] = len(runs)
+    return best
+
+
+def wait_for_quiet(longest: float) -> None:
+    """Until the machine's other load is below ``DISTURBED`` over half a second."""
+    deadline = time.monotonic() + longest
+    while time.monotonic() < deadline:
+        before = machine_busy_seconds()
+        time.sleep(0.5)
+        if (machine_busy_seconds() - before) / 0.5 < DISTURBED:
+            return
+
+
 def measure(
     server: Server, chosen: dict[str, Workload], seconds: float, log: Path
 ) -> dict[str, dict[str, object]]:
@@ -208,7 +241,7 @@ def measure(
     try:
         drive(workloads(0)["echo_c16"], port, process.pid, 0.5)  # warm-up, not recorded
         for key, workload in chosen.items():
-            results[key] = drive(workload, port, process.pid, seconds)
+            results[key] = undisturbed(workload, port, process.pid, seconds)
             if process.poll() is not None:
                 results[key] = {"error": f"the server exited ({process.returncode})"}
                 break
@@ -232,7 +265,9 @@ def median_of(rounds: list[dict[str, object]]) -> dict[str, object]:
         merged["error"] = rounds[0].get("error", "no round") if rounds else "no round"
         return merged
     for key, value in good[0].items():
-        if isinstance(value, bool):
+        if key == "disturbed":
+            merged[key] = sum(bool(r.get(key)) for r in good)  # how many rounds were
+        elif isinstance(value, bool):
             merged[key] = all(r.get(key) for r in good)
         elif isinstance(value, int | float):
             merged[key] = round(statistics.median(num(r, key) for r in good), 3)
@@ -294,6 +329,7 @@ def cell(result: dict[str, object] | None, row: Row) -> str:
         text += f" ({short(float(cost))} us)"
     if result.get("exact") is False or result.get("bad") or result.get("dropped"):
         text += " !"
+    text += " ~" * int(num(result, "disturbed") or 0)
     if result["rounds_ok"] != result["rounds"]:
         text += f" ({result['rounds_ok']}/{result['rounds']})"
     return text
@@ -332,7 +368,10 @@ def markdown(medians: Medians, chosen: dict[str, Workload], meta: dict[str, obje
         "Each cell is the median; `(N us)` is the server's CPU time per message (per delivery for"
         " fan-out), read from /proc over the measured window. `!` marks a median over a round"
         " where something was off (a wrong echo, a receiver that missed a message or got one"
-        " twice or out of order, a dropped connection); `(k/n)` says only k of n rounds ran.",
+        " twice or out of order, a dropped connection); `(k/n)` says only k of n rounds ran;"
+        f" each `~` is a round in which the rest of this shared machine used more than {DISTURBED}"
+        " of a core even after waiting for quiet and measuring again (the CPU per message is"
+        " the steadier figure then).",
         "",
         head,
         rule,
@@ -378,13 +417,14 @@ def markdown(medians: Medians, chosen: dict[str, Workload], meta: dict[str, obje
         "",
         "Client CPU per message (all / user space alone) and server CPU per message, in"
         " microseconds, and the server's share of its core: a server near 1.00 is the limit,"
-        " as intended. The client's kernel time (loopback TCP: a send and a receive per message"
+        " as intended; *other* is what the rest of the machine used meanwhile."
+        " The client's kernel time (loopback TCP: a send and a receive per message"
         " per connection) is what any client pays, a C one included (`benchmarks/README.md`"
         " compares); its user-space time is picows' and this client's own work.",
         "",
         "| workload | server | client us/msg (user) | server us/msg | client / server |"
-        " server core |",
-        "|---|---|---:|---:|---:|---:|",
+        " server core | other |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for key, w in chosen.items():
         for s in servers:
@@ -401,7 +441,7 @@ def markdown(medians: Medians, chosen: dict[str, Workload], meta: dict[str, obje
             )
             lines.append(
                 f"| {w.label} | {SERVERS[s].label} | {c:.1f} ({u:.1f}) | {v:.1f}"
-                f" | {c / v:.2f} | {num(r, 'server_core'):.2f} |"
+                f" | {c / v:.2f} | {num(r, 'server_core'):.2f} | {num(r, 'other_core'):.2f} |"
             )
     return "\n".join(lines) + "\n"
 
