@@ -470,8 +470,9 @@ def rst_table(medians: Medians, chosen: dict[str, Workload], meta: dict[str, obj
     out = [
         f"Measured {meta['date']} on {meta['machine']} ({meta['cpus']} CPUs), Python"
         f" {meta['python']}, the median of {meta['rounds']} interleaved rounds; in brackets the"
-        " server's CPU time per message. fastrapi's ``/bcast``:"
-        f" {meta['fastrapi_bcast']}.",
+        " server's CPU time per message; each ``~`` is a round in which other work on the"
+        " machine took more than a fifth of a core, ``!`` a round where a check failed."
+        f" fastrapi's ``/bcast``: {str(meta['fastrapi_bcast']).replace('`', '``')}.",
         "",
         ".. list-table::",
         "   :header-rows: 1",
