@@ -48,6 +48,7 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Echo throughput, latency, handshakes and memory, against the peers (not a default)."""
+    """Echo, JSON, 64 KiB, handshakes, idle memory and fan-out against the peers (not a default;
+    ``nox -s bench -- --quick``, ``--servers``, ``--workloads``: see benchmarks/README.md)."""
     session.install("-e", ".", *nox.project.dependency_groups(PYPROJECT, "bench"))
     session.run("python", "benchmarks/run.py", *session.posargs)

@@ -1,179 +1,481 @@
-"""A load generator cheaper per message than the servers it measures.
+"""The load client: picows (a Cython WebSocket client from PyPI) on uvloop, in its own process.
 
-One process, one epoll loop, raw sockets: the opening handshake is written by hand, every
-client frame is built once (masked with a fixed key, as RFC 6455 allows any key), and a reply is
-recognised from its 2-10 byte header alone. Each connection keeps one message in flight: send,
-wait for the echo, note the round trip, send again. The runner measures this process's CPU time
-beside the server's, to show the client stays the cheaper side.
+    python benchmarks/loadgen.py echo PORT SERVER_PID --path /ws --connections 16 --size 32
+    python benchmarks/loadgen.py fanout PORT SERVER_PID --receivers 1000 [--stalled 1]
+    python benchmarks/loadgen.py idle PORT SERVER_PID --connections 5000
+
+It prints one JSON object. picows parses and masks frames in C and calls back once per frame, so
+the Python left per message is a few lines; the client reads its own CPU time and the server's
+(summed over the server's process tree) from ``/proc/PID/stat`` at the two ends of the measured
+window, so every result carries both costs per message and shows which side was the limit.
+
+- ``echo``: every connection keeps one message in flight (send, wait for the echo, check it, send
+  again). Text and binary echoes are checked byte for byte, JSON ones (``--json``) by value.
+- ``fanout``: ``--receivers`` connections and one sender on the broadcast path. A sync message is
+  repeated until every receiver has seen one (so all are registered), then the sender keeps at
+  most ``--window`` numbered messages not yet delivered to every receiver. Every receiver checks
+  that it gets each message exactly once and in order. ``--stalled`` adds members that never read
+  (a small receive buffer, reading paused): what the others get meanwhile, and the server's memory.
+- ``idle``: opens ``--connections`` connections, ``--inflight`` handshakes at a time
+  (handshakes/s), then (``--hold`` seconds later) reports the server's memory per connection
+  with all of them open: resident memory of its process tree, after minus before, over K.
 """
 
 from __future__ import annotations
 
-import base64
+import argparse
+import asyncio
+import contextlib
+import json
 import os
-import selectors
 import socket
-import struct
+import sys
 import time
 from dataclasses import dataclass, field
-from typing import Final
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
 
-MASK: Final = b"\x37\xfa\x21\x3d"
-KEY: Final = base64.b64encode(b"fastrapi-bench-k").decode()
+import orjson
+import uvloop
+from picows import WSListener, WSMsgType, ws_connect
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-def client_frame(payload: bytes, binary: bool) -> bytes:
-    """One masked client frame carrying ``payload``."""
-    n = len(payload)
-    head = bytes([0x82 if binary else 0x81])
-    if n < 126:
-        head += bytes([0x80 | n])
-    elif n < 2**16:
-        head += bytes([0x80 | 126]) + struct.pack("!H", n)
-    else:
-        head += bytes([0x80 | 127]) + struct.pack("!Q", n)
-    keystream = (MASK * (n // 4 + 1))[:n]
-    masked = (int.from_bytes(payload, "big") ^ int.from_bytes(keystream, "big")).to_bytes(n, "big")
-    return head + MASK + masked
+    from picows import WSFrame, WSTransport
 
-
-def split_frame(buffer: bytearray) -> tuple[int, int] | None:
-    """The opcode and payload size of the first whole server frame in ``buffer``, which is
-    removed from it; ``None`` if the frame is not all there yet."""
-    if len(buffer) < 2:
-        return None
-    n, at = buffer[1] & 0x7F, 2
-    if n == 126:
-        if len(buffer) < 4:
-            return None
-        n, at = struct.unpack_from("!H", buffer, 2)[0], 4
-    elif n == 127:
-        if len(buffer) < 10:
-            return None
-        n, at = struct.unpack_from("!Q", buffer, 2)[0], 10
-    if len(buffer) < at + n:
-        return None
-    opcode = buffer[0] & 0x0F
-    del buffer[: at + n]
-    return opcode, n
+TICKS: Final = os.sysconf("SC_CLK_TCK")
+PAGE: Final = os.sysconf("SC_PAGE_SIZE")
+JSON_MESSAGE: Final = {
+    "id": 12345,
+    "type": "chat.message",
+    "room": "general",
+    "user": {"name": "ann", "roles": ["member", "moderator"], "verified": True},
+    "text": "hello, world: a short chat message of a typical size",
+    "tags": ["greeting", "test"],
+    "score": 3.25,
+    "reply_to": None,
+}
+DATA: Final = (WSMsgType.TEXT, WSMsgType.BINARY)
 
 
-def connect(port: int, path: str = "/ws") -> socket.socket:
-    """Open a WebSocket to 127.0.0.1:``port`` (blocking), ready for frames.
+def cpu_times(pid: int) -> tuple[float, float]:
+    """User and system CPU time of one process, from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) / TICKS, int(fields[12]) / TICKS
 
-    A frame the server sent right after its handshake (Hypercorn pings at once) is read
-    and dropped here.
-    """
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.sendall(
-        (
-            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-    )
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = sock.recv(4096)
-        if not chunk:
-            raise ConnectionError("the server closed during the handshake")
-        head += chunk
-    if not head.startswith(b"HTTP/1.1 101"):
-        status = head.split(b"\r\n", 1)[0]
-        raise ConnectionError(f"handshake refused: {status!r}")
-    early = bytearray(head.split(b"\r\n\r\n", 1)[1])
-    while early:
-        if split_frame(early) is None:
-            early += sock.recv(4096)
-    sock.setblocking(False)
-    return sock
+
+def cpu_seconds(pid: int) -> float:
+    return sum(cpu_times(pid))
+
+
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine has spent busy (all cores), from /proc/stat."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _, _, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / TICKS
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (a server may fork workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        tree.append(current := todo.pop())
+        todo += children.get(current, [])
+    return tree
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    total = 0.0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):  # ended in between
+            total += cpu_seconds(member)
+    return total
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """Resident memory of ``pid``'s process tree (resident pages from /proc/PID/statm)."""
+    total = 0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):
+            total += int(Path(f"/proc/{member}/statm").read_text().split()[1]) * PAGE
+    return total
 
 
 @dataclass
-class EchoResult:
-    """What one echo run measured."""
+class Window:
+    """CPU time of the client and of the server over the measured window."""
 
-    messages: int
-    seconds: float
-    latencies_ns: list[int] = field(repr=False)
+    server_pid: int
+    started: float = 0.0
+    seconds: float = 0.0
+    client_user: float = 0.0
+    client_cpu: float = 0.0
+    server_cpu: float = 0.0
+    machine: float = 0.0
 
-    @property
-    def rate(self) -> float:
-        return self.messages / self.seconds
+    def start(self) -> None:
+        user, system = cpu_times(os.getpid())
+        self.client_user, self.client_cpu = -user, -user - system
+        self.server_cpu = -tree_cpu_seconds(self.server_pid)
+        self.machine = -machine_busy_seconds()
+        self.started = time.perf_counter()
 
-    def percentile(self, p: float) -> float:
-        """A latency percentile in milliseconds."""
-        ordered = sorted(self.latencies_ns)
-        return ordered[min(len(ordered) - 1, int(len(ordered) * p))] / 1e6
+    def stop(self, at: float | None = None) -> None:
+        self.seconds = (at or time.perf_counter()) - self.started
+        user, system = cpu_times(os.getpid())
+        self.client_user += user
+        self.client_cpu += user + system
+        self.server_cpu += tree_cpu_seconds(self.server_pid)
+        self.machine += machine_busy_seconds()
 
-
-def echo(
-    port: int, connections: int, size: int, seconds: float, binary: bool = False
-) -> EchoResult:
-    """Echo ``size``-byte messages on ``connections`` connections for ``seconds``."""
-    socks = [connect(port) for _ in range(connections)]
-    frame = client_frame(os.urandom(size) if binary else b"x" * size, binary)
-    selector = selectors.DefaultSelector()
-    buffers: dict[int, bytearray] = {}
-    sent_at: dict[int, int] = {}
-    latencies: list[int] = []
-    by_fd = {sock.fileno(): sock for sock in socks}
-    for sock in socks:
-        selector.register(sock, selectors.EVENT_READ)
-        buffers[sock.fileno()] = bytearray()
-    messages = 0
-    start = time.perf_counter()
-    deadline = start + seconds
-    for sock in socks:
-        sent_at[sock.fileno()] = time.perf_counter_ns()
-        _send_all(sock, frame)
-    while time.perf_counter() < deadline:
-        for key, _ in selector.select(timeout=1):
-            fd = key.fd
-            sock = by_fd[fd]
-            data = sock.recv(2**20)
-            if not data:
-                raise ConnectionError("the server closed a connection")
-            buffer = buffers[fd]
-            buffer += data
-            while (got := split_frame(buffer)) is not None:
-                opcode, length = got
-                if opcode >= 0x8:
-                    continue  # a ping of the server's own
-                if length != size:
-                    raise ConnectionError(f"echo of {length} bytes, sent {size}")
-                now = time.perf_counter_ns()
-                latencies.append(now - sent_at[fd])
-                messages += 1
-                sent_at[fd] = now
-                _send_all(sock, frame)
-    elapsed = time.perf_counter() - start
-    for sock in socks:
-        selector.unregister(sock)
-        sock.close()
-    return EchoResult(messages, elapsed, latencies)
+    def costs(self, count: int) -> dict[str, float]:
+        """CPU per message (us) of both sides (the client's also in user space alone), and
+        each side's share of a core."""
+        per = 1e6 / max(count, 1)
+        return {
+            "client_cpu_us_per_msg": round(self.client_cpu * per, 2),
+            "client_user_us_per_msg": round(self.client_user * per, 2),
+            "server_cpu_us_per_msg": round(self.server_cpu * per, 2),
+            "client_core": round(self.client_cpu / self.seconds, 3),
+            "server_core": round(self.server_cpu / self.seconds, 3),
+            # the rest of the machine meanwhile: well above 0.1, the run was disturbed
+            "other_core": round(
+                max(0.0, self.machine - self.client_cpu - self.server_cpu) / self.seconds, 3
+            ),
+        }
 
 
-def _send_all(sock: socket.socket, data: bytes) -> None:
-    """sendall() on a non-blocking socket (a large frame may fill the buffer)."""
-    view = memoryview(data)
-    while view:
-        try:
-            view = view[sock.send(view) :]
-        except BlockingIOError:
-            time.sleep(0.0005)
+def percentile_us(latencies_ns: list[int], p: float) -> float:
+    ordered = sorted(latencies_ns)
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * p))] / 1e3, 1)
 
 
-def handshakes(port: int, seconds: float) -> float:
-    """Opening handshakes per second, one connection after another."""
-    count = 0
-    start = time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        connect(port).close()
-        count += 1
-    return count / (time.perf_counter() - start)
+async def connect(
+    factory: Callable[[], WSListener], port: int, path: str, rcvbuf: int | None = None
+) -> tuple[WSTransport, WSListener]:
+    """One WebSocket to 127.0.0.1:``port``, with TCP_NODELAY (and a small receive buffer)."""
+
+    def make_socket(_: object) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if rcvbuf is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        return sock  # picows connects it
+
+    return await ws_connect(
+        factory,
+        f"ws://127.0.0.1:{port}{path}",
+        socket_factory=make_socket,
+        max_frame_size=2**25,
+        websocket_handshake_timeout=30,
+    )
 
 
-def open_idle(port: int, count: int) -> list[socket.socket]:
-    """Open ``count`` WebSockets and leave them idle (the caller closes them)."""
-    return [connect(port) for _ in range(count)]
+def close(transports: list[WSTransport]) -> None:
+    """A close frame on every connection, then the end of its socket."""
+    for transport in transports:
+        if not transport.is_disconnected:
+            transport.send_close()
+            transport.disconnect()
+
+
+class Echoer(WSListener):
+    """One connection of an echo run: one message in flight, every echo checked."""
+
+    def __init__(self, run: EchoRun) -> None:
+        self.run = run
+        self.sent_at = 0
+        self.parts: list[bytes] = []
+
+    def send(self, transport: WSTransport) -> None:
+        self.sent_at = time.perf_counter_ns()
+        transport.send(self.run.msg_type, self.run.payload)
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type not in DATA and frame.msg_type is not WSMsgType.CONTINUATION:
+            return  # a ping (answered by picows) or a close
+        if not frame.fin or self.parts:
+            self.parts.append(frame.get_payload_as_bytes())
+            if not frame.fin:
+                return
+            payload = b"".join(self.parts)
+            self.parts.clear()
+        else:
+            payload = frame.get_payload_as_bytes()
+        run = self.run
+        if run.json_value is not None:
+            if orjson.loads(payload) != run.json_value:
+                run.bad += 1
+        elif payload != run.payload:
+            run.bad += 1
+        if run.recording:
+            now = time.perf_counter_ns()
+            run.latencies.append(now - self.sent_at)
+        if run.sending:
+            self.send(transport)
+        else:
+            run.outstanding -= 1
+            if not run.outstanding:
+                run.drained.set()
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.run.closed += 1
+        self.run.drained.set()
+
+
+@dataclass
+class EchoRun:
+    payload: bytes
+    msg_type: WSMsgType
+    json_value: object = None
+    recording: bool = False
+    sending: bool = True
+    outstanding: int = 0
+    bad: int = 0
+    closed: int = 0
+    latencies: list[int] = field(default_factory=list)
+    drained: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+async def echo(args: argparse.Namespace) -> dict[str, object]:
+    if args.json:
+        run = EchoRun(orjson.dumps(JSON_MESSAGE), WSMsgType.TEXT, JSON_MESSAGE)
+    elif args.binary:
+        run = EchoRun(os.urandom(args.size), WSMsgType.BINARY)
+    else:
+        run = EchoRun(b"x" * args.size, WSMsgType.TEXT)
+    connections = [
+        await connect(lambda: Echoer(run), args.port, args.path) for _ in range(args.connections)
+    ]
+    run.outstanding = len(connections)
+    for transport, listener in connections:
+        assert isinstance(listener, Echoer)
+        listener.send(transport)
+    await asyncio.sleep(args.warmup)
+    window = Window(args.server_pid)
+    run.recording = True
+    window.start()
+    await asyncio.sleep(args.seconds)
+    window.stop()
+    run.recording, run.sending = False, False
+    count = len(run.latencies)
+    with contextlib.suppress(TimeoutError):  # the last echoes, before closing
+        await asyncio.wait_for(run.drained.wait(), 10)
+    close([transport for transport, _ in connections])
+    return {
+        "msgs": count,
+        "secs": round(window.seconds, 3),
+        "msgs_per_s": round(count / window.seconds, 1),
+        "mb_per_s": round(count * len(run.payload) / window.seconds / 1e6, 1),
+        "p50_us": percentile_us(run.latencies, 0.5),
+        "p99_us": percentile_us(run.latencies, 0.99),
+        "bad": run.bad,
+        "closed": run.closed,
+        **window.costs(count),
+    }
+
+
+def fan_payload(number: int) -> bytes:
+    """The 32-byte text of broadcast message ``number``."""
+    return b"m%08d" % number + b"x" * 23
+
+
+@dataclass
+class FanRun:
+    receivers: int
+    messages: list[bytes]
+    seen: list[int]
+    synced: int = 0
+    sent: int = 0
+    completed: int = 0
+    delivered: int = 0
+    disorder: int = 0
+    bad: int = 0
+    closed: int = 0
+    last_completion: float = 0.0
+    window: int = 8
+    open: bool = False
+    sender: WSTransport | None = None
+    drained: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def pump(self) -> None:
+        """Keep ``window`` messages in flight that not every receiver has yet."""
+        assert self.sender is not None
+        while self.open and self.sent - self.completed < self.window:
+            self.sender.send(WSMsgType.TEXT, self.messages[self.sent])
+            self.sent += 1
+
+
+class Receiver(WSListener):
+    """A member of the broadcast that checks exactly-once, in-order delivery."""
+
+    def __init__(self, run: FanRun) -> None:
+        self.run = run
+        self.next = 0
+        self.synced = False
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type is not WSMsgType.TEXT:
+            return
+        run = self.run
+        payload = frame.get_payload_as_bytes()
+        if self.next < run.sent and payload == run.messages[self.next]:
+            number = self.next
+        elif payload[:1] == b"s":
+            if not self.synced:
+                self.synced = True
+                run.synced += 1
+            return
+        elif payload[:1] == b"m" and (number := int(payload[1:9])) < run.sent:
+            run.disorder += 1  # a message out of order, again, or after a gap
+        else:
+            run.bad += 1
+            return
+        self.next = number + 1
+        run.delivered += 1
+        run.seen[number] += 1
+        if run.seen[number] == run.receivers:
+            run.completed += 1
+            run.last_completion = time.perf_counter()
+            run.pump()
+            if not run.open and run.completed == run.sent:
+                run.drained.set()
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.run.closed += 1
+
+
+class Sender(WSListener):
+    """The publisher: what it gets back of its own broadcast is not counted."""
+
+
+class Stalled(WSListener):
+    """A member that never reads: its reading is paused from the start."""
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        transport.underlying_transport.pause_reading()
+
+
+async def fanout(args: argparse.Namespace) -> dict[str, object]:
+    limit = 2_000_000
+    run = FanRun(args.receivers, [fan_payload(n) for n in range(limit)], [0] * limit)
+    run.window = args.window
+    receivers = [
+        await connect(lambda: Receiver(run), args.port, args.path) for _ in range(args.receivers)
+    ]
+    stalled = [
+        await connect(Stalled, args.port, args.path, rcvbuf=4096) for _ in range(args.stalled)
+    ]
+    sender, _ = await connect(Sender, args.port, args.path)
+    run.sender = sender
+    deadline = time.monotonic() + 15
+    while run.synced < args.receivers:
+        if time.monotonic() > deadline:
+            return {"error": f"{run.synced} of {args.receivers} receivers got the sync message"}
+        sender.send(WSMsgType.TEXT, b"s")
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.1)
+    rss_before = tree_rss_bytes(args.server_pid)
+    window = Window(args.server_pid)
+    window.start()
+    run.open = True
+    run.pump()
+    await asyncio.sleep(args.seconds)
+    run.open = False
+    if run.completed < run.sent:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(run.drained.wait(), args.drain)
+    complete = run.completed == run.sent
+    window.stop(run.last_completion if complete else None)
+    rss_after = tree_rss_bytes(args.server_pid)
+    missing = run.sent * args.receivers - run.delivered
+    close([transport for transport, _ in [*receivers, *stalled]] + [sender])
+    return {
+        "receivers": args.receivers,
+        "stalled": args.stalled,
+        "messages_sent": run.sent,
+        "deliveries": run.delivered,
+        "secs": round(window.seconds, 3),
+        "deliveries_per_s": round(run.delivered / window.seconds, 1),
+        "missing": missing,
+        "disorder": run.disorder,
+        "bad": run.bad,
+        "closed": run.closed,
+        "exact": missing == 0 and run.disorder == 0 and run.bad == 0 and run.closed == 0,
+        "server_rss_growth_kib": round((rss_after - rss_before) / 1024, 1),
+        **window.costs(run.delivered),
+    }
+
+
+class Idle(WSListener):
+    """A connection that only stays open."""
+
+
+async def idle(args: argparse.Namespace) -> dict[str, object]:
+    await asyncio.sleep(0.5)
+    before = tree_rss_bytes(args.server_pid)
+    gate = asyncio.Semaphore(args.inflight)
+    window = Window(args.server_pid)
+
+    async def one() -> WSTransport:
+        async with gate:
+            transport, _ = await connect(Idle, args.port, args.path)
+            return transport
+
+    window.start()
+    transports = await asyncio.gather(*(one() for _ in range(args.connections)))
+    window.stop()
+    print("open", flush=True)  # for a profiler that looks at the server meanwhile
+    await asyncio.sleep(args.hold)
+    after = tree_rss_bytes(args.server_pid)
+    dropped = sum(t.is_disconnected for t in transports)
+    close(transports)
+    return {
+        "open": len(transports),
+        "dropped": dropped,
+        "secs": round(window.seconds, 3),
+        "handshakes_per_s": round(len(transports) / window.seconds, 1),
+        "kib_per_conn": round((after - before) / len(transports) / 1024, 2),
+        **window.costs(len(transports)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("mode", choices=["echo", "fanout", "idle"])
+    parser.add_argument("port", type=int)
+    parser.add_argument("server_pid", type=int)
+    parser.add_argument("--path", default="/ws")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--size", type=int, default=32)
+    parser.add_argument("--binary", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--warmup", type=float, default=0.3)
+    parser.add_argument("--receivers", type=int, default=100)
+    parser.add_argument("--stalled", type=int, default=0)
+    parser.add_argument("--window", type=int, default=8)
+    parser.add_argument("--drain", type=float, default=5.0)
+    parser.add_argument("--inflight", type=int, default=50)
+    parser.add_argument("--hold", type=float, default=1.0, help="idle: seconds before measuring")
+    args = parser.parse_args()
+    modes = {"echo": echo, "fanout": fanout, "idle": idle}
+    try:
+        result = uvloop.run(modes[args.mode](args))
+    except (OSError, TimeoutError) as exc:
+        result = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    json.dump(result, sys.stdout)
+    print()
+
+
+if __name__ == "__main__":
+    main()

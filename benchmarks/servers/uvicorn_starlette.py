@@ -1,4 +1,9 @@
-"""uvicorn (``--ws auto``) with a Starlette echo route: ``python uvicorn_starlette.py PORT``."""
+"""uvicorn (``--ws auto``) with Starlette routes: ``python uvicorn_starlette.py PORT``.
+
+``/ws`` echoes, ``/json`` re-serialises with Starlette's ``receive_json``/``send_json``,
+``/bcast`` sends every text message to every ``/bcast`` connection with a loop that awaits each
+send in turn (the plain way to write it in Starlette).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
+
+members: set[WebSocket] = set()
 
 
 async def echo(ws: WebSocket) -> None:
@@ -25,7 +32,39 @@ async def echo(ws: WebSocket) -> None:
         pass
 
 
-app = Starlette(routes=[WebSocketRoute("/ws", echo)])
+async def json_echo(ws: WebSocket) -> None:
+    await ws.accept()
+    try:
+        while True:
+            await ws.send_json(await ws.receive_json())
+    except WebSocketDisconnect:
+        pass
+
+
+async def bcast(ws: WebSocket) -> None:
+    await ws.accept()
+    members.add(ws)
+    try:
+        while True:
+            text = await ws.receive_text()
+            for member in list(members):
+                try:
+                    await member.send_text(text)
+                except (WebSocketDisconnect, RuntimeError):
+                    members.discard(member)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        members.discard(ws)
+
+
+app = Starlette(
+    routes=[
+        WebSocketRoute("/ws", echo),
+        WebSocketRoute("/json", json_echo),
+        WebSocketRoute("/bcast", bcast),
+    ]
+)
 
 if __name__ == "__main__":
     uvicorn.run(
