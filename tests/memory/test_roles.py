@@ -179,3 +179,50 @@ async def test_a_client_ping_is_answered_while_the_handler_is_busy(
             pong = await client.wait_pong()
             assert (pong, trio.current_time() - start) == (b"are you there", READ_GRACE)
             assert await client.receive_text() == "awake"
+
+
+async def test_a_send_cancelled_while_it_waits_for_room_sends_nothing(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    app = FastrAPI(max_queue=1)
+    outcome: list[bool] = []
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.send_text("first")  # the writer holds it: the client reads nothing yet
+        await ws.send_text("second")  # queued behind it: the queue is full
+        with trio.move_on_after(1) as waited:
+            await ws.send_text("never")
+        outcome.append(waited.cancelled_caught)
+        await ws.send_text("after")
+
+    with trio.fail_after(60):
+        async with open_websocket(app, "/ws", lockstep=True) as client:
+            await trio.sleep(5)
+            received = [await client.receive_text() for _ in range(3)]
+    assert outcome == [True]
+    assert received == ["first", "second", "after"]
+
+
+async def test_a_receive_cancelled_while_the_reader_task_reads_loses_nothing(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    app = FastrAPI()
+    outcome: list[tuple[bool, bool]] = []
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket) -> None:
+        await ws.accept()
+        await trio.sleep(1)  # away: the reader task takes the role
+        with trio.move_on_after(1) as waited:
+            await ws.receive_text()  # waits for the reader task, and is cancelled
+        outcome.append((waited.cancelled_caught, ws._conn._reader))
+        await ws.send_text(await ws.receive_text())
+
+    with trio.fail_after(60):
+        async with open_websocket(app, "/ws") as client:
+            await trio.sleep(5)
+            await client.send_text("kept")
+            assert await client.receive_text() == "kept"
+    assert outcome == [(True, True)]
