@@ -42,6 +42,20 @@ class WebSocketState(IntEnum):
 class Session:
     """Every transition of one session. No awaits, no trio."""
 
+    __slots__ = (
+        "accepted",
+        "application_state",
+        "close_code",
+        "close_queued",
+        "close_reason",
+        "closed_by",
+        "ended",
+        "messages_in",
+        "messages_out",
+        "peer_closed",
+        "ping_rtt",
+    )
+
     def __init__(self) -> None:
         self.application_state = WebSocketState.CONNECTING
         self.accepted = False

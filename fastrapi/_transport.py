@@ -55,6 +55,8 @@ Unit: TypeAlias = Any
 class DecodedEvents:
     """The decoded events a transport hands out one by one: its ``next_event``/``has_events``."""
 
+    __slots__ = ("_events",)
+
     def __init__(self) -> None:
         self._events: deque[Data | Close] | None = None  # made on the first event
 

@@ -52,6 +52,30 @@ def _fileno(stream: trio.abc.Stream) -> int:
 class StreamTransport(DecodedEvents):
     """A :class:`~fastrapi._transport.Transport` over a byte stream after an HTTP upgrade."""
 
+    __slots__ = (
+        "_answer",
+        "_codec",
+        "_config",
+        "_conn",
+        "_end",
+        "_ended_reading",
+        "_failed",
+        "_fd",
+        "_full",
+        "_key",
+        "_offered",
+        "_on_end",
+        "_open",
+        "_opened",
+        "_pong_times",
+        "_pongs",
+        "_raw_frames",
+        "_send_timeout",
+        "_stream",
+        "attendant",
+        "inline_reads",
+    )
+
     can_ping: Final = True
 
     def __init__(
