@@ -5,16 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
-import subprocess
-import sys
-from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import trio
 from websockets.sync.client import connect
+
+from tests.integration.processes import ROOT, fastrapi_run
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -23,47 +20,13 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES = Path(__file__).parents[2] / "examples"
-
 
 @contextlib.asynccontextmanager
 async def chat_process(url: str) -> AsyncIterator[int]:
-    """``fastrapi run chat_hub:app --port 0`` on the Redis at ``url``; its port. Stopped by PID."""
-    command = [sys.executable, "-m", "fastrapi", "run", "chat_hub:app", "--port", "0"]
+    """``fastrapi run chat_hub:app`` on the Redis at ``url``; its port."""
     env = {**os.environ, "FASTRAPI_HUB_URL": url}
-    async with trio.open_nursery() as nursery:
-        process: trio.Process = await nursery.start(
-            partial(
-                trio.run_process,
-                command,
-                cwd=EXAMPLES,
-                env=env,
-                check=False,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-            )
-        )
-        try:
-            assert process.stdout is not None
-            seen = b""
-            while (found := re.search(rb"serving on http://127\.0\.0\.1:(\d+)/", seen)) is None:
-                chunk = await process.stdout.receive_some()
-                assert chunk, f"the process exited; it printed {seen.decode()!r}"
-                seen += chunk
-            nursery.start_soon(drain, process.stdout)
-            yield int(found[1])
-        finally:
-            process.terminate()  # SIGTERM: a graceful stop (its coverage data is written)
-            with trio.move_on_after(10, shield=True):
-                await process.wait()
-            if process.returncode is None:
-                process.kill()
-
-
-async def drain(stdout: trio.abc.ReceiveStream) -> None:
-    """Read what the process prints, so that it never blocks on a full pipe."""
-    while await stdout.receive_some():
-        pass
+    async with fastrapi_run(app="chat_hub:app", cwd=ROOT / "examples", env=env) as (_, out):
+        yield int((await out.wait_for(rb"serving on http://127\.0\.0\.1:(\d+)/"))[1])
 
 
 def conversation(one: int, two: int) -> dict[str, Any]:
