@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import coredis
 import pytest
 import trio
+import trio.testing
 
 from fastrapi import FastrAPI, HistoryGap, Hub, HubUnavailable
 from fastrapi.hub import Position, RedisBackend
@@ -201,3 +202,31 @@ async def test_the_memory_hub_needs_nothing_running() -> None:
         async with hub.subscribe("t") as messages:
             await hub.publish("t", "no server")
             assert await received(messages, 1) == ["no server"]
+
+
+class Pushed:
+    """What coredis's PubSub hands the reader: three messages at once, then nothing more."""
+
+    def __init__(self) -> None:
+        self.messages = [
+            {"type": "subscribe", "channel": b"fastrapi:t", "data": 1},
+            *({"type": "message", "channel": b"fastrapi:t", "data": b"m"} for _ in range(3)),
+        ]
+
+    async def get_message(self, ignore_subscribe_messages: bool) -> object:
+        if not self.messages:
+            await trio.sleep_forever()
+        return self.messages.pop(0)
+
+
+async def test_a_full_buffer_drops_counts_and_logs(caplog: pytest.LogCaptureFixture) -> None:
+    backend = RedisBackend("redis://localhost", buffer=1)
+    send, receive = trio.open_memory_channel[Any](1)  # nobody hands over: it stays full
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(backend._read, Pushed(), send)  # type: ignore[arg-type]
+            await trio.testing.wait_all_tasks_blocked()  # it read everything there was
+            nursery.cancel_scope.cancel()
+    assert backend.dropped == 2
+    assert receive.receive_nowait() == (b"fastrapi:t", b"m")
+    assert "1 message(s) from other processes dropped so far" in caplog.text
