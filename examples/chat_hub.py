@@ -9,17 +9,21 @@ stalling the room, and nobody iterates a set that changes. Join and leave notice
 Hub's presence events; a client gets the room's members when it joins. Each message reaches
 the browser in an envelope with its position; the page keeps the last one and, when it
 reconnects, hands it back, so it gets what it missed (or, if that is gone, is told to reload).
+
+With ``FASTRAPI_HUB_URL=redis://localhost:6379/0`` (``pip install fastrapi-trio[redis]``) the
+rooms live in Redis: run it in several processes, and every client of a room hears the others.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from fastrapi import FastrAPI, HistoryGap, Hub, Request, Response, WebSocket
 from fastrapi.hub import Position
 from fastrapi.staticfiles import StaticFiles
 
-hub = Hub(presence_events=True, history_size=100, envelope=True)
+hub = Hub(os.environ.get("FASTRAPI_HUB_URL"), presence_events=True, history_size=100, envelope=True)
 app = FastrAPI(hub=hub)
 app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"))
 

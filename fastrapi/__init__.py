@@ -10,6 +10,7 @@ from .datastructures import Address as Address
 from .exceptions import FastrapiError as FastrapiError
 from .exceptions import HistoryGap as HistoryGap
 from .exceptions import HTTPException as HTTPException
+from .exceptions import HubUnavailable as HubUnavailable
 from .exceptions import ListenError as ListenError
 from .exceptions import MessageDecodeError as MessageDecodeError
 from .exceptions import MessageTypeError as MessageTypeError
@@ -52,6 +53,7 @@ __all__ = [
     "Header",
     "HistoryGap",
     "Hub",
+    "HubUnavailable",
     "JSONResponse",
     "ListenError",
     "MessageDecodeError",

@@ -6,7 +6,7 @@ import inspect
 import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from functools import partial
 from types import SimpleNamespace
@@ -475,21 +475,23 @@ class FastrAPI:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Run the startup hooks and enter ``lifespan``; on exit, the reverse.
+        """Start the hub (:meth:`Hub.running`), run the startup hooks and enter ``lifespan``;
+        on exit, the reverse.
 
         Servers use it around serving; tests may too.
         """
-        for hook in self.on_startup:
-            await _call_hook(hook)
-        try:
-            if self.lifespan is None:
-                yield
-            else:
-                async with self.lifespan(self):
-                    yield
-        finally:
-            for hook in self.on_shutdown:
+        async with self.hub.running() if self.hub is not None else nullcontext():
+            for hook in self.on_startup:
                 await _call_hook(hook)
+            try:
+                if self.lifespan is None:
+                    yield
+                else:
+                    async with self.lifespan(self):
+                        yield
+            finally:
+                for hook in self.on_shutdown:
+                    await _call_hook(hook)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         await receive()  # lifespan.startup

@@ -36,6 +36,7 @@ __all__ = [
     "FastrapiError",
     "HTTPException",
     "HistoryGap",
+    "HubUnavailable",
     "ListenError",
     "MessageDecodeError",
     "MessageTypeError",
@@ -191,6 +192,14 @@ class HistoryGap(FastrapiError, LookupError):
         self.topic = topic
         self.since = since
         self.detail = detail
+
+
+class HubUnavailable(FastrapiError, ConnectionError):
+    """The Hub's backend (Redis) did not answer within its timeout, or is not running: the
+    message was not published (to anyone), the member not joined.
+
+    Local delivery goes on meanwhile for what other calls published; retry later.
+    """
 
 
 class SlowConsumerError(FastrapiError):

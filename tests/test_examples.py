@@ -139,34 +139,47 @@ async def test_chat_room(example: str, ann: str | None) -> None:
             assert await first.receive_json() == {"type": "user_left", "username": "Anonymous"}
 
 
-async def test_chat_hub_rooms_presence_and_recovery() -> None:
+@pytest.mark.parametrize(
+    "backend", ["memory", pytest.param("redis", marks=pytest.mark.integration)]
+)
+async def test_chat_hub_rooms_presence_and_recovery(
+    backend: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if backend == "redis":
+        monkeypatch.setenv("FASTRAPI_HUB_URL", request.getfixturevalue("redis_server").url)
     app = app_of("chat_hub")
     with trio.fail_after(10):
-        to_page = await http_request(app, "GET", "/?room=lobby")
-        page = await http_request(app, "GET", "/static/chat.html")
-        async with open_websocket(app, "/chat/lobby?username=ann") as ann:
-            assert await ann.receive_json() == {"type": "members", "members": [{"username": "ann"}]}
-            async with open_websocket(app, "/chat/lobby?username=bob") as bob:
-                members = await bob.receive_json()
-                joined = await ann.receive_json()
-                async with open_websocket(app, "/chat/elsewhere?username=cat") as cat:
-                    await cat.receive_json()  # its members
-                    await ann.send_text("hi")
-                    said = await ann.receive_json()
-                    assert await bob.receive_json() == said
-                    await cat.send_text("anyone?")  # the first thing cat gets: its own
-                    assert (await cat.receive_json())["data"]["message"] == "anyone?"
-            seen = said  # bob's last message; then he is away
-            left = await ann.receive_json()
-            await ann.send_text("while you were out")
-            missed = await ann.receive_json()
-            back = f"/chat/lobby?username=bob&epoch={seen['epoch']}&offset={seen['offset']}"
-            async with open_websocket(app, back) as bob:
-                assert await bob.receive_json() == left
-                assert await bob.receive_json() == missed
-                assert (await bob.receive_json())["type"] == "members"
-            async with open_websocket(app, "/chat/lobby?username=bob&epoch=old&offset=1") as bob:
-                assert await bob.receive_json() == {"type": "reload"}
+        async with app.running():
+            to_page = await http_request(app, "GET", "/?room=lobby")
+            page = await http_request(app, "GET", "/static/chat.html")
+            async with open_websocket(app, "/chat/lobby?username=ann") as ann:
+                assert await ann.receive_json() == {
+                    "type": "members",
+                    "members": [{"username": "ann"}],
+                }
+                async with open_websocket(app, "/chat/lobby?username=bob") as bob:
+                    members = await bob.receive_json()
+                    joined = await ann.receive_json()
+                    async with open_websocket(app, "/chat/elsewhere?username=cat") as cat:
+                        await cat.receive_json()  # its members
+                        await ann.send_text("hi")
+                        said = await ann.receive_json()
+                        assert await bob.receive_json() == said
+                        await cat.send_text("anyone?")  # the first thing cat gets: its own
+                        assert (await cat.receive_json())["data"]["message"] == "anyone?"
+                seen = said  # bob's last message; then he is away
+                left = await ann.receive_json()
+                await ann.send_text("while you were out")
+                missed = await ann.receive_json()
+                back = f"/chat/lobby?username=bob&epoch={seen['epoch']}&offset={seen['offset']}"
+                async with open_websocket(app, back) as bob:
+                    assert await bob.receive_json() == left
+                    assert await bob.receive_json() == missed
+                    assert (await bob.receive_json())["type"] == "members"
+                async with open_websocket(
+                    app, "/chat/lobby?username=bob&epoch=old&offset=1"
+                ) as bob:
+                    assert await bob.receive_json() == {"type": "reload"}
     assert (to_page.status_code, to_page.headers["location"]) == (
         307,
         "/static/chat.html?room=lobby",

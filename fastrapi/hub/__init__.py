@@ -7,6 +7,7 @@ out (members, subscriptions, messages, positions, statistics) and its memory bac
 from __future__ import annotations
 
 from ..exceptions import HistoryGap as HistoryGap
+from ..exceptions import HubUnavailable as HubUnavailable
 from ..exceptions import SlowConsumerError as SlowConsumerError
 from ._backend import Position as Position
 from ._hub import Hub as Hub
@@ -15,15 +16,18 @@ from ._members import Member as Member
 from ._members import Message as Message
 from ._members import Subscription as Subscription
 from ._memory import MemoryBackend as MemoryBackend
+from ._redis import RedisBackend as RedisBackend
 
 __all__ = [
     "HistoryGap",
     "Hub",
     "HubStatistics",
+    "HubUnavailable",
     "Member",
     "MemoryBackend",
     "Message",
     "Position",
+    "RedisBackend",
     "SlowConsumerError",
     "Subscription",
 ]

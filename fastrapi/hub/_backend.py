@@ -17,6 +17,7 @@ from ._wire import envelope
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from contextlib import AbstractAsyncContextManager
 
     from ._wire import Wire
 
@@ -76,6 +77,9 @@ class Published:
 
 class Backend(Protocol):
     """What the Hub needs from where topics live."""
+
+    def running(self) -> AbstractAsyncContextManager[None]:
+        """The backend's connections and tasks, for the block (:meth:`Hub.running`)."""
 
     def connect(self, deliver: Callable[[Published], None]) -> None:
         """Tell the backend where to hand what *other* processes publish to the topics this

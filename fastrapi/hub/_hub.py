@@ -39,6 +39,7 @@ from ..websocket import WebSocket, WebSocketState
 from ._backend import History, Position
 from ._members import Member, Subscription, _Budget
 from ._memory import MemoryBackend
+from ._redis import RedisBackend
 from ._wire import encode
 
 if TYPE_CHECKING:
@@ -120,17 +121,22 @@ class Hub:
         history_ttl: Seconds a kept message lives (``None``: until pushed out by newer ones).
         envelope: Send every member ``{"topic", "epoch", "offset", "data"}`` instead of the bare
             message, so that clients can keep their position (binary messages go bare).
+        url: ``"redis://host:6379/0"`` (or ``rediss://``, ``unix://``): topics shared by every
+            process on that Redis, through a :class:`RedisBackend` (``pip install
+            fastrapi-trio[redis]``); its tasks run in :meth:`running`.
         backend: Where topics live: a :class:`MemoryBackend` of this process by default.
 
-    Every option but ``backend`` can be overridden per join; history per topic with
-    :meth:`set_history`.
+    Every option but ``url`` and ``backend`` can be overridden per join; history per topic
+    with :meth:`set_history`.
 
     Raises:
-        ValueError: an option is out of range.
+        ValueError: an option is out of range, or both ``url`` and ``backend`` are given.
+        ImportError: a Redis ``url`` without coredis installed.
     """
 
     def __init__(
         self,
+        url: str | None = None,
         *,
         max_pending: int = 256,
         max_pending_bytes: int = 2**20,
@@ -146,6 +152,10 @@ class Hub:
         self._history = History(history_size, history_ttl)
         self._topic_history: dict[str, History] = {}
         self._envelope = envelope
+        if url is not None and backend is not None:
+            raise ValueError("give a Hub a url or a backend, not both")
+        if url is not None:
+            backend = RedisBackend(url)
         self._backend: Backend = backend if backend is not None else MemoryBackend()
         self._backend.connect(self._from_backend)
         self._id = secrets.token_hex(4)
@@ -160,6 +170,12 @@ class Hub:
 
     def __repr__(self) -> str:
         return f"<Hub {self._id} topics={len(self._topics)}>"
+
+    def running(self) -> AbstractAsyncContextManager[None]:
+        """Run the backend's tasks (Redis: its connection, pub/sub reader, presence refresh)
+        for the block; nothing for the memory backend. A :class:`~fastrapi.FastrAPI` app with
+        ``hub=`` enters it in its lifespan."""
+        return self._backend.running()
 
     def set_history(self, topic: str, size: int, ttl: float | None = None) -> None:
         """Keep the last ``size`` messages of ``topic`` (none older than ``ttl`` seconds),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections import deque
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, final
 
 import trio
@@ -18,7 +19,7 @@ from ..exceptions import HistoryGap
 from ._backend import Position, Published
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import AsyncIterator, Callable
 
     from ._backend import History
     from ._wire import Wire
@@ -64,6 +65,11 @@ class MemoryBackend:
     def __init__(self, *, shared_with: MemoryBackend | None = None) -> None:
         self._store: _Store = shared_with._store if shared_with is not None else _Store()
         self._deliver: Callable[[Published], None] | None = None
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Nothing to run: memory needs no connection."""
+        yield
 
     def connect(self, deliver: Callable[[Published], None]) -> None:
         if self._deliver is not None:

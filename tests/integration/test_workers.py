@@ -11,61 +11,18 @@ import sys
 import urllib.request
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 import trio
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+from .processes import APP, ROOT, Output, fastrapi_run
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(sys.platform != "linux", reason="SO_REUSEPORT workers are Linux's"),
 ]
-
-ROOT = Path(__file__).parents[2]
-APP = "tests.integration.served_app:app"
-
-
-class Output:
-    """What a process printed so far, searched as it comes."""
-
-    def __init__(self, process: trio.Process) -> None:
-        assert process.stdout is not None
-        self.stream = process.stdout
-        self.seen = b""
-
-    async def wait_for(self, pattern: bytes, start: int = 0) -> re.Match[bytes]:
-        while (found := re.compile(pattern).search(self.seen, start)) is None:
-            chunk = await self.stream.receive_some()
-            assert chunk, f"the process exited; it printed {self.seen.decode()!r}"
-            self.seen += chunk
-        return found
-
-
-@contextlib.asynccontextmanager
-async def fastrapi_run(*args: str) -> AsyncIterator[tuple[trio.Process, Output]]:
-    """``python -m fastrapi run APP --port 0 ARGS``, stopped by its PID at the end."""
-    command = [sys.executable, "-m", "fastrapi", "run", APP, "--port", "0", *args]
-    async with trio.open_nursery() as nursery:
-        process: trio.Process = await nursery.start(
-            partial(
-                trio.run_process,
-                command,
-                cwd=ROOT,
-                check=False,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-            )
-        )
-        try:
-            yield process, Output(process)
-        finally:
-            if process.returncode is None:
-                process.kill()
 
 
 async def start_workers(output: Output, count: int) -> tuple[int, dict[int, int]]:

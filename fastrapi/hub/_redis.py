@@ -1,0 +1,441 @@
+"""The Redis backend: topics shared by every process that uses one Redis server.
+
+Theory of operation
+-------------------
+A topic ``T`` is four Redis keys under the prefix ``fastrapi:``::
+
+    T:meta      hash: epoch (a random id, made by the first publish) and last (the offset, HINCRBY)
+    T:stream    stream: the kept messages, id OFFSET-1, capped with MAXLEN ~ history_size
+    T:members   sorted set: presence keys in join order;  T:presence  hash: key -> process, value
+
+and a channel ``T`` for pub/sub. One Lua script publishes: it gives the message its offset,
+adds it to the stream and publishes it on the channel, atomically, so the channel's order is the
+offsets' order for every process. A message on the channel carries its origin (the process's
+id): a process ignores its own (the Hub delivered them locally) and anything not newer than what
+it delivered of that topic (after a reconnection).
+
+One :class:`coredis.PubSub` per process carries every topic (one Redis subscription per topic
+per process). coredis buffers pushed messages without bound; a task moves them at once into a
+bounded trio channel (``buffer`` messages), and a second hands them to the Hub. When the
+channel is full the message is dropped, counted and logged: members see the gap in the offsets
+and recover it through history.
+
+Presence: ``T:presence`` names each member's process; a process keeps a key ``process:ID``
+alive (expiring after ``presence_ttl`` seconds, refreshed three times as often). ``presence``
+lists only members whose process is alive, and forgets the others: a killed process's members
+are gone after ``presence_ttl``.
+
+Every Redis call is bounded (``timeout``); one that fails raises :class:`HubUnavailable`. The
+pub/sub connection is coredis's: it reconnects with a backoff capped at ``max_backoff`` seconds
+and resubscribes.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, Final, final
+
+import orjson
+import trio
+
+from ..exceptions import HistoryGap, HubUnavailable
+from ._backend import Position, Published
+from ._wire import Wire
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+    from types import ModuleType
+
+    import coredis
+
+    from ._backend import History
+
+logger = logging.getLogger("fastrapi.hub")
+
+PREFIX: Final = "fastrapi:"
+URL_SCHEMES: Final = ("redis://", "rediss://", "unix://")
+
+# KEYS: meta, stream, channel. ARGV: new epoch, origin, kind, payload, size, ttl (ms; 0: none).
+_PUBLISH: Final = """
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('HSET', KEYS[1], 'epoch', epoch)
+end
+local offset = redis.call('HINCRBY', KEYS[1], 'last', 1)
+redis.call('HSET', KEYS[1], 'ttl', ARGV[6])
+local now = redis.call('TIME')
+local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local size = tonumber(ARGV[5])
+local ttl = tonumber(ARGV[6])
+local message = ARGV[2] .. '\\n' .. ARGV[3] .. '\\n' .. epoch .. '\\n' .. offset .. '\\n' .. ARGV[4]
+if size > 0 then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', size, offset .. '-1', 'm', message, 't', ms)
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+end
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+redis.call('PUBLISH', KEYS[3], message)
+return {epoch, offset}
+"""
+
+# KEYS: meta, stream. ARGV: the offset after which to read.
+# Returns epoch, last, ttl (ms), now (ms), the first kept entry, the entries after the offset.
+_HISTORY: Final = """
+local meta = redis.call('HMGET', KEYS[1], 'epoch', 'last', 'ttl')
+local now = redis.call('TIME')
+local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+local entries = redis.call('XRANGE', KEYS[2], (ARGV[1] + 1) .. '-1', '+')
+return {meta[1], meta[2], meta[3], ms, first, entries}
+"""
+
+# KEYS: members, presence, this process's alive key. ARGV: member key, entry (process, newline,
+# value), expiry (ms).
+_JOIN: Final = """
+redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
+local now = redis.call('TIME')
+redis.call('ZADD', KEYS[1], 'NX', tonumber(now[1]) * 1000000 + tonumber(now[2]), ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 1
+"""
+
+# KEYS: members, presence. ARGV: alive-key prefix. Returns the values of live members in order.
+_PRESENCE: Final = """
+local values = {}
+for _, key in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local entry = redis.call('HGET', KEYS[2], key)
+  local cut = entry and string.find(entry, '\\n', 1, true)
+  if cut and redis.call('EXISTS', ARGV[1] .. string.sub(entry, 1, cut - 1)) == 1 then
+    table.insert(values, string.sub(entry, cut + 1))
+  else
+    redis.call('ZREM', KEYS[1], key)
+    redis.call('HDEL', KEYS[2], key)
+  end
+end
+return values
+"""
+
+_KINDS: Final = {b"t": (True, False), b"j": (True, True), b"b": (False, False)}
+
+
+def _coredis() -> ModuleType:
+    """coredis (the ``redis`` extra), or an ImportError that says how to install it."""
+    try:
+        import coredis.retry
+    except ImportError as exc:
+        raise ImportError("a Redis Hub needs coredis: pip install fastrapi-trio[redis]") from exc
+    return coredis
+
+
+def _kind(wire: Wire) -> str:
+    return "b" if not wire.is_text else "j" if wire.is_json else "t"
+
+
+def _wire(kind: bytes, payload: bytes) -> Wire:
+    text, is_json = _KINDS[kind]
+    return Wire(payload.decode() if text else payload, payload, is_json=is_json)
+
+
+@final
+class RedisBackend:
+    """Topics in a Redis server (or Valkey), shared by every process that uses it.
+
+    ``Hub("redis://host:6379/0")`` makes one with the defaults; give ``Hub(backend=...)`` one
+    of your own for other values. Its tasks run in ``async with hub.running():``, which a
+    :class:`~fastrapi.FastrAPI` app with ``hub=`` enters in its lifespan.
+
+    Args:
+        url: ``redis://[user:password@]host[:port][/db]``, ``rediss://`` (TLS) or
+            ``unix:///path/to/socket[?db=N]``.
+        presence_ttl: Seconds after which the members of a process that stopped (killed, cut
+            off) are no longer listed.
+        timeout: Seconds any one Redis call may take before :class:`HubUnavailable`.
+        buffer: Messages from other processes waiting for this one's Hub; more are dropped
+            (counted in :attr:`dropped`, and logged).
+        max_backoff: The longest wait, in seconds, between reconnection attempts.
+
+    Raises:
+        ValueError: ``url`` is not a Redis URL, or an option is out of range.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        presence_ttl: float = 15.0,
+        timeout: float = 2.0,
+        buffer: int = 4096,
+        max_backoff: float = 2.0,
+    ) -> None:
+        if not isinstance(url, str) or not url.startswith(URL_SCHEMES):
+            raise ValueError(f"a Redis URL starts with redis://, rediss:// or unix://, not {url!r}")
+        for name, value in (("presence_ttl", presence_ttl), ("timeout", timeout)):
+            if not value > 0:
+                raise ValueError(f"{name} must be a positive number of seconds, not {value}")
+        if buffer < 1:
+            raise ValueError(f"buffer must be 1 or more, not {buffer}")
+        self._coredis = _coredis()
+        self._errors = (self._coredis.exceptions.RedisError, OSError)
+        self.url = url
+        self.presence_ttl = presence_ttl
+        self.timeout = timeout
+        self.max_backoff = max_backoff
+        self.dropped = 0
+        """Messages from other processes dropped because the buffer was full."""
+        self._buffer = buffer
+        self._origin = secrets.token_hex(6)
+        self._alive = f"{PREFIX}process:"
+        self._deliver: Callable[[Published], None] | None = None
+        self._client: coredis.Redis[bytes] | None = None
+        self._pubsub: coredis.patterns.pubsub.PubSub[bytes] | None = None
+        self._up = trio.Event()  # set while the PubSub is connected
+        self._topics: set[str] = set()  # subscribed by this process
+        self._gone: set[tuple[str, str]] = set()  # members to remove once Redis is back
+        self._present: dict[str, int] = {}  # topics with local presence: how many members
+        self._last: dict[str, tuple[bytes, int]] = {}  # the last delivered (epoch, offset)
+
+    def __repr__(self) -> str:
+        return f"<RedisBackend {self._origin} {self.url.split('@')[-1]}>"
+
+    def connect(self, deliver: Callable[[Published], None]) -> None:
+        if self._deliver is not None:
+            raise RuntimeError("this backend serves a Hub already: give each Hub its own")
+        self._deliver = deliver
+
+    # -- running -------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Connect, and run the pub/sub reader and the presence refresher until the block ends."""
+        client: coredis.Redis[bytes] = self._coredis.Redis.from_url(
+            self.url, connect_timeout=self.timeout, stream_timeout=self.timeout
+        )
+        retry = self._coredis.retry.ExponentialBackoffRetryPolicy(
+            (*self._errors, TimeoutError),
+            retries=None,
+            base_delay=0.05,
+            max_delay=self.max_backoff,
+            jitter=True,
+        )
+        send, receive = trio.open_memory_channel[tuple[bytes, bytes]](self._buffer)
+        async with client, trio.open_nursery() as nursery:
+            self._client = client
+            try:
+                nursery.start_soon(self._listen, client, retry, send)
+                nursery.start_soon(self._hand_over, receive)
+                nursery.start_soon(self._refresh, client)
+                yield
+            finally:
+                self._client = self._pubsub = None
+                self._up = trio.Event()
+                nursery.cancel_scope.cancel()
+
+    async def _listen(
+        self, client: coredis.Redis[bytes], retry: Any, send: trio.MemorySendChannel[Any]
+    ) -> None:
+        """The process's one PubSub: (re)connect with a bounded backoff, subscribe to every
+        topic this process is in, and read. coredis reconnects and resubscribes a PubSub that
+        was up; this loop covers a Redis that is not there at startup."""
+        backoff = 0.05
+        while True:
+            try:
+                async with client.pubsub(ignore_subscribe_messages=True, retry_policy=retry) as ps:
+                    if self._topics:
+                        with trio.fail_after(self.timeout):
+                            await ps.subscribe(*(PREFIX + topic for topic in self._topics))
+                    self._pubsub, backoff = ps, 0.05
+                    self._up.set()
+                    await self._read(ps, send)
+            except (trio.TooSlowError, *self._errors, TimeoutError) as exc:
+                logger.warning("Redis hub: pub/sub connection failed (%s); retrying", exc)
+            self._pubsub = None
+            if self._up.is_set():
+                self._up = trio.Event()
+            await trio.sleep(backoff)
+            backoff = min(backoff * 2, self.max_backoff)
+
+    async def _read(
+        self, pubsub: coredis.patterns.pubsub.PubSub[bytes], send: trio.MemorySendChannel[Any]
+    ) -> None:
+        """Move what coredis received into the bounded channel at once (coredis's is not)."""
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True)
+            if message is None or message["type"] != "message":
+                continue
+            try:
+                send.send_nowait((message["channel"], message["data"]))
+            except trio.WouldBlock:
+                self.dropped += 1
+                if self.dropped == 1 or self.dropped % 1000 == 0:
+                    logger.warning(
+                        "Redis hub: %d message(s) from other processes dropped so far: this"
+                        " process does not keep up (buffer=%d)",
+                        self.dropped,
+                        self._buffer,
+                    )
+
+    async def _hand_over(self, receive: trio.MemoryReceiveChannel[tuple[bytes, bytes]]) -> None:
+        async for channel, data in receive:
+            topic = channel.decode()[len(PREFIX) :]
+            origin, kind, epoch, position, payload = _split(data)
+            last = self._last.get(topic)
+            if last is not None and last[0] == epoch and last[1] >= position:
+                continue  # delivered already
+            self._last[topic] = (epoch, position)
+            if origin.decode() == self._origin or topic not in self._topics:
+                continue  # the Hub delivered its own
+            assert self._deliver is not None
+            self._deliver(
+                Published(topic, Position(epoch.decode(), position), _wire(kind, payload))
+            )
+
+    async def _refresh(self, client: coredis.Redis[bytes]) -> None:
+        """Keep this process's presence alive: a process that stops refreshing has none."""
+        ttl = int(self.presence_ttl * 1000)
+        while True:
+            try:
+                with trio.fail_after(self.timeout):
+                    await client.set(self._alive + self._origin, b"1", px=ttl)
+                    for topic, key in list(self._gone):
+                        await client.zrem(self._key(topic, "members"), [key])
+                        await client.hdel(self._key(topic, "presence"), [key])
+                        self._gone.discard((topic, key))
+                    for topic in list(self._present):
+                        await client.pexpire(self._key(topic, "members"), ttl)
+                        await client.pexpire(self._key(topic, "presence"), ttl)
+            except (trio.TooSlowError, *self._errors) as exc:
+                logger.warning("Redis hub: cannot refresh presence: %s", exc or type(exc).__name__)
+            await trio.sleep(self.presence_ttl / 3)
+
+    # -- calls ---------------------------------------------------------------------------------
+
+    def _connected(self) -> coredis.Redis[bytes]:
+        if self._client is None:
+            raise HubUnavailable(
+                "the Redis hub is not running: enter `async with hub.running():` (a FastrAPI app"
+                " with hub= does it in its lifespan)"
+            )
+        return self._client
+
+    @staticmethod
+    def _key(topic: str, part: str) -> str:
+        return f"{PREFIX}{topic}:{part}"
+
+    async def _call(self, what: str, call: Callable[[coredis.Redis[bytes]], Any]) -> Any:
+        """``await call(client)``, bounded; :class:`HubUnavailable` when Redis does not answer."""
+        client = self._connected()
+        try:
+            with trio.fail_after(self.timeout):
+                return await call(client)
+        except trio.TooSlowError:
+            raise HubUnavailable(f"Redis did not {what} within {self.timeout}s") from None
+        except self._errors as exc:
+            raise HubUnavailable(f"Redis could not {what}: {exc}") from exc
+
+    # -- the Backend interface -----------------------------------------------------------------
+
+    async def publish(self, topic: str, wire: Wire, history: History) -> Published:
+        ttl = 0 if history.ttl is None else max(1, int(history.ttl * 1000))
+        args = (secrets.token_hex(6), self._origin, _kind(wire), wire.payload, history.size, ttl)
+        keys = (self._key(topic, "meta"), self._key(topic, "stream"), PREFIX + topic)
+        epoch, offset = await self._call(
+            "publish", lambda client: client.eval(_PUBLISH, keys=keys, args=args)
+        )
+        return Published(topic, Position(epoch.decode(), int(offset)), wire)
+
+    def publish_nowait(self, topic: str, wire: Wire, history: History) -> Published:
+        raise trio.WouldBlock("the Redis hub cannot publish without waiting: await hub.publish()")
+
+    async def subscribe(self, topic: str) -> None:
+        self._connected()
+        self._topics.add(topic)  # subscribed again with the others after a reconnection
+        with trio.move_on_after(self.timeout):
+            await self._up.wait()
+        pubsub = self._pubsub
+        if pubsub is None:
+            raise HubUnavailable(f"Redis pub/sub is not connected (waited {self.timeout}s)")
+        await self._call("subscribe", lambda _: pubsub.subscribe(PREFIX + topic))
+
+    async def unsubscribe(self, topic: str) -> None:
+        self._topics.discard(topic)
+        self._last.pop(topic, None)
+        pubsub = self._pubsub
+        if pubsub is not None:
+            try:
+                await self._call("unsubscribe", lambda _: pubsub.unsubscribe(PREFIX + topic))
+            except HubUnavailable as exc:  # what comes on it is ignored: the topic is not ours
+                logger.info("Redis hub: %s", exc)
+
+    async def add_presence(self, topic: str, key: str, value: object) -> None:
+        entry = self._origin.encode() + b"\n" + orjson.dumps(value)
+        members, presence = self._key(topic, "members"), self._key(topic, "presence")
+        keys = (members, presence, self._alive + self._origin)
+        args = (key, entry, int(self.presence_ttl * 1000))
+        await self._call("add a member", lambda client: client.eval(_JOIN, keys=keys, args=args))
+        self._present[topic] = self._present.get(topic, 0) + 1
+
+    async def remove_presence(self, topic: str, key: str) -> None:
+        count = self._present.pop(topic, 0) - 1
+        if count > 0:
+            self._present[topic] = count
+        members, presence = self._key(topic, "members"), self._key(topic, "presence")
+
+        async def remove(client: coredis.Redis[bytes]) -> None:
+            await client.zrem(members, [key])
+            await client.hdel(presence, [key])
+
+        try:
+            await self._call("remove a member", remove)
+        except HubUnavailable as exc:  # the refresher retries it: no ghost member
+            logger.info("Redis hub: %s; retrying", exc)
+            self._gone.add((topic, key))
+
+    async def presence(self, topic: str) -> list[object]:
+        keys = (self._key(topic, "members"), self._key(topic, "presence"))
+        values = await self._call(
+            "list members",
+            lambda client: client.eval(_PRESENCE, keys=keys, args=(self._alive,)),
+        )
+        return [orjson.loads(value) for value in values]
+
+    async def history(self, topic: str, since: Position) -> list[Published]:
+        keys = (self._key(topic, "meta"), self._key(topic, "stream"))
+        epoch, last, ttl, now, first, entries = await self._call(
+            "read history",
+            lambda client: client.eval(_HISTORY, keys=keys, args=(max(since.offset, 0),)),
+        )
+        if epoch is None or epoch.decode() != since.epoch:
+            raise HistoryGap(topic, since, "that epoch of the topic is gone")
+        latest = int(last)
+        if since.offset > latest:
+            raise HistoryGap(topic, since, f"the topic's latest offset is {latest}")
+        oldest = _offset(first[0][0]) if first else latest + 1
+        oldest_time = int(now) - int(ttl) if ttl is not None and int(ttl) else None
+        for entry in entries:  # in time order: the expired ones come first
+            if oldest_time is None or int(entry[1][3]) >= oldest_time:
+                break
+            oldest = _offset(entry[0]) + 1
+        if since.offset < oldest - 1:
+            raise HistoryGap(
+                topic, since, f"messages {since.offset + 1} to {oldest - 1} are no longer kept"
+            )
+        return [_published(topic, entry[1][1]) for entry in entries]
+
+
+def _offset(stream_id: bytes) -> int:
+    return int(stream_id.split(b"-")[0])
+
+
+def _split(message: bytes) -> tuple[bytes, bytes, bytes, int, bytes]:
+    """A published message: origin, kind, epoch, offset, payload."""
+    origin, kind, epoch, offset, payload = message.split(b"\n", 4)
+    return origin, kind, epoch, int(offset), payload
+
+
+def _published(topic: str, message: bytes) -> Published:
+    _, kind, epoch, offset, payload = _split(message)
+    return Published(topic, Position(epoch.decode(), offset), _wire(kind, payload))

@@ -1,0 +1,232 @@
+"""The Hub on a real Redis: two Hubs, as two processes would be, share topics, presence, history."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import coredis
+import pytest
+import trio
+import trio.testing
+
+from fastrapi import FastrAPI, HistoryGap, Hub, HubUnavailable
+from fastrapi.hub import Position, RedisBackend
+
+if TYPE_CHECKING:
+    from fastrapi.hub import Subscription
+
+    from .server import RedisServer
+
+pytestmark = pytest.mark.integration
+
+
+async def received(messages: Subscription, count: int) -> list[object]:
+    return [(await messages.__anext__()).data for _ in range(count)]
+
+
+async def flush(server: RedisServer) -> None:
+    client = coredis.Redis.from_url(server.url)
+    async with client:
+        await client.flushall()
+
+
+async def test_two_hubs_exchange_messages_in_order_and_exactly_once(
+    redis_server: RedisServer,
+) -> None:
+    one, two = Hub(redis_server.url), Hub(redis_server.url)
+    with trio.fail_after(10):
+        async with (
+            one.running(),
+            two.running(),
+            one.subscribe("t") as here,
+            two.subscribe("t") as there,
+        ):
+            for n in range(20):
+                await (one if n % 2 else two).publish("t", {"n": n})
+            await one.publish("t", b"\x00end")
+            expected = {n + 1: f'{{"n":{n}}}' for n in range(20)} | {21: b"\x00end"}
+            for messages in (here, there):
+                got = [await messages.__anext__() for _ in range(21)]
+                # each once, with the offset of the publish order (published one at a time)
+                assert {m.position.offset: m.data for m in got} == expected
+                by_one = {k for k in expected if k % 2 == 0 or k == 21}  # n odd, and the end
+                for mine in (True, False):  # each Hub's messages in the order it published them
+                    offsets = [
+                        m.position.offset for m in got if (m.position.offset in by_one) == mine
+                    ]
+                    assert offsets == sorted(offsets)
+                with trio.move_on_after(0.3):  # nothing more: no message twice
+                    extra = await messages.__anext__()
+                    pytest.fail(f"a message came twice: {extra.data!r}")
+
+
+async def test_presence_lists_the_members_of_both_hubs_and_forgets_a_stopped_one(
+    redis_server: RedisServer,
+) -> None:
+    one = RedisBackend(redis_server.url, presence_ttl=1.0)
+    two = RedisBackend(redis_server.url, presence_ttl=1.0)
+    hub_one, hub_two = Hub(backend=one), Hub(backend=two)
+    with trio.fail_after(15):
+        async with hub_two.running():
+            async with hub_one.running():
+                await one.add_presence("room", "a", {"user": "ann"})
+                await two.add_presence("room", "b", {"user": "bob"})
+                await trio.sleep(1.5)  # longer than presence_ttl: both refresh theirs
+                assert await hub_one.members("room") == [{"user": "ann"}, {"user": "bob"}]
+                assert await hub_two.members("room") == [{"user": "ann"}, {"user": "bob"}]
+            # hub_one's process stopped without removing its member (as a killed one would)
+            while await hub_two.members("room") != [{"user": "bob"}]:  # noqa: ASYNC110 - polls Redis
+                await trio.sleep(0.2)
+            await two.remove_presence("room", "b")
+            assert await hub_two.members("room") == []
+
+
+async def test_history_is_recovered_through_the_other_hub_and_a_flush_is_a_gap(
+    redis_server: RedisServer,
+) -> None:
+    one = Hub(redis_server.url, history_size=10)
+    two = Hub(redis_server.url, history_size=10)
+    with trio.fail_after(10):
+        async with one.running(), two.running():
+            first = await one.publish("t", "first")
+            await one.publish("t", "second")
+            await one.publish("t", b"\x00third")
+            kept = await two._backend.history("t", first)
+            assert [m.wire.data for m in kept] == ["second", b"\x00third"]
+            assert [m.position for m in kept] == [
+                Position(first.epoch, 2),
+                Position(first.epoch, 3),
+            ]
+            assert await two._backend.history("t", Position(first.epoch, 3)) == []
+            with pytest.raises(HistoryGap, match="latest offset is 3"):
+                await two._backend.history("t", Position(first.epoch, 4))
+            await flush(redis_server)
+            again = await two.publish("t", "after the flush")
+            assert again.epoch != first.epoch
+            assert again.offset == 1
+            with pytest.raises(HistoryGap, match="that epoch of the topic is gone"):
+                await one._backend.history("t", first)
+
+
+async def test_history_beyond_its_size_is_a_gap(redis_server: RedisServer) -> None:
+    hub = Hub(redis_server.url)
+    hub.set_history("t", 2)
+    with trio.fail_after(10):
+        async with hub.running():
+            first = await hub.publish("t", 0)
+            for n in range(1, 300):  # MAXLEN ~ trims by whole nodes: push far past the size
+                await hub.publish("t", n)
+            with pytest.raises(HistoryGap, match="no longer kept"):
+                await hub._backend.history("t", first)
+
+
+async def test_delivery_resumes_after_redis_restarts(redis_server: RedisServer) -> None:
+    one, two = Hub(redis_server.url), Hub(redis_server.url)
+    with trio.fail_after(30):
+        async with one.running(), two.running(), two.subscribe("t") as there:
+            await one.publish("t", "before")
+            assert await received(there, 1) == ["before"]
+            redis_server.stop()
+            with pytest.raises(HubUnavailable):
+                await one.publish("t", "during")
+            redis_server.start()
+            while True:  # until both reconnected and two resubscribed
+                try:
+                    await one.publish("t", "after")
+                except HubUnavailable:
+                    await trio.sleep(0.2)
+                    continue
+                with trio.move_on_after(0.5):
+                    assert await received(there, 1) == ["after"]
+                    break
+            await one.publish("t", "later")
+            assert await received(there, 1) == ["later"]
+
+
+async def test_publish_while_redis_is_unreachable_fails_within_its_bound(
+    redis_server: RedisServer,
+) -> None:
+    backend = RedisBackend(redis_server.url, timeout=0.5)
+    hub = Hub(backend=backend)
+    redis_server.stop()
+    with trio.fail_after(10):
+        async with hub.running():
+            with pytest.raises(HubUnavailable, match="publish"):
+                await hub.publish("t", "nobody hears this")
+            redis_server.start()
+            while True:  # it connects once Redis is there
+                try:
+                    assert (await hub.publish("t", "now")).offset == 1
+                    break
+                except HubUnavailable:
+                    await trio.sleep(0.2)
+
+
+async def test_a_redis_hub_is_used_in_the_app_lifespan(redis_server: RedisServer) -> None:
+    hub = Hub(redis_server.url)
+    app = FastrAPI(hub=hub)
+    with trio.fail_after(10):
+        with pytest.raises(HubUnavailable, match="not running"):
+            await hub.publish("t", "too early")
+        async with app.running():
+            assert (await hub.publish("t", "in the lifespan")).offset == 1
+        with pytest.raises(HubUnavailable, match="not running"):
+            await hub.publish("t", "too late")
+
+
+def test_redis_options_are_checked() -> None:
+    with pytest.raises(ValueError, match="a Redis URL starts with"):
+        Hub("http://localhost")
+    with pytest.raises(ValueError, match="a url or a backend, not both"):
+        Hub("redis://localhost", backend=RedisBackend("redis://localhost"))
+    with pytest.raises(ValueError, match="presence_ttl must be"):
+        RedisBackend("redis://localhost", presence_ttl=0)
+    with pytest.raises(ValueError, match="buffer must be"):
+        RedisBackend("unix:///nowhere", buffer=0)
+    with pytest.raises(trio.WouldBlock, match=r"await hub\.publish"):
+        Hub("rediss://localhost").publish_nowait("t", "x")
+
+
+def test_without_coredis_the_error_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "coredis", None)
+    monkeypatch.setitem(sys.modules, "coredis.retry", None)
+    with pytest.raises(ImportError, match=r"pip install fastrapi-trio\[redis\]"):
+        Hub("redis://localhost")
+
+
+async def test_the_memory_hub_needs_nothing_running() -> None:
+    hub = Hub()
+    with trio.fail_after(5):
+        async with hub.subscribe("t") as messages:
+            await hub.publish("t", "no server")
+            assert await received(messages, 1) == ["no server"]
+
+
+class Pushed:
+    """What coredis's PubSub hands the reader: three messages at once, then nothing more."""
+
+    def __init__(self) -> None:
+        self.messages = [
+            {"type": "subscribe", "channel": b"fastrapi:t", "data": 1},
+            *({"type": "message", "channel": b"fastrapi:t", "data": b"m"} for _ in range(3)),
+        ]
+
+    async def get_message(self, ignore_subscribe_messages: bool) -> object:
+        if not self.messages:
+            await trio.sleep_forever()
+        return self.messages.pop(0)
+
+
+async def test_a_full_buffer_drops_counts_and_logs(caplog: pytest.LogCaptureFixture) -> None:
+    backend = RedisBackend("redis://localhost", buffer=1)
+    send, receive = trio.open_memory_channel[Any](1)  # nobody hands over: it stays full
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(backend._read, Pushed(), send)  # type: ignore[arg-type]
+            await trio.testing.wait_all_tasks_blocked()  # it read everything there was
+            nursery.cancel_scope.cancel()
+    assert backend.dropped == 2
+    assert receive.receive_nowait() == (b"fastrapi:t", b"m")
+    assert "1 message(s) from other processes dropped so far" in caplog.text
