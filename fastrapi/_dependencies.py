@@ -35,6 +35,8 @@ CLEANUP_TIMEOUT: Final = 10.0
 class Solver:
     """Resolves and calls plans for one request or connection; see the module docstring."""
 
+    __slots__ = ("_cache", "_connection", "_limiter", "_overrides", "_stack", "inputs")
+
     def __init__(
         self,
         inputs: Inputs,

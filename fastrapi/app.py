@@ -359,28 +359,28 @@ class FastrAPI:
             await transport.reject(500)
             report(scope, exc, "refused with HTTP 500 by a handshake hook")
             return
-        solvers: list[Solver] = []
-        sessions: list[Session] = []
+        made: list[tuple[Session, Solver]] = []  # the connection's, once run_session made it
 
         def create(connection: Connection) -> WebSocket:
             ws = WebSocket(scope, path_params, connection=connection)
             self.monitor.opened(route.path.template, connection.session)
-            sessions.append(connection.session)
             overrides = self.dependency_overrides
-            solvers.append(Solver(Inputs(ws), ws, overrides, self.thread_limiter))
+            solver = Solver(Inputs(ws), ws, overrides, self.thread_limiter)
+            made.append((connection.session, solver))
             return ws
 
         async def call(ws: WebSocket) -> None:
+            session, solver = made[0]
             try:
-                await solvers[0].call(endpoint.plan)
+                await solver.call(endpoint.plan)
             except (HTTPException, RequestValidationError) as exc:
-                if not sessions[0].refuse():
+                if not session.refuse():
                     raise  # after accept: an error like any other (1011)
                 if isinstance(exc, HTTPException):
                     await _refuse(transport, scope, exc)
                 else:  # one documented status for an invalid handshake value: 403
                     await _refuse(transport, scope, HTTPException(403, exc.errors()), str(exc))
-                sessions[0].on_close_sent()
+                session.on_close_sent()
 
         options = endpoint.options
         if defaults:
@@ -392,16 +392,15 @@ class FastrAPI:
             await run_session(transport, create, call, options)
         except Exception as exc:
             error = exc
-            accepted = bool(sessions) and sessions[0].accepted
+            accepted = bool(made) and made[0][0].accepted
             report(scope, exc, "closed with 1011" if accepted else "refused with HTTP 403")
         except BaseException as exc:  # cancelled: the cleanups still run, bounded
             error = exc
             raise
         finally:
-            for session in sessions:
+            for session, solver in made:
                 self.monitor.ended(route.path.template, session, scope, started)
-            if solvers:
-                await solvers[0].aclose(error)
+                await solver.aclose(error)
 
     def statistics(self) -> AppStatistics:
         """What this process served so far: open WebSockets per route, messages, close codes,
