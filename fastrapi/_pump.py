@@ -543,9 +543,7 @@ class Connection:
         ``WebSocketDisconnect(code, reason)`` from now on (once the queue is read)."""
         close = self.session.server_close(code, reason)
         if close is not None:
-            unit = self.transport.encode_close(close.code, close.reason)
-            if unit is not None:
-                self._answer_close(unit)
+            self._queue_close(close)
         self._stop()
         self._interrupt()
         self._wake_writer()
@@ -556,7 +554,11 @@ class Connection:
         elif self._reading:
             self.transport.interrupt()
 
-    def _answer_close(self, unit: Unit) -> None:
+    def _queue_close(self, close: Close) -> None:
+        """Queue our close, last; the session learns when it is on the wire."""
+        unit = self.transport.encode_close(close.code, close.reason)
+        if unit is None:
+            return  # the protocol is closing already
         try:
             self._push(unit, False, self.session.on_close_sent)
         except trio.BrokenResourceError as exc:
@@ -568,9 +570,7 @@ class Connection:
         if isinstance(item, Reject):
             await self._reject(item)
         elif item is not None:
-            unit = self.transport.encode_close(item.code, item.reason)
-            if unit is not None:
-                self._answer_close(unit)
+            self._queue_close(item)
             await trio.lowlevel.cancel_shielded_checkpoint()
 
     async def _reject(self, item: Reject) -> None:
@@ -591,9 +591,7 @@ class Connection:
                 if isinstance(final, Reject):
                     await self._reject(final)
                 elif final is not None:
-                    unit = self.transport.encode_close(final.code, final.reason)
-                    if unit is not None:
-                        self._answer_close(unit)
+                    self._queue_close(final)
                 while self._out or self._writing:
                     await self._writer_lot.park()  # type: ignore[union-attr]  # queued: it is there
                 if self.session.accepted:
