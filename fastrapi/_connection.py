@@ -19,8 +19,16 @@ class HTTPConnection:
         self._scope = scope
         self.path_params = path_params
         """The path parameters, converted as the route's template says."""
-        self.state = SimpleNamespace()
-        """A namespace for the handler's own per-connection data."""
+
+    @property
+    def scope(self) -> Scope:
+        """The ASGI scope of the request (as Starlette's ``.scope``; read it, do not change it)."""
+        return self._scope
+
+    @cached_property
+    def state(self) -> SimpleNamespace:
+        """A namespace for the handler's own per-connection data (made when first used)."""
+        return SimpleNamespace()
 
     @cached_property
     def headers(self) -> Headers:

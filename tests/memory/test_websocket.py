@@ -324,6 +324,7 @@ async def test_request_facts(connect: Connect, target: str) -> None:
                 ws.subprotocols,
                 ws.state.user,
                 repr(ws),
+                (ws.scope["type"], ws.scope["path"]),
             ]
         )
         await ws.accept(subprotocol="chat.v2", headers={"X-Server": "fastrapi"})
@@ -349,6 +350,7 @@ async def test_request_facts(connect: Connect, target: str) -> None:
         "me",
         f"<WebSocket /rooms/main/3 client=Address(host='127.0.0.1', port={client_port})"
         " CONNECTING>",
+        ("websocket", "/rooms/main/3"),
     ]
 
 
