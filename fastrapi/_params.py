@@ -30,7 +30,7 @@ from .exceptions import RouteDefinitionError
 from .params import UNSET, Body, Depends, Header, Param
 
 if typing.TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
 _REQUIRED: Final = inspect.Parameter.empty
 _MANY: Final = frozenset({list, tuple, set, frozenset, collections.abc.Sequence})
@@ -112,6 +112,14 @@ class HandlerPlan:
     """The route's path parameters (to plan a dependency override alike)."""
     provided: tuple[tuple[str, object], ...] = ()
     """Parameters that get an object of the app (its Hub), by name."""
+
+    def call_directly(self, connection: HTTPConnection) -> Awaitable[object] | None:
+        """The call of a coroutine function that takes only the connection and the app's
+        objects (nothing to resolve or validate); ``None`` for any other plan."""
+        if self.kind is not CallKind.ASYNC or self.params or self.dependencies:
+            return None
+        kwargs = {**dict(self.provided), **dict.fromkeys(self.connection_params, connection)}
+        return typing.cast("Awaitable[object]", self.call(**kwargs))
 
     def bind(self, inputs: Inputs) -> tuple[dict[str, object], ErrorList]:
         """The keyword arguments taken from the request, and the errors of those that failed.

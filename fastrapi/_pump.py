@@ -96,7 +96,6 @@ class PumpOptions:
                 raise ValueError(f"{name} must be a positive number of seconds, not {value}")
 
 
-Handler = Callable[["WebSocket"], Awaitable[None]]
 Entry = tuple[Unit, bool, Callable[[], None] | None]
 """A queued unit: whether it counts against ``max_queue``, and what to call once it is written
 (or can never be)."""
@@ -620,11 +619,15 @@ class Connection:
         await transport.linger()
 
 
-CreateWebSocket = Callable[[Connection], "WebSocket"]
+CreateWebSocket = Callable[[Connection], tuple["WebSocket", Awaitable[object]]]
+"""Makes the connection's WebSocket and the handler's call on it (awaited by run_session)."""
+Refuse = Callable[[Connection, "WebSocket", Exception], Awaitable[bool]]
+"""Answers what the handler raised before ``accept()`` with a refusal of its own (``True``);
+``False``: the error is judged as any other."""
 
 
 async def run_session(
-    transport: Transport, create: CreateWebSocket, handler: Handler, options: PumpOptions
+    transport: Transport, create: CreateWebSocket, refuse: Refuse, options: PumpOptions
 ) -> None:
     """Run one connection until its handler has finished and the close is sent.
 
@@ -637,19 +640,21 @@ async def run_session(
     outcome = _CANCELLED
     async with trio.open_nursery() as nursery:
         conn = Connection(transport, session, options, nursery)
-        ws = create(conn)
+        ws, handler = create(conn)
         try:
             if options.max_lifetime is None:
-                await handler(ws)
+                await handler
                 outcome = Close(CloseCode.NORMAL_CLOSURE)
             else:
                 with trio.move_on_after(options.max_lifetime) as lifetime:
-                    await handler(ws)
+                    await handler
                 outcome = (
                     _LIFETIME_OVER if lifetime.cancelled_caught else Close(CloseCode.NORMAL_CLOSURE)
                 )
         except Exception as exc:  # re-raised bare below, never inside a group
             outcome, handler_error = _judge(exc)
+            if await refuse(conn, ws, exc):
+                outcome, handler_error = Close(CloseCode.NORMAL_CLOSURE), None
         finally:
             await conn.finish(outcome)
             nursery.cancel_scope.cancel()

@@ -359,28 +359,19 @@ class FastrAPI:
             await transport.reject(500)
             report(scope, exc, "refused with HTTP 500 by a handshake hook")
             return
-        made: list[tuple[Session, Solver]] = []  # the connection's, once run_session made it
+        made: list[tuple[Session, Solver | None]] = []  # the connection's, once it is made
 
-        def create(connection: Connection) -> WebSocket:
+        def create(connection: Connection) -> tuple[WebSocket, Awaitable[object]]:
             ws = WebSocket(scope, path_params, connection=connection)
             self.monitor.opened(route.path.template, connection.session)
-            overrides = self.dependency_overrides
-            solver = Solver(Inputs(ws), ws, overrides, self.thread_limiter)
+            plan = route.handler.plan
+            direct = plan.call_directly(ws)
+            if direct is not None:  # nothing to resolve or validate: no solver
+                made.append((connection.session, None))
+                return ws, direct
+            solver = Solver(Inputs(ws), ws, self.dependency_overrides, self.thread_limiter)
             made.append((connection.session, solver))
-            return ws
-
-        async def call(ws: WebSocket) -> None:
-            session, solver = made[0]
-            try:
-                await solver.call(endpoint.plan)
-            except (HTTPException, RequestValidationError) as exc:
-                if not session.refuse():
-                    raise  # after accept: an error like any other (1011)
-                if isinstance(exc, HTTPException):
-                    await _refuse(transport, scope, exc)
-                else:  # one documented status for an invalid handshake value: 403
-                    await _refuse(transport, scope, HTTPException(403, exc.errors()), str(exc))
-                session.on_close_sent()
+            return ws, solver.call(plan)
 
         options = endpoint.options
         if defaults:
@@ -389,7 +380,7 @@ class FastrAPI:
         started = trio.current_time()
         error: BaseException | None = None
         try:
-            await run_session(transport, create, call, options)
+            await run_session(transport, create, _refused_by_handler, options)
         except Exception as exc:
             error = exc
             accepted = bool(made) and made[0][0].accepted
@@ -400,7 +391,8 @@ class FastrAPI:
         finally:
             for session, solver in made:
                 self.monitor.ended(route.path.template, session, scope, started)
-                await solver.aclose(error)
+                if solver is not None:
+                    await solver.aclose(error)
 
     def statistics(self) -> AppStatistics:
         """What this process served so far: open WebSockets per route, messages, close codes,
@@ -617,6 +609,22 @@ async def _json_body(request: Request) -> object:
                 }
             ]
         ) from None
+
+
+async def _refused_by_handler(connection: Connection, ws: WebSocket, exc: Exception) -> bool:
+    """A handler (or its dependency) that raised ``HTTPException`` or an invalid handshake value
+    before ``accept()`` refuses the handshake with it; after, it is an error like any other."""
+    if not isinstance(exc, HTTPException | RequestValidationError):
+        return False
+    session = connection.session
+    if not session.refuse():
+        return False
+    if isinstance(exc, HTTPException):
+        await _refuse(connection.transport, ws.scope, exc)
+    else:  # one documented status for an invalid handshake value: 403
+        await _refuse(connection.transport, ws.scope, HTTPException(403, exc.errors()), str(exc))
+    session.on_close_sent()
+    return True
 
 
 async def _refuse(
