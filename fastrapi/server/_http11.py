@@ -22,8 +22,6 @@ from ._handshake import check, is_upgrade, reason_phrase, subprotocols
 from ._stream import RECEIVE_SIZE, StreamTransport
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine
-
     from .._attendant import Attendant
     from .._types import ErrorHandler, Message, Scope
     from ..app import FastrAPI, WebSocketOptions
@@ -79,30 +77,52 @@ async def serve_connection(
     secure: bool,
 ) -> None:
     """Serve every request of one connection; return when it is over (the caller closes it)."""
+    upgraded = await _serve_http(stream, context, client, local, secure)
+    if upgraded is None:
+        return
+    # The HTTP part has returned: h11, the request and that frame go with the handshake instead
+    # of lasting as long as the WebSocket does.
+    scope, transport = upgraded
+    context.sessions.add(transport)
+    try:
+        await context.app.serve_websocket(
+            scope, transport, context.on_error, context.websocket_defaults
+        )
+    finally:
+        context.sessions.discard(transport)
+
+
+async def _serve_http(
+    stream: trio.abc.Stream,
+    context: ServerContext,
+    client: Address | None,
+    local: Address | None,
+    secure: bool,
+) -> tuple[Scope, StreamTransport] | None:
+    """The HTTP requests of the connection, up to an upgrade: its scope and transport."""
     config = context.config
     conn = h11.Connection(h11.SERVER, max_incomplete_event_size=config.max_header_size)
     timeout = config.header_timeout
-    upgrade: Coroutine[None, None, None] | None = None
     try:
         while True:
             event: h11.Event | None = None
             with trio.move_on_after(timeout):
                 event = await _next_event(stream, conn)
             if not isinstance(event, h11.Request):
-                return  # the client closed, or its request head did not come in time
-            if sum(len(k) + len(v) for k, v in event.headers) > config.max_header_size:
+                return None  # the client closed, or its request head did not come in time
+            raw = list(event.headers)  # once: h11's headers are a slow sequence to walk
+            if sum(len(k) + len(v) for k, v in raw) > config.max_header_size:
                 # h11 bounds a head that arrives in pieces; this bounds one that came whole
                 await _error(stream, conn, 431, "request header fields too large")
-                return
-            headers = Headers.from_raw(event.headers)
-            scope = _scope(event, client, local, secure)
+                return None
+            headers = Headers.from_raw(raw)
+            scope = _scope(event, raw, client, local, secure)
             if is_upgrade(event, headers):
-                upgrade = _websocket(stream, conn, event, headers, scope, context)
-                break
+                return await _websocket(stream, conn, event, headers, scope, context)
             if not await _http(stream, conn, scope, context.app, config):
-                return
+                return None
             if not await _rest_of_request(stream, conn, config):
-                return
+                return None
             conn.start_next_cycle()
             timeout = config.keep_alive_timeout
     except h11.RemoteProtocolError as exc:
@@ -110,11 +130,7 @@ async def serve_connection(
             await _error(stream, conn, exc.error_status_hint, str(exc))
     except _Closed:
         pass
-    if upgrade is not None:
-        # The WebSocket keeps what it needs; h11's objects and the request go with the handshake
-        # instead of lasting as long as the connection does.
-        del conn, event, headers
-        await upgrade
+    return None
 
 
 async def _rest_of_request(
@@ -132,7 +148,11 @@ async def _rest_of_request(
 
 
 def _scope(
-    request: h11.Request, client: Address | None, local: Address | None, secure: bool
+    request: h11.Request,
+    headers: list[tuple[bytes, bytes]],
+    client: Address | None,
+    local: Address | None,
+    secure: bool,
 ) -> Scope:
     raw_path, _, query = request.target.partition(b"?")
     return {
@@ -144,7 +164,7 @@ def _scope(
         "raw_path": raw_path,
         "query_string": query,
         "root_path": "",
-        "headers": list(request.headers),
+        "headers": headers,
         "client": client,
         "server": local,
         "state": {},
@@ -225,7 +245,8 @@ async def _websocket(
     headers: Headers,
     scope: Scope,
     context: ServerContext,
-) -> None:
+) -> tuple[Scope, StreamTransport] | None:
+    """Refuse an upgrade request that breaks RFC 6455 (``None``), or make its transport."""
     refusal = check(request, headers)
     if refusal is not None:
         head = h11.Response(
@@ -237,7 +258,7 @@ async def _websocket(
         await _send(stream, conn.send(head))
         await _send(stream, conn.send(h11.Data(data=refusal.reason.encode())))
         await _send(stream, conn.send(h11.EndOfMessage()))
-        return
+        return None
     scope.update(
         type="websocket",
         scheme="wss" if scope["scheme"] == "https" else "ws",
@@ -251,11 +272,4 @@ async def _websocket(
         config=context.config,
         attendant=context.attendant,
     )
-    del conn, request, headers  # the transport drops h11 once the handshake is answered
-    context.sessions.add(transport)
-    try:
-        await context.app.serve_websocket(
-            scope, transport, context.on_error, context.websocket_defaults
-        )
-    finally:
-        context.sessions.discard(transport)
+    return scope, transport
