@@ -337,13 +337,15 @@ class StreamTransport(DecodedEvents):
             raise self._drop(_DROPPED) from None
 
     async def write(self, units: Sequence[Unit]) -> None:
-        if self._end is not None:
-            raise trio.BrokenResourceError(self._end)
         data = units[0] if len(units) == 1 else b"".join(units)
+        written = self.write_nowait(data)
+        if written == len(data):  # the kernel took it all, as it nearly always does: no scope
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return
         with trio.move_on_after(self._send_timeout) as slow:
             try:
-                if self._fd >= 0:
-                    await self._write_fd(memoryview(data))
+                if written >= 0:
+                    await self._write_fd(memoryview(data)[written:])
                 else:
                     await self._stream.send_all(data)
             except (OSError, trio.BrokenResourceError, trio.ClosedResourceError):
