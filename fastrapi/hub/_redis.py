@@ -151,8 +151,9 @@ class RedisBackend:
     :class:`~fastrapi.FastrAPI` app with ``hub=`` enters in its lifespan.
 
     Args:
-        url: ``redis://[user:password@]host[:port][/db]``, ``rediss://`` (TLS) or
-            ``unix:///path/to/socket[?db=N]``.
+        url: ``redis://[user:password@]host[:port][/db]``, ``rediss://`` (TLS: trust a CA of
+            your own with ``?ssl_ca_certs=/path/to/ca.pem``, and add
+            ``&ssl_check_hostname=true``) or ``unix:///path/to/socket[?db=N]``.
         presence_ttl: Seconds after which the members of a process that stopped (killed, cut
             off) are no longer listed.
         timeout: Seconds any one Redis call may take before :class:`HubUnavailable`.
@@ -312,7 +313,7 @@ class RedisBackend:
                         await client.pexpire(self._key(topic, "members"), ttl)
                         await client.pexpire(self._key(topic, "presence"), ttl)
             except (trio.TooSlowError, *self._errors) as exc:
-                logger.warning("Redis hub: cannot refresh presence: %s", exc or type(exc).__name__)
+                logger.warning("Redis hub: cannot refresh presence: %s", _reason(exc))
             await trio.sleep(self.presence_ttl / 3)
 
     # -- calls ---------------------------------------------------------------------------------
@@ -341,7 +342,7 @@ class RedisBackend:
         except trio.TooSlowError:
             raise HubUnavailable(f"Redis did not {what} within {self.timeout}s") from None
         except self._errors as exc:
-            raise HubUnavailable(f"Redis could not {what}: {exc}") from exc
+            raise HubUnavailable(f"Redis could not {what}: {_reason(exc)}") from exc
 
     # -- the Backend interface -----------------------------------------------------------------
 
@@ -431,6 +432,13 @@ class RedisBackend:
                 topic, since, f"messages {since.offset + 1} to {oldest - 1} are no longer kept"
             )
         return [_published(topic, entry[1][1]) for entry in entries]
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, with the cause that coredis's "Unable to establish a connection" hides
+    (refused, a certificate that does not verify)."""
+    reason = str(exc) or type(exc).__name__
+    return reason if exc.__cause__ is None else f"{reason} ({exc.__cause__})"
 
 
 def _offset(stream_id: bytes) -> int:
