@@ -12,6 +12,8 @@ reconnects, hands it back, so it gets what it missed (or, if that is gone, is to
 
 With ``FASTRAPI_HUB_URL=redis://localhost:6379/0`` (``pip install fastrapi-trio[redis]``) the
 rooms live in Redis: run it in several processes, and every client of a room hears the others.
+The members of a process that was killed are listed until its presence expires, after
+``FASTRAPI_HUB_PRESENCE_TTL`` seconds (15 by default).
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ import os
 from pathlib import Path
 
 from fastrapi import FastrAPI, HistoryGap, Hub, Request, Response, WebSocket
-from fastrapi.hub import Position
+from fastrapi.hub import Position, RedisBackend
 from fastrapi.staticfiles import StaticFiles
 
-hub = Hub(os.environ.get("FASTRAPI_HUB_URL"), presence_events=True, history_size=100, envelope=True)
+url, ttl = os.environ.get("FASTRAPI_HUB_URL"), os.environ.get("FASTRAPI_HUB_PRESENCE_TTL", "15")
+backend = RedisBackend(url, presence_ttl=float(ttl)) if url else None  # None: this process only
+hub = Hub(backend=backend, presence_events=True, history_size=100, envelope=True)
 app = FastrAPI(hub=hub)
 app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"))
 

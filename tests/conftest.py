@@ -16,9 +16,5 @@ if TYPE_CHECKING:
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A ``redis-server`` of this test's own, on a free 127.0.0.1 port, persistence off."""
-    server = RedisServer(redis_executable(), tmp_path)
-    server.start()
-    try:
+    with RedisServer(redis_executable(), tmp_path) as server:
         yield server
-    finally:
-        server.stop()

@@ -8,11 +8,13 @@ A topic ``T`` is four Redis keys under the prefix ``fastrapi:``::
     T:stream    stream: the kept messages, id OFFSET-1, capped with MAXLEN ~ history_size
     T:members   sorted set: presence keys in join order;  T:presence  hash: key -> process, value
 
-and a channel ``T`` for pub/sub. One Lua script publishes: it gives the message its offset,
-adds it to the stream and publishes it on the channel, atomically, so the channel's order is the
-offsets' order for every process. A message on the channel carries its origin (the process's
-id): a process ignores its own (the Hub delivered them locally) and anything not newer than what
-it delivered of that topic (after a reconnection).
+and a channel ``fastrapi:DB:T`` for pub/sub, ``DB`` the URL's database number: Redis hands a
+message to the subscribers of every database, so the number keeps one database's topics from
+another's. One Lua script publishes: it gives the message its offset, adds it to the stream and
+publishes it on the channel, atomically, so the channel's order is the offsets' order for every
+process. A message on the channel carries its origin (the process's id): a process ignores its
+own (the Hub delivered them locally) and anything not newer than what it delivered of that
+topic (after a reconnection).
 
 One :class:`coredis.PubSub` per process carries every topic (one Redis subscription per topic
 per process). coredis buffers pushed messages without bound; a task moves them at once into a
@@ -149,8 +151,9 @@ class RedisBackend:
     :class:`~fastrapi.FastrAPI` app with ``hub=`` enters in its lifespan.
 
     Args:
-        url: ``redis://[user:password@]host[:port][/db]``, ``rediss://`` (TLS) or
-            ``unix:///path/to/socket[?db=N]``.
+        url: ``redis://[user:password@]host[:port][/db]``, ``rediss://`` (TLS: trust a CA of
+            your own with ``?ssl_ca_certs=/path/to/ca.pem``, and add
+            ``&ssl_check_hostname=true``) or ``unix:///path/to/socket[?db=N]``.
         presence_ttl: Seconds after which the members of a process that stopped (killed, cut
             off) are no longer listed.
         timeout: Seconds any one Redis call may take before :class:`HubUnavailable`.
@@ -189,6 +192,7 @@ class RedisBackend:
         self._buffer = buffer
         self._origin = secrets.token_hex(6)
         self._alive = f"{PREFIX}process:"
+        self._channels = f"{PREFIX}0:"  # the channels' prefix, with the database's number
         self._deliver: Callable[[Published], None] | None = None
         self._client: coredis.Redis[bytes] | None = None
         self._pubsub: coredis.patterns.pubsub.PubSub[bytes] | None = None
@@ -214,6 +218,7 @@ class RedisBackend:
         client: coredis.Redis[bytes] = self._coredis.Redis.from_url(
             self.url, connect_timeout=self.timeout, stream_timeout=self.timeout
         )
+        self._channels = f"{PREFIX}{client.connection_pool.connection_kwargs.get('db') or 0}:"
         retry = self._coredis.retry.ExponentialBackoffRetryPolicy(
             (*self._errors, TimeoutError),
             retries=None,
@@ -246,7 +251,7 @@ class RedisBackend:
                 async with client.pubsub(ignore_subscribe_messages=True, retry_policy=retry) as ps:
                     if self._topics:
                         with trio.fail_after(self.timeout):
-                            await ps.subscribe(*(PREFIX + topic for topic in self._topics))
+                            await ps.subscribe(*map(self._channel, self._topics))
                     self._pubsub, backoff = ps, 0.05
                     self._up.set()
                     await self._read(ps, send)
@@ -280,7 +285,7 @@ class RedisBackend:
 
     async def _hand_over(self, receive: trio.MemoryReceiveChannel[tuple[bytes, bytes]]) -> None:
         async for channel, data in receive:
-            topic = channel.decode()[len(PREFIX) :]
+            topic = channel.decode()[len(self._channels) :]
             origin, kind, epoch, position, payload = _split(data)
             last = self._last.get(topic)
             if last is not None and last[0] == epoch and last[1] >= position:
@@ -308,7 +313,7 @@ class RedisBackend:
                         await client.pexpire(self._key(topic, "members"), ttl)
                         await client.pexpire(self._key(topic, "presence"), ttl)
             except (trio.TooSlowError, *self._errors) as exc:
-                logger.warning("Redis hub: cannot refresh presence: %s", exc or type(exc).__name__)
+                logger.warning("Redis hub: cannot refresh presence: %s", _reason(exc))
             await trio.sleep(self.presence_ttl / 3)
 
     # -- calls ---------------------------------------------------------------------------------
@@ -325,6 +330,9 @@ class RedisBackend:
     def _key(topic: str, part: str) -> str:
         return f"{PREFIX}{topic}:{part}"
 
+    def _channel(self, topic: str) -> str:
+        return self._channels + topic
+
     async def _call(self, what: str, call: Callable[[coredis.Redis[bytes]], Any]) -> Any:
         """``await call(client)``, bounded; :class:`HubUnavailable` when Redis does not answer."""
         client = self._connected()
@@ -334,14 +342,14 @@ class RedisBackend:
         except trio.TooSlowError:
             raise HubUnavailable(f"Redis did not {what} within {self.timeout}s") from None
         except self._errors as exc:
-            raise HubUnavailable(f"Redis could not {what}: {exc}") from exc
+            raise HubUnavailable(f"Redis could not {what}: {_reason(exc)}") from exc
 
     # -- the Backend interface -----------------------------------------------------------------
 
     async def publish(self, topic: str, wire: Wire, history: History) -> Published:
         ttl = 0 if history.ttl is None else max(1, int(history.ttl * 1000))
         args = (secrets.token_hex(6), self._origin, _kind(wire), wire.payload, history.size, ttl)
-        keys = (self._key(topic, "meta"), self._key(topic, "stream"), PREFIX + topic)
+        keys = (self._key(topic, "meta"), self._key(topic, "stream"), self._channel(topic))
         epoch, offset = await self._call(
             "publish", lambda client: client.eval(_PUBLISH, keys=keys, args=args)
         )
@@ -358,7 +366,7 @@ class RedisBackend:
         pubsub = self._pubsub
         if pubsub is None:
             raise HubUnavailable(f"Redis pub/sub is not connected (waited {self.timeout}s)")
-        await self._call("subscribe", lambda _: pubsub.subscribe(PREFIX + topic))
+        await self._call("subscribe", lambda _: pubsub.subscribe(self._channel(topic)))
 
     async def unsubscribe(self, topic: str) -> None:
         self._topics.discard(topic)
@@ -366,7 +374,7 @@ class RedisBackend:
         pubsub = self._pubsub
         if pubsub is not None:
             try:
-                await self._call("unsubscribe", lambda _: pubsub.unsubscribe(PREFIX + topic))
+                await self._call("unsubscribe", lambda _: pubsub.unsubscribe(self._channel(topic)))
             except HubUnavailable as exc:  # what comes on it is ignored: the topic is not ours
                 logger.info("Redis hub: %s", exc)
 
@@ -424,6 +432,13 @@ class RedisBackend:
                 topic, since, f"messages {since.offset + 1} to {oldest - 1} are no longer kept"
             )
         return [_published(topic, entry[1][1]) for entry in entries]
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, with the cause that coredis's "Unable to establish a connection" hides
+    (refused, a certificate that does not verify)."""
+    reason = str(exc) or type(exc).__name__
+    return reason if exc.__cause__ is None else f"{reason} ({exc.__cause__})"
 
 
 def _offset(stream_id: bytes) -> int:

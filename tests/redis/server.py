@@ -1,5 +1,8 @@
 """A real ``redis-server`` for the tests: a free loopback port, no persistence, stopped by its PID.
 
+It listens on TCP (``redis://``), on TLS only (``rediss://``, with a certificate for 127.0.0.1
+from a test CA) or on a unix socket only (``unix://``); Debian's build has TLS.
+
 ``redis-server`` is Debian's package (``tests/redis/install.sh``, run by ``nox -s tests``). Where
 it is missing the Redis tests are skipped, except under ``CI=true``, where they fail: CI must
 run them.
@@ -13,12 +16,16 @@ import shutil
 import socket
 import subprocess
 import time
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Self
+from urllib.parse import urlencode
 
 import pytest
 
 if TYPE_CHECKING:
     from pathlib import Path
+    from types import TracebackType
+
+    import trustme
 
 START_TIMEOUT: Final = 10.0
 STOP_TIMEOUT: Final = 5.0
@@ -31,19 +38,75 @@ def _free_port() -> int:
         return port
 
 
-class RedisServer:
-    """One ``redis-server`` process; :meth:`stop` and :meth:`start` again keep its port."""
+def _tls_options(ca: trustme.CA, directory: Path) -> list[str]:
+    """Write a certificate for 127.0.0.1 issued by ``ca``, its key and ``ca.pem`` (the CA's) to
+    ``directory``; the options that make Redis serve TLS with them, without client certificates."""
+    cert, key, ca_cert = directory / "cert.pem", directory / "key.pem", directory / "ca.pem"
+    issued = ca.issue_cert("127.0.0.1")
+    issued.cert_chain_pems[0].write_to_path(cert)
+    issued.private_key_pem.write_to_path(key)
+    ca.cert_pem.write_to_path(ca_cert)
+    options = ["--tls-cert-file", str(cert), "--tls-key-file", str(key)]
+    return [*options, "--tls-ca-cert-file", str(ca_cert), "--tls-auth-clients", "no"]
 
-    def __init__(self, executable: str, directory: Path) -> None:
+
+class RedisServer:
+    """One ``redis-server`` process; :meth:`stop` and :meth:`start` again keep its port (or
+    socket). ``with RedisServer(...) as server:`` starts it and stops it at the end.
+
+    Args:
+        executable: The path of ``redis-server``.
+        directory: Its working directory, where it also keeps its certificate or socket.
+        ca: Listen on TLS only, with a certificate for 127.0.0.1 issued by this CA.
+        unix: Listen on a unix socket only, ``directory/redis.sock``.
+    """
+
+    def __init__(
+        self,
+        executable: str,
+        directory: Path,
+        *,
+        ca: trustme.CA | None = None,
+        unix: bool = False,
+    ) -> None:
+        if ca is not None and unix:
+            raise ValueError("a test Redis listens on TLS or on a unix socket, not both")
         self.executable = executable
         self.directory = directory
         self.port = _free_port()
+        self.socket = directory / "redis.sock" if unix else None
+        self.ca_certs = directory / "ca.pem" if ca is not None else None
+        if self.socket is not None:
+            self._listen = ["--port", "0", "--unixsocket", str(self.socket)]
+        elif ca is None:
+            self._listen = ["--port", str(self.port), "--bind", "127.0.0.1"]
+        else:
+            self._listen = ["--port", "0", "--tls-port", str(self.port), "--bind", "127.0.0.1"]
+            self._listen += _tls_options(ca, directory)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        """``redis://127.0.0.1:PORT/0``."""
+        """``redis://127.0.0.1:PORT/0``; with TLS, ``rediss://`` and the query that trusts the
+        CA and checks the name; on a unix socket, ``unix://PATH``."""
+        if self.socket is not None:
+            return f"unix://{self.socket}"
+        if self.ca_certs is not None:
+            trust = urlencode({"ssl_ca_certs": self.ca_certs, "ssl_check_hostname": "true"})
+            return f"rediss://127.0.0.1:{self.port}/0?{trust}"
         return f"redis://127.0.0.1:{self.port}/0"
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
 
     def start(self) -> None:
         """Start it and wait (at most ``START_TIMEOUT``) until it accepts connections.
@@ -51,7 +114,7 @@ class RedisServer:
         Raises:
             RuntimeError: it exited, or was not ready in time (its output is in the message).
         """
-        command = [self.executable, "--port", str(self.port), "--bind", "127.0.0.1"]
+        command = [self.executable, *self._listen]
         command += ["--save", "", "--appendonly", "no", "--dir", str(self.directory)]
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
@@ -60,7 +123,7 @@ class RedisServer:
         output = b""
         deadline = time.monotonic() + START_TIMEOUT
         fd = self.process.stdout.fileno()
-        while b"Ready to accept connections" not in output:
+        while b"ready to accept connections" not in output.lower():  # 7.0 words it two ways
             left = deadline - time.monotonic()
             readable, _, _ = select.select([fd], [], [], max(left, 0))
             chunk = os.read(fd, 4096) if readable else b""

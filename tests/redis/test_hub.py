@@ -8,14 +8,17 @@ import coredis
 import pytest
 import trio
 import trio.testing
+import trustme
 
 from fastrapi import FastrAPI, HistoryGap, Hub, HubUnavailable
 from fastrapi.hub import Position, RedisBackend
 
-if TYPE_CHECKING:
-    from fastrapi.hub import Subscription
+from .server import RedisServer, redis_executable
 
-    from .server import RedisServer
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from fastrapi.hub import Subscription
 
 pytestmark = pytest.mark.integration
 
@@ -172,6 +175,52 @@ async def test_a_redis_hub_is_used_in_the_app_lifespan(redis_server: RedisServer
             assert (await hub.publish("t", "in the lifespan")).offset == 1
         with pytest.raises(HubUnavailable, match="not running"):
             await hub.publish("t", "too late")
+
+
+async def test_two_hubs_exchange_a_message_over_tls(tmp_path: Path) -> None:
+    with RedisServer(redis_executable(), tmp_path, ca=trustme.CA()) as server:
+        one, two = Hub(server.url), Hub(server.url)  # trusting the CA, checking the name
+        with trio.fail_after(10):
+            async with one.running(), two.running(), two.subscribe("t") as there:
+                await one.publish("t", "over TLS")
+                assert await received(there, 1) == ["over TLS"]
+
+
+async def test_a_hub_that_does_not_trust_the_ca_says_so_within_its_bound(tmp_path: Path) -> None:
+    with RedisServer(redis_executable(), tmp_path, ca=trustme.CA()) as server:
+        backend = RedisBackend(f"rediss://127.0.0.1:{server.port}/0")  # the system's CAs only
+        hub = Hub(backend=backend)
+        with trio.fail_after(backend.timeout + 2):  # each call is bounded by timeout
+            async with hub.running():
+                with pytest.raises(HubUnavailable, match="certificate verify failed"):
+                    await hub.publish("t", "to an unverified server")
+
+
+async def test_hubs_over_a_unix_socket_keep_to_their_db(tmp_path: Path) -> None:
+    with RedisServer(redis_executable(), tmp_path, unix=True) as server:
+        one, two = Hub(f"{server.url}?db=3"), Hub(f"{server.url}?db=3")
+        three, four = Hub(f"{server.url}?db=4"), Hub(f"{server.url}?db=4")
+        with trio.fail_after(10):
+            async with (
+                one.running(),
+                two.running(),
+                three.running(),
+                four.running(),
+                two.subscribe("t") as in_3,
+                four.subscribe("t") as in_4,
+            ):
+                await one.publish("t", "in db 3")
+                await three.publish("t", "in db 4")
+                # Redis sends pub/sub messages to all databases: had "in db 3" reached four,
+                # it would have come first
+                assert await received(in_4, 1) == ["in db 4"]
+                assert await received(in_3, 1) == ["in db 3"]
+                await one.publish("t", "in db 3 again")
+                assert await received(in_3, 1) == ["in db 3 again"]  # not "in db 4"
+            for db, kept in ((0, 0), (3, 1), (4, 1)):  # the topic's keys are in its database
+                client = coredis.Redis.from_url(f"{server.url}?db={db}")
+                async with client:
+                    assert await client.exists(["fastrapi:t:meta"]) == kept, db
 
 
 def test_redis_options_are_checked() -> None:
