@@ -39,6 +39,13 @@ one-task loop:
   cancelled connection still gets its close) waits for the queue to be written and for the
   peer's close; then it cancels what is left. Errors of the handler never reach the nursery, so
   they come out bare, never as an ExceptionGroup.
+- **What an idle connection holds.** Its nursery, the pump's objects, the codec, and one chain
+  of parked frames: the listener's handler, ``serve_connection``, ``serve_websocket``,
+  :func:`run_session`, the handler, the pump's ``receive()`` and the transport's ``fill()``.
+  The HTTP part of the connection (h11, the request) returns before the session runs;
+  ``WebSocket.receive()`` hands back the pump's awaitable instead of a coroutine of its own;
+  a handler that takes only the WebSocket is called directly (no solver); a handler's
+  ``HTTPException`` before ``accept()`` is answered by a hook, not by a wrapper coroutine.
 """
 
 from __future__ import annotations
