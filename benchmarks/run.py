@@ -455,7 +455,7 @@ def markdown(medians: Medians, chosen: dict[str, Workload], meta: dict[str, obje
         f" median of {meta['rounds']} interleaved rounds (the order of the servers rotates every"
         " round). Servers under `taskset -c 0`, the load client (picows"
         f" {meta['versions']['picows']} on uvloop, `benchmarks/loadgen.py`) under"  # type: ignore[index]
-        " `taskset -c 1`. Reproduce: `nox -s bench`.",
+        f" `taskset -c 1`. Reproduce: `nox -s bench{meta.get('args', '')}`.",
         "",
         f"fastrapi's `/bcast`: {meta['fastrapi_bcast']}.",
         "",
@@ -698,6 +698,7 @@ def main() -> None:
         "rounds": rounds,
         "idle_connections": idle,
         "wall_seconds": round(time.monotonic() - began),
+        "args": " -- " + " ".join(sys.argv[1:]) if sys.argv[1:] else "",
         "fastrapi_bcast": "`fastrapi.Hub` (`hub.join` and `hub.publish`)",
         "versions": {
             name: version(name)
