@@ -48,7 +48,9 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Echo, JSON, 64 KiB, handshakes, idle memory and fan-out against the peers (not a default;
-    ``nox -s bench -- --quick``, ``--servers``, ``--workloads``: see benchmarks/README.md)."""
-    session.install("-e", ".", *nox.project.dependency_groups(PYPROJECT, "bench"))
+    """Echo, JSON, 64 KiB, handshakes, idle memory and fan-out against the peers, and the Hub
+    across two processes on Redis (not a default; ``nox -s bench -- --quick``, ``--servers``,
+    ``--workloads``: see benchmarks/README.md)."""
+    session.install("-e", ".[redis]", *nox.project.dependency_groups(PYPROJECT, "bench"))
+    session.run("bash", "tests/redis/install.sh", external=True)
     session.run("python", "benchmarks/run.py", *session.posargs)

@@ -1,21 +1,28 @@
 """The load client: picows (a Cython WebSocket client from PyPI) on uvloop, in its own process.
 
-    python benchmarks/loadgen.py echo PORT SERVER_PID --path /ws --connections 16 --size 32
-    python benchmarks/loadgen.py fanout PORT SERVER_PID --receivers 1000 [--stalled 1]
-    python benchmarks/loadgen.py idle PORT SERVER_PID --connections 5000
+    python benchmarks/loadgen.py echo PORT SERVER_PIDS --path /ws --connections 16 --size 32
+    python benchmarks/loadgen.py fanout PORT SERVER_PIDS --receivers 1000 [--stalled 1]
+        [--receiver-ports P1,P2] [--paced-rate 50 --paced-seconds 4]
+    python benchmarks/loadgen.py idle PORT SERVER_PIDS --connections 5000
 
 It prints one JSON object. picows parses and masks frames in C and calls back once per frame, so
 the Python left per message is a few lines; the client reads its own CPU time and the server's
-(summed over the server's process tree) from ``/proc/PID/stat`` at the two ends of the measured
-window, so every result carries both costs per message and shows which side was the limit.
+(summed over the process tree of each of the comma-separated ``SERVER_PIDS``) from
+``/proc/PID/stat`` at the two ends of the measured window, so every result carries both costs
+per message and shows which side was the limit (and, with several PIDs, each one's).
 
 - ``echo``: every connection keeps one message in flight (send, wait for the echo, check it, send
   again). Text and binary echoes are checked byte for byte, JSON ones (``--json``) by value.
 - ``fanout``: ``--receivers`` connections and one sender on the broadcast path. A sync message is
   repeated until every receiver has seen one (so all are registered), then the sender keeps at
   most ``--window`` numbered messages not yet delivered to every receiver. Every receiver checks
-  that it gets each message exactly once and in order. ``--stalled`` adds members that never read
-  (a small receive buffer, reading paused): what the others get meanwhile, and the server's memory.
+  that it gets each message exactly once and in order, and notes each delivery's latency: from
+  the sender's send of that message to its arrival (p50 and p99 over all deliveries).
+  ``--stalled`` adds members that never read (a small receive buffer, reading paused): what the
+  others get meanwhile, and the server's memory. ``--receiver-ports`` spreads the receivers
+  evenly over several servers (the sender stays on PORT). ``--paced-rate`` adds a second window,
+  on the same connections, in which the sender sends that many messages per second on a fixed
+  schedule, whatever was delivered: the latency of a fan-out that does not queue (``paced_*``).
 - ``idle``: opens ``--connections`` connections, ``--inflight`` handshakes at a time
   (handshakes/s), then (``--hold`` seconds later) reports the server's memory per connection
   with all of them open: resident memory of its process tree, after minus before, over K.
@@ -101,10 +108,10 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
-def tree_rss_bytes(pid: int) -> int:
-    """Resident memory of ``pid``'s process tree (resident pages from /proc/PID/statm)."""
+def tree_rss_bytes(pids: list[int]) -> int:
+    """Resident memory of the process trees of ``pids`` (resident pages from /proc/PID/statm)."""
     total = 0
-    for member in process_tree(pid):
+    for member in (member for pid in pids for member in process_tree(pid)):
         with contextlib.suppress(OSError):
             total += int(Path(f"/proc/{member}/statm").read_text().split()[1]) * PAGE
     return total
@@ -112,20 +119,24 @@ def tree_rss_bytes(pid: int) -> int:
 
 @dataclass
 class Window:
-    """CPU time of the client and of the server over the measured window."""
+    """CPU time of the client and of the servers over the measured window."""
 
-    server_pid: int
+    server_pids: list[int]
     started: float = 0.0
     seconds: float = 0.0
     client_user: float = 0.0
     client_cpu: float = 0.0
-    server_cpu: float = 0.0
+    server_cpus: list[float] = field(default_factory=list)  # one per server PID
     machine: float = 0.0
+
+    @property
+    def server_cpu(self) -> float:
+        return sum(self.server_cpus)
 
     def start(self) -> None:
         user, system = cpu_times(os.getpid())
         self.client_user, self.client_cpu = -user, -user - system
-        self.server_cpu = -tree_cpu_seconds(self.server_pid)
+        self.server_cpus = [-tree_cpu_seconds(pid) for pid in self.server_pids]
         self.machine = -machine_busy_seconds()
         self.started = time.perf_counter()
 
@@ -134,14 +145,25 @@ class Window:
         user, system = cpu_times(os.getpid())
         self.client_user += user
         self.client_cpu += user + system
-        self.server_cpu += tree_cpu_seconds(self.server_pid)
+        self.server_cpus = [
+            before + tree_cpu_seconds(pid)
+            for before, pid in zip(self.server_cpus, self.server_pids, strict=True)
+        ]
         self.machine += machine_busy_seconds()
 
     def costs(self, count: int) -> dict[str, float]:
-        """CPU per message (us) of both sides (the client's also in user space alone), and
-        each side's share of a core."""
+        """CPU per message (us) of both sides (the client's also in user space alone; with
+        several server PIDs each one's too, ``server0_...`` in their order), and each side's
+        share of a core."""
         per = 1e6 / max(count, 1)
+        each = {}
+        if len(self.server_pids) > 1:
+            each = {
+                f"server{i}_cpu_us_per_msg": round(cpu * per, 2)
+                for i, cpu in enumerate(self.server_cpus)
+            }
         return {
+            **each,
             "client_cpu_us_per_msg": round(self.client_cpu * per, 2),
             "client_user_us_per_msg": round(self.client_user * per, 2),
             "server_cpu_us_per_msg": round(self.server_cpu * per, 2),
@@ -261,7 +283,7 @@ async def echo(args: argparse.Namespace) -> dict[str, object]:
         assert isinstance(listener, Echoer)
         listener.send(transport)
     await asyncio.sleep(args.warmup)
-    window = Window(args.server_pid)
+    window = Window(args.server_pids)
     run.recording = True
     window.start()
     await asyncio.sleep(args.seconds)
@@ -294,6 +316,7 @@ class FanRun:
     receivers: int
     messages: list[bytes]
     seen: list[int]
+    sent_at: list[int]  # perf_counter_ns() when each message was sent
     synced: int = 0
     sent: int = 0
     completed: int = 0
@@ -304,15 +327,21 @@ class FanRun:
     last_completion: float = 0.0
     window: int = 8
     open: bool = False
+    paced: bool = False  # the sender keeps a schedule instead of the window
     sender: WSTransport | None = None
+    latencies: list[int] = field(default_factory=list)  # ns, one per delivery
     drained: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def pump(self) -> None:
-        """Keep ``window`` messages in flight that not every receiver has yet."""
+    def send_next(self) -> None:
         assert self.sender is not None
-        while self.open and self.sent - self.completed < self.window:
-            self.sender.send(WSMsgType.TEXT, self.messages[self.sent])
-            self.sent += 1
+        self.sent_at[self.sent] = time.perf_counter_ns()
+        self.sender.send(WSMsgType.TEXT, self.messages[self.sent])
+        self.sent += 1
+
+    def pump(self) -> None:
+        """Keep ``window`` messages in flight that not every receiver has yet (unless paced)."""
+        while self.open and not self.paced and self.sent - self.completed < self.window:
+            self.send_next()
 
 
 class Receiver(WSListener):
@@ -340,12 +369,14 @@ class Receiver(WSListener):
         else:
             run.bad += 1
             return
+        now = time.perf_counter_ns()
+        run.latencies.append(now - run.sent_at[number])
         self.next = number + 1
         run.delivered += 1
         run.seen[number] += 1
         if run.seen[number] == run.receivers:
             run.completed += 1
-            run.last_completion = time.perf_counter()
+            run.last_completion = now / 1e9  # perf_counter()'s clock
             run.pump()
             if not run.open and run.completed == run.sent:
                 run.drained.set()
@@ -367,10 +398,12 @@ class Stalled(WSListener):
 
 async def fanout(args: argparse.Namespace) -> dict[str, object]:
     limit = 2_000_000
-    run = FanRun(args.receivers, [fan_payload(n) for n in range(limit)], [0] * limit)
+    run = FanRun(args.receivers, [fan_payload(n) for n in range(limit)], [0] * limit, [0] * limit)
     run.window = args.window
+    ports = args.receiver_ports or [args.port]
     receivers = [
-        await connect(lambda: Receiver(run), args.port, args.path) for _ in range(args.receivers)
+        await connect(lambda: Receiver(run), ports[n % len(ports)], args.path)
+        for n in range(args.receivers)
     ]
     stalled = [
         await connect(Stalled, args.port, args.path, rcvbuf=4096) for _ in range(args.stalled)
@@ -384,35 +417,65 @@ async def fanout(args: argparse.Namespace) -> dict[str, object]:
         sender.send(WSMsgType.TEXT, b"s")
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.1)
-    rss_before = tree_rss_bytes(args.server_pid)
-    window = Window(args.server_pid)
+    rss_before = tree_rss_bytes(args.server_pids)
+    result = await fan_window(run, args, args.seconds)
+    rss_after = tree_rss_bytes(args.server_pids)
+    if args.paced_rate:
+        run.paced = True
+        paced = await fan_window(run, args, args.paced_seconds, args.paced_rate)
+        result |= {"paced_rate": args.paced_rate} | {f"paced_{k}": v for k, v in paced.items()}
+    close([transport for transport, _ in [*receivers, *stalled]] + [sender])
+    return {
+        "receivers": args.receivers,
+        "receiver_ports": len(ports),
+        "stalled": args.stalled,
+        **result,
+        "closed": run.closed,
+        "server_rss_growth_kib": round((rss_after - rss_before) / 1024, 1),
+    }
+
+
+async def fan_window(
+    run: FanRun, args: argparse.Namespace, seconds: float, rate: float = 0.0
+) -> dict[str, object]:
+    """One measured window of ``run``: the sender keeps its window of messages in flight, or
+    sends ``rate`` messages per second; then every message is waited for (``--drain``)."""
+    first, delivered, disorder, bad = run.sent, run.delivered, run.disorder, run.bad
+    run.latencies = []
+    run.drained.clear()
+    window = Window(args.server_pids)
     window.start()
     run.open = True
-    run.pump()
-    await asyncio.sleep(args.seconds)
+    if rate:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        for n in range(round(seconds * rate)):
+            await asyncio.sleep(began + n / rate - loop.time())  # late: at once
+            run.send_next()
+    else:
+        run.pump()
+        await asyncio.sleep(seconds)
     run.open = False
     if run.completed < run.sent:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(run.drained.wait(), args.drain)
     complete = run.completed == run.sent
     window.stop(run.last_completion if complete else None)
-    rss_after = tree_rss_bytes(args.server_pid)
-    missing = run.sent * args.receivers - run.delivered
-    close([transport for transport, _ in [*receivers, *stalled]] + [sender])
+    sent, delivered = run.sent - first, run.delivered - delivered
+    missing = sent * run.receivers - delivered
+    disorder, bad = run.disorder - disorder, run.bad - bad
     return {
-        "receivers": args.receivers,
-        "stalled": args.stalled,
-        "messages_sent": run.sent,
-        "deliveries": run.delivered,
+        "messages_sent": sent,
+        "deliveries": delivered,
         "secs": round(window.seconds, 3),
-        "deliveries_per_s": round(run.delivered / window.seconds, 1),
+        "deliveries_per_s": round(delivered / window.seconds, 1),
+        "p50_us": percentile_us(run.latencies, 0.5),
+        "p99_us": percentile_us(run.latencies, 0.99),
         "missing": missing,
-        "disorder": run.disorder,
-        "bad": run.bad,
-        "closed": run.closed,
-        "exact": missing == 0 and run.disorder == 0 and run.bad == 0 and run.closed == 0,
-        "server_rss_growth_kib": round((rss_after - rss_before) / 1024, 1),
-        **window.costs(run.delivered),
+        "disorder": disorder,
+        "bad": bad,
+        "exact": missing == 0 and disorder == 0 and bad == 0 and run.closed == 0,
+        **window.costs(delivered),
     }
 
 
@@ -422,9 +485,9 @@ class Idle(WSListener):
 
 async def idle(args: argparse.Namespace) -> dict[str, object]:
     await asyncio.sleep(0.5)
-    before = tree_rss_bytes(args.server_pid)
+    before = tree_rss_bytes(args.server_pids)
     gate = asyncio.Semaphore(args.inflight)
-    window = Window(args.server_pid)
+    window = Window(args.server_pids)
 
     async def one() -> WSTransport:
         async with gate:
@@ -436,7 +499,7 @@ async def idle(args: argparse.Namespace) -> dict[str, object]:
     window.stop()
     print("open", flush=True)  # for a profiler that looks at the server meanwhile
     await asyncio.sleep(args.hold)
-    after = tree_rss_bytes(args.server_pid)
+    after = tree_rss_bytes(args.server_pids)
     dropped = sum(t.is_disconnected for t in transports)
     close(transports)
     return {
@@ -449,11 +512,16 @@ async def idle(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
+def numbers(text: str) -> list[int]:
+    """``"1,2,3"`` as ``[1, 2, 3]``."""
+    return [int(part) for part in text.split(",")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("mode", choices=["echo", "fanout", "idle"])
     parser.add_argument("port", type=int)
-    parser.add_argument("server_pid", type=int)
+    parser.add_argument("server_pids", type=numbers, help="PID[,PID...]")
     parser.add_argument("--path", default="/ws")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--size", type=int, default=32)
@@ -464,6 +532,9 @@ def main() -> None:
     parser.add_argument("--receivers", type=int, default=100)
     parser.add_argument("--stalled", type=int, default=0)
     parser.add_argument("--window", type=int, default=8)
+    parser.add_argument("--receiver-ports", type=numbers, help="fanout: P1[,P2...]")
+    parser.add_argument("--paced-rate", type=float, default=0.0, help="fanout: messages/s")
+    parser.add_argument("--paced-seconds", type=float, default=4.0)
     parser.add_argument("--drain", type=float, default=5.0)
     parser.add_argument("--inflight", type=int, default=50)
     parser.add_argument("--hold", type=float, default=1.0, help="idle: seconds before measuring")

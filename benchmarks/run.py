@@ -9,6 +9,11 @@ of its rounds. The client reads its own CPU time and the server's from /proc ove
 window, so the tables show both costs per message. Writes ``results.json`` (every round's raw
 numbers), ``README.md`` and ``table.rst`` into ``benchmarks/results/`` (``results/quick/``
 with ``--quick``).
+
+``fastrapi_redis`` is fastrapi across processes: a ``redis-server`` of its own (a free loopback
+port, no persistence) and two processes of ``servers/fastrapi_app.py`` whose Hub is on it, all
+three under ``taskset -c 0``; it runs only the workloads that name it (``fanout_n1000_redis``,
+which runs on one fastrapi process too).
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Final
@@ -45,6 +51,7 @@ class Server:
     script: str  # relative to benchmarks/, run as ``python SCRIPT PORT *ARGS``
     args: tuple[str, ...] = ()
     default: bool = True
+    redis: bool = False  # two processes of the script, their Hub on a redis-server of their own
 
 
 SERVERS: Final = {
@@ -61,6 +68,9 @@ SERVERS: Final = {
     "uvicorn_starlette": Server("uvicorn + Starlette", "servers/uvicorn_starlette.py"),
     "hypercorn_raw": Server("Hypercorn trio worker, raw ASGI", "servers/hypercorn_asgi.py"),
     "trio_websocket": Server("trio-websocket", "servers/trio_websocket_server.py"),
+    "fastrapi_redis": Server(
+        "fastrapi native, 2 processes, Hub on Redis", "servers/fastrapi_app.py", redis=True
+    ),
     "fastrapi_hypercorn": Server(
         "fastrapi on Hypercorn", "servers/fastrapi_app.py", ("hypercorn",), default=False
     ),
@@ -77,6 +87,15 @@ class Workload:
     timed: bool = True  # measured for --seconds (echo, fan-out)
     seconds: float | None = None  # its own measured time, longer than --seconds
     default: bool = True
+    servers: tuple[str, ...] | None = None  # only these (None: all but the Redis pair)
+
+    def runs_on(self, server: str) -> bool:
+        if self.servers is not None:
+            return server in self.servers
+        return not SERVERS[server].redis
+
+
+PACED_RATE: Final = 20  # messages/s to 1,000 members: a fifth to a third of what either can do
 
 
 def workloads(idle: int) -> dict[str, Workload]:
@@ -136,6 +155,19 @@ def workloads(idle: int) -> dict[str, Workload]:
             seconds=30.0,
             default=False,
         ),
+        "fanout_n1000_redis": Workload(
+            "fan-out 32 B to 1,000, one process or two on Redis",
+            "fanout",
+            # the window of 8, then (on the same connections) 4 s at a fixed rate: the latency
+            # of a fan-out that does not queue
+            (
+                *("--path", "/bcast", "--receivers", "1000"),
+                *("--paced-rate", str(PACED_RATE), "--paced-seconds", "4"),
+            ),
+            "deliveries_per_s",
+            "deliveries/s",
+            servers=(FASTRAPI, "fastrapi_redis"),
+        ),
     }
 
 
@@ -153,21 +185,31 @@ def pinned(cpu: int, argv: list[str]) -> list[str]:
     return argv
 
 
-def start(server: Server, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start(
+    server: Server, port: int, log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """``server`` on ``port`` under ``taskset -c 0``, once it accepts connections."""
     command = [sys.executable, str(HERE / server.script), str(port), *server.args]
+    return spawn(server.label, command, port, log, env)
+
+
+def spawn(
+    label: str, command: list[str], port: int, log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """``command`` under ``taskset -c 0``, once it accepts connections on ``port``."""
     with log.open("ab") as sink:
-        process = subprocess.Popen(pinned(0, command), cwd=ROOT, stdout=sink, stderr=sink)
+        process = subprocess.Popen(pinned(0, command), cwd=ROOT, stdout=sink, stderr=sink, env=env)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{server.label} exited with {process.returncode}; see {log.name}")
+            raise RuntimeError(f"{label} exited with {process.returncode}; see {log.name}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return process
         except OSError:
             time.sleep(0.1)
     stop(process)
-    raise RuntimeError(f"{server.label} did not accept connections within 20 s")
+    raise RuntimeError(f"{label} did not accept connections within 20 s")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -179,10 +221,56 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def drive(workload: Workload, port: int, pid: int, seconds: float) -> dict[str, object]:
-    """Run the load client once against the server ``pid`` listening on ``port``."""
+@dataclass(frozen=True)
+class Running:
+    """A server under test: its processes (the Redis pair's two servers, then redis-server)
+    and its ports (the sender's first; fan-out receivers spread over all of them)."""
+
+    processes: tuple[subprocess.Popen[bytes], ...]
+    ports: tuple[int, ...]
+
+    def exited(self) -> int | None:
+        """The exit status of a process that ended, if one did."""
+        return next((p.returncode for p in self.processes if p.poll() is not None), None)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            stop(process)
+
+
+def launch(server: Server, log: Path) -> Running:
+    """``server`` on a free port; the Redis pair: a ``redis-server`` (no persistence), then two
+    processes of the script on it, each on a port of its own."""
+    if not server.redis:
+        port = free_port()
+        return Running((start(server, port, log),), (port,))
+    executable = shutil.which("redis-server")
+    if executable is None:
+        raise RuntimeError("redis-server is missing: bash tests/redis/install.sh")
+    redis_port = free_port()  # each port is bound before the next is chosen: all differ
+    command = [executable, "--port", str(redis_port), "--bind", "127.0.0.1"]
+    command += ["--save", "", "--appendonly", "no", "--dir", tempfile.gettempdir()]
+    redis = spawn("redis-server", command, redis_port, log)
+    env = {**os.environ, "FASTRAPI_HUB_URL": f"redis://127.0.0.1:{redis_port}/0"}
+    servers: list[subprocess.Popen[bytes]] = []
+    ports: list[int] = []
+    try:
+        for _ in range(2):
+            ports.append(free_port())
+            servers.append(start(server, ports[-1], log, env))
+    except RuntimeError:
+        Running((*servers, redis), ()).stop()
+        raise
+    return Running((*servers, redis), tuple(ports))
+
+
+def drive(workload: Workload, running: Running, seconds: float) -> dict[str, object]:
+    """Run the load client once against ``running``."""
     timing = ("--seconds", str(workload.seconds or seconds)) if workload.timed else ()
-    command = [sys.executable, str(LOADGEN), workload.mode, str(port), str(pid)]
+    pids = ",".join(str(process.pid) for process in running.processes)
+    command = [sys.executable, str(LOADGEN), workload.mode, str(running.ports[0]), pids]
+    if workload.mode == "fanout" and len(running.ports) > 1:
+        command += ["--receiver-ports", ",".join(map(str, running.ports))]
     try:
         done = subprocess.run(
             pinned(1, [*command, *workload.args, *timing]),
@@ -204,20 +292,26 @@ RETRIES: Final = 2
 budget = [240.0]  # seconds a whole run may spend waiting for quiet and measuring again
 
 
-def undisturbed(workload: Workload, port: int, pid: int, seconds: float) -> dict[str, object]:
+def undisturbed(workload: Workload, running: Running, seconds: float) -> dict[str, object]:
     """``drive``, again (after waiting for quiet) while something else on this shared machine
-    took more than ``DISTURBED`` of a core during the window; the least disturbed run is kept,
-    marked ``disturbed`` if even that one was."""
-    runs = [drive(workload, port, pid, seconds)]
-    while len(runs) <= RETRIES and budget[0] > 0 and num(runs[-1], "other_core") > DISTURBED:
+    took more than ``DISTURBED`` of a core during a measured window; the least disturbed run is
+    kept, marked ``disturbed`` if even that one was."""
+    runs = [drive(workload, running, seconds)]
+    while len(runs) <= RETRIES and budget[0] > 0 and disturbance(runs[-1]) > DISTURBED:
         began = time.monotonic()
         wait_for_quiet(10)
-        runs.append(drive(workload, port, pid, seconds))
+        runs.append(drive(workload, running, seconds))
         budget[0] -= time.monotonic() - began
-    best = min(runs, key=lambda r: num(r, "other_core") if "error" not in r else math.inf)
-    best["disturbed"] = num(best, "other_core") > DISTURBED
+    best = min(runs, key=lambda r: disturbance(r) if "error" not in r else math.inf)
+    best["disturbed"] = disturbance(best) > DISTURBED
     best["tries"] = len(runs)
     return best
+
+
+def disturbance(result: dict[str, object]) -> float:
+    """The most of a core the rest of the machine used in one of the result's windows."""
+    windows = [num(result, key) for key in ("other_core", "paced_other_core")]
+    return max((w for w in windows if not math.isnan(w)), default=math.nan)
 
 
 def wait_for_quiet(longest: float) -> None:
@@ -233,20 +327,20 @@ def wait_for_quiet(longest: float) -> None:
 def measure(
     server: Server, chosen: dict[str, Workload], seconds: float, log: Path
 ) -> dict[str, dict[str, object]]:
-    """Every workload of ``chosen`` once, on a fresh process of ``server``."""
-    port = free_port()
-    process = start(server, port, log)
+    """Every workload of ``chosen`` once, on fresh processes of ``server``."""
+    running = launch(server, log)
     results: dict[str, dict[str, object]] = {}
     try:
-        drive(workloads(0)["echo_c16"], port, process.pid, 0.5)  # warm-up, not recorded
+        for port in running.ports:  # warm-up, not recorded
+            drive(workloads(0)["echo_c16"], replace(running, ports=(port,)), 0.5)
         for key, workload in chosen.items():
-            results[key] = undisturbed(workload, port, process.pid, seconds)
-            if process.poll() is not None:
-                results[key] = {"error": f"the server exited ({process.returncode})"}
+            results[key] = undisturbed(workload, running, seconds)
+            if (status := running.exited()) is not None:
+                results[key] = {"error": f"the server exited ({status})"}
                 break
             time.sleep(0.3)  # closes settle before the next workload
     finally:
-        stop(process)
+        running.stop()
     return results
 
 
@@ -326,7 +420,8 @@ def cell(result: dict[str, object] | None, row: Row) -> str:
     cost = result.get("server_cpu_us_per_msg")
     if row.cost and isinstance(cost, int | float):
         text += f" ({short(float(cost))} us)"
-    if result.get("exact") is False or result.get("bad") or result.get("dropped"):
+    checks = (result.get("exact"), result.get("paced_exact"))
+    if False in checks or result.get("bad") or result.get("dropped"):
         text += " !"
     text += " ~" * int(num(result, "disturbed") or 0)
     if result["rounds_ok"] != result["rounds"]:
@@ -360,7 +455,7 @@ def markdown(medians: Medians, chosen: dict[str, Workload], meta: dict[str, obje
         f" median of {meta['rounds']} interleaved rounds (the order of the servers rotates every"
         " round). Servers under `taskset -c 0`, the load client (picows"
         f" {meta['versions']['picows']} on uvloop, `benchmarks/loadgen.py`) under"  # type: ignore[index]
-        " `taskset -c 1`. Reproduce: `nox -s bench`.",
+        f" `taskset -c 1`. Reproduce: `nox -s bench{meta.get('args', '')}`.",
         "",
         f"fastrapi's `/bcast`: {meta['fastrapi_bcast']}.",
         "",
@@ -411,23 +506,26 @@ def markdown(medians: Medians, chosen: dict[str, Workload], meta: dict[str, obje
             cost = Row(row.label, row.workload, "server_cpu_us_per_msg")
             cells = [ratio(medians[s].get(row.workload), mine, cost) for s in peers]
             lines.append(f"| {row.label} | " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        "## Latency, microseconds (p50 / p99)",
-        "",
-        "| workload | " + " | ".join(SERVERS[s].label for s in servers) + " |",
-        rule,
-    ]
-    for key, w in chosen.items():
-        if w.mode == "echo":
-            cells = []
-            for s in servers:
-                r = medians[s].get(key)
-                ok = r and "error" not in r
-                cells.append(
-                    f"{short(num(r, 'p50_us'))} / {short(num(r, 'p99_us'))}" if r and ok else "-"
-                )
-            lines.append(f"| {w.label} | " + " | ".join(cells) + " |")
+    echoes = [(key, w) for key, w in chosen.items() if w.mode == "echo"]
+    if echoes:
+        lines += [
+            "",
+            "## Latency, microseconds (p50 / p99)",
+            "",
+            "| workload | " + " | ".join(SERVERS[s].label for s in servers) + " |",
+            rule,
+        ]
+    for key, w in echoes:
+        cells = []
+        for s in servers:
+            r = medians[s].get(key)
+            ok = r and "error" not in r
+            cells.append(
+                f"{short(num(r, 'p50_us'))} / {short(num(r, 'p99_us'))}" if r and ok else "-"
+            )
+        lines.append(f"| {w.label} | " + " | ".join(cells) + " |")
+    if "fanout_n1000_redis" in chosen:
+        lines += hub_across_processes(medians, meta)
     lines += [
         "",
         "## The load client's cost against the server's",
@@ -461,6 +559,59 @@ def markdown(medians: Medians, chosen: dict[str, Workload], meta: dict[str, obje
                 f" | {c / v:.2f} | {num(r, 'server_core'):.2f} | {num(r, 'other_core'):.2f} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def ms(result: dict[str, object], key: str) -> str:
+    """A figure in microseconds, in milliseconds."""
+    return f"{num(result, key) / 1000:.1f}"
+
+
+def hub_across_processes(medians: Medians, meta: dict[str, object]) -> list[str]:
+    """The section on ``fanout_n1000_redis``: one process against two on Redis."""
+    redis = meta.get("redis_server", "?")
+    coredis = meta["versions"]["coredis"]  # type: ignore[index]
+    lines = [
+        "",
+        "## The Hub across processes: fan-out to 1,000 through Redis",
+        "",
+        "`fanout_n1000_redis`: 1,000 members of `/bcast` and one sender. *One process*: all on"
+        " `fastrapi` (the memory Hub). *Two processes*: `fastrapi_redis`, 500 members on each"
+        f" of two processes whose Hub is on one redis-server ({redis}, no persistence; coredis"
+        f" {coredis}), the sender on the first. Every server process, Redis included, runs"
+        " under `taskset -c 0`: the server side has one core either way. First the window of 8"
+        " messages (throughput), then, on the same connections, 4 s at"
+        f" {PACED_RATE} messages/s ({PACED_RATE * 1000:,} deliveries/s) on a fixed schedule: the"
+        " latency of a fan-out that does not queue. Latency: from the client's send of a"
+        " message to its arrival at a member, p50 / p99 over every delivery, in ms. CPU per"
+        " delivery is the server side's (every process) over all 1,000 members' deliveries,"
+        " split into the sender's process, the other one and Redis.",
+        "",
+        "| | deliveries/s | server CPU us/delivery (sender's + other + Redis) | p50 / p99 ms"
+        f" | at {PACED_RATE}/s: p50 / p99 ms | at {PACED_RATE}/s: CPU us/delivery | server core"
+        " | client core |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    names = {
+        FASTRAPI: "one process, memory Hub",
+        "fastrapi_redis": "two processes through Redis (500 + 500)",
+    }
+    for server, name in names.items():
+        r = medians.get(server, {}).get("fanout_n1000_redis")
+        if not r or "error" in r:
+            continue
+        split = ""
+        if SERVERS[server].redis:
+            parts = (num(r, f"server{i}_cpu_us_per_msg") for i in range(3))
+            split = " (" + " + ".join(f"{part:.1f}" for part in parts) + ")"
+        lines.append(
+            f"| {name} | {cell(r, Row('', 'fanout_n1000_redis', 'deliveries_per_s', cost=False))}"
+            f" | {num(r, 'server_cpu_us_per_msg'):.1f}{split}"
+            f" | {ms(r, 'p50_us')} / {ms(r, 'p99_us')}"
+            f" | {ms(r, 'paced_p50_us')} / {ms(r, 'paced_p99_us')}"
+            f" | {num(r, 'paced_server_cpu_us_per_msg'):.1f}"
+            f" | {num(r, 'server_core'):.2f} | {num(r, 'client_core'):.2f} |"
+        )
+    return lines
 
 
 def rst_table(medians: Medians, chosen: dict[str, Workload], meta: dict[str, object]) -> str:
@@ -511,6 +662,10 @@ def main() -> None:
     unknown = [k for k in keys if k not in SERVERS]
     if unknown:
         parser.error(f"unknown servers: {unknown}")
+    plans = {k: {w: wl for w, wl in chosen.items() if wl.runs_on(k)} for k in keys}
+    keys = [k for k in keys if plans[k]]
+    if not keys:
+        parser.error("none of the chosen workloads runs on the chosen servers")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4 * idle)), hard))
     out.mkdir(parents=True, exist_ok=True)
@@ -523,14 +678,14 @@ def main() -> None:
         for key in order:
             print(f"round {round_ + 1}/{rounds}: {SERVERS[key].label} ...", flush=True)
             try:
-                raw[key].append(measure(SERVERS[key], chosen, seconds, log))
+                raw[key].append(measure(SERVERS[key], plans[key], seconds, log))
             except (OSError, RuntimeError) as exc:
-                raw[key].append({w: {"error": str(exc)[:300]} for w in chosen})
+                raw[key].append({w: {"error": str(exc)[:300]} for w in plans[key]})
             for w, r in raw[key][-1].items():
                 figure = r.get(chosen[w].metric, r.get("error"))
                 print(f"  {w}: {figure}", flush=True)
     medians: Medians = {
-        k: {w: median_of([r.get(w, {"error": "not run"}) for r in raw[k]]) for w in chosen}
+        k: {w: median_of([r.get(w, {"error": "not run"}) for r in raw[k]]) for w in plans[k]}
         for k in keys
     }
     meta: dict[str, object] = {
@@ -543,6 +698,7 @@ def main() -> None:
         "rounds": rounds,
         "idle_connections": idle,
         "wall_seconds": round(time.monotonic() - began),
+        "args": " -- " + " ".join(sys.argv[1:]) if sys.argv[1:] else "",
         "fastrapi_bcast": "`fastrapi.Hub` (`hub.join` and `hub.publish`)",
         "versions": {
             name: version(name)
@@ -558,9 +714,14 @@ def main() -> None:
                 "hypercorn",
                 "trio-websocket",
                 "orjson",
+                "coredis",
             )
         },
     }
+    redis = shutil.which("redis-server")
+    if redis and any(SERVERS[k].redis for k in keys):
+        answer = subprocess.run([redis, "--version"], capture_output=True, text=True, check=False)
+        meta["redis_server"] = answer.stdout.split()[2].removeprefix("v=")  # "Redis server v=7.."
     write(out, medians, chosen, meta, raw)
 
 
@@ -568,7 +729,7 @@ def rewrite(results: Path, out: Path | None) -> None:
     """The tables again from a ``results.json`` (after a change to how they are drawn)."""
     data = json.loads(results.read_text())
     every = workloads(data["meta"]["idle_connections"])
-    chosen = {k: every[k] for k in next(iter(data["medians"].values()))}
+    chosen = {k: w for k, w in every.items() if any(k in m for m in data["medians"].values())}
     write(out or results.parent, data["medians"], chosen, data["meta"], data["rounds"])
 
 

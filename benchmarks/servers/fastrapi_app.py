@@ -3,16 +3,19 @@
 CODEC is ``auto`` (the default), ``websockets``, ``wsproto``, or ``hypercorn`` (the same app on
 Hypercorn's trio worker). ``/ws`` echoes text as text and binary as binary, ``/json``
 re-serialises every message with ``receive_json``/``send_json``, and ``/bcast`` publishes every
-text message to every client of ``/bcast`` through ``fastrapi.Hub`` (the sender included).
+text message to every client of ``/bcast`` through ``fastrapi.Hub`` (the sender included): the
+memory Hub of this process, or with ``FASTRAPI_HUB_URL=redis://...`` the Redis one, shared by
+every process on that Redis.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 from fastrapi import FastrAPI, Hub, WebSocket, WebSocketDisconnect
 
-app = FastrAPI(max_message_size=2**25, hub=Hub())
+app = FastrAPI(max_message_size=2**25, hub=Hub(os.environ.get("FASTRAPI_HUB_URL")))
 
 
 @app.websocket("/ws")
