@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 import coredis
@@ -82,6 +83,53 @@ async def test_presence_lists_the_members_of_both_hubs_and_forgets_a_stopped_one
                 await trio.sleep(0.2)
             await two.remove_presence("room", "b")
             assert await hub_two.members("room") == []
+
+
+async def listed(one: Hub, two: Hub, topic: str, expected: list[object]) -> None:
+    """Wait until both Hubs list ``expected`` as ``topic``'s members (Redis may not answer)."""
+    while True:
+        with contextlib.suppress(HubUnavailable):
+            if await one.members(topic) == expected and await two.members(topic) == expected:
+                return
+        await trio.sleep(0.05)
+
+
+@pytest.mark.parametrize("lost", ["restarted", "flushed", "deleted"])
+async def test_presence_of_connected_members_comes_back_after_redis_loses_it(
+    redis_server: RedisServer, lost: str
+) -> None:
+    one = RedisBackend(redis_server.url, presence_ttl=1.0)
+    two = RedisBackend(redis_server.url, presence_ttl=1.0)
+    hub_one, hub_two = Hub(backend=one), Hub(backend=two)
+    ann, bob, cat, dan = ({"user": name} for name in ("ann", "bob", "cat", "dan"))
+    with trio.fail_after(20):
+        async with hub_one.running(), hub_two.running():
+            await one.add_presence("room", "a", ann)
+            await two.add_presence("room", "b", bob)
+            await one.add_presence("room", "c", cat)
+            await two.add_presence("lobby", "b2", bob)
+            expected: list[object] = [ann, bob, cat]
+            assert await hub_one.members("room") == await hub_two.members("room") == expected
+            if lost == "restarted":  # no persistence: every key is gone
+                redis_server.stop()
+                redis_server.start()
+            else:
+                if lost == "flushed":
+                    await flush(redis_server)
+                else:  # the room's keys only (evicted, say): both processes are still alive
+                    client = coredis.Redis.from_url(redis_server.url)
+                    async with client:
+                        await client.delete(["fastrapi:room:members", "fastrapi:room:presence"])
+                # a join before the refreshers notice: the keys are there again, and the
+                # members Redis lost must come back all the same
+                await two.add_presence("room", "d", dan)
+                expected.append(dan)
+            # each process refreshes every presence_ttl / 3 and reconnects within max_backoff
+            with trio.fail_after(5):
+                await listed(hub_one, hub_two, "room", expected)
+                await listed(hub_one, hub_two, "lobby", [bob])
+            await one.remove_presence("room", "a")  # what came back leaves as before
+            assert await hub_one.members("room") == await hub_two.members("room") == expected[1:]
 
 
 async def test_history_is_recovered_through_the_other_hub_and_a_flush_is_a_gap(
