@@ -46,6 +46,7 @@ import logging
 import secrets
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Final, final
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import orjson
 import trio
@@ -183,9 +184,10 @@ class RedisBackend:
     :class:`~fastrapi.FastrAPI` app with ``hub=`` enters in its lifespan.
 
     Args:
-        url: ``redis://[user:password@]host[:port][/db]``, ``rediss://`` (TLS: trust a CA of
-            your own with ``?ssl_ca_certs=/path/to/ca.pem``, and add
-            ``&ssl_check_hostname=true``) or ``unix:///path/to/socket[?db=N]``.
+        url: ``redis://[user:password@]host[:port][/db]``, ``rediss://`` (TLS: the certificate
+            must verify and name the host; trust a CA of your own with
+            ``?ssl_ca_certs=/path/to/ca.pem``; ``ssl_check_hostname=false`` accepts a
+            certificate for another name) or ``unix:///path/to/socket[?db=N]``.
         presence_ttl: Seconds after which the members of a process that stopped (killed, cut
             off) are no longer listed.
         timeout: Seconds any one Redis call may take before :class:`HubUnavailable`.
@@ -250,7 +252,7 @@ class RedisBackend:
     async def running(self) -> AsyncIterator[None]:
         """Connect, and run the pub/sub reader and the presence refresher until the block ends."""
         client: coredis.Redis[bytes] = self._coredis.Redis.from_url(
-            self.url, connect_timeout=self.timeout, stream_timeout=self.timeout
+            _checking_host_name(self.url), connect_timeout=self.timeout, stream_timeout=self.timeout
         )
         self._channels = f"{PREFIX}{client.connection_pool.connection_kwargs.get('db') or 0}:"
         retry = self._coredis.retry.ExponentialBackoffRetryPolicy(
@@ -496,6 +498,20 @@ class RedisBackend:
                 topic, since, f"messages {since.offset + 1} to {oldest - 1} are no longer kept"
             )
         return [_published(topic, entry[1][1]) for entry in entries]
+
+
+def _checking_host_name(url: str) -> str:
+    """``url``, with ``ssl_check_hostname=true`` if it is ``rediss://`` and its query neither
+    sets that option nor turns verification off (``ssl_cert_reqs=none``): coredis would
+    accept a certificate for any name otherwise."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    if parts.scheme != "rediss" or "ssl_check_hostname" in query:
+        return url
+    if query.get("ssl_cert_reqs", [""])[0] == "none":
+        return url
+    check = "ssl_check_hostname=true"
+    return urlunsplit(parts._replace(query=f"{parts.query}&{check}" if parts.query else check))
 
 
 def _reason(exc: BaseException) -> str:

@@ -227,7 +227,7 @@ async def test_a_redis_hub_is_used_in_the_app_lifespan(redis_server: RedisServer
 
 async def test_two_hubs_exchange_a_message_over_tls(tmp_path: Path) -> None:
     with RedisServer(redis_executable(), tmp_path, ca=trustme.CA()) as server:
-        one, two = Hub(server.url), Hub(server.url)  # trusting the CA, checking the name
+        one, two = Hub(server.url), Hub(server.url)  # trusting the CA; the name is checked
         with trio.fail_after(10):
             async with one.running(), two.running(), two.subscribe("t") as there:
                 await one.publish("t", "over TLS")
@@ -242,6 +242,24 @@ async def test_a_hub_that_does_not_trust_the_ca_says_so_within_its_bound(tmp_pat
             async with hub.running():
                 with pytest.raises(HubUnavailable, match="certificate verify failed"):
                     await hub.publish("t", "to an unverified server")
+
+
+async def test_rediss_checks_the_host_name_unless_the_url_says_not_to(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    with RedisServer(redis_executable(), tmp_path, ca=ca, tls_host="example.org") as server:
+        backend = RedisBackend(server.url)  # a trusted certificate, but for another name
+        checked = Hub(backend=backend)
+        with trio.fail_after(backend.timeout + 2):  # each call is bounded by timeout
+            async with checked.running():
+                with pytest.raises(HubUnavailable, match="mismatch"):
+                    await checked.publish("t", "to a server named otherwise")
+        unchecked = Hub(f"{server.url}&ssl_check_hostname=false")
+        # no verification at all: no name to check either (coredis refuses the two together)
+        unverified = Hub(f"rediss://127.0.0.1:{server.port}/0?ssl_cert_reqs=none")
+        with trio.fail_after(10):
+            async with unchecked.running(), unverified.running():
+                assert (await unchecked.publish("t", "name not checked")).offset == 1
+                assert (await unverified.publish("t", "nothing checked")).offset == 2
 
 
 async def test_hubs_over_a_unix_socket_keep_to_their_db(tmp_path: Path) -> None:
