@@ -27,6 +27,14 @@ alive (expiring after ``presence_ttl`` seconds, refreshed three times as often).
 lists only members whose process is alive, and forgets the others: a killed process's members
 are gone after ``presence_ttl``.
 
+Redis may lose the entries of a process that is alive: it restarted without persistence, was
+flushed, evicted the keys, or the process was cut off for longer than ``presence_ttl`` and
+another forgot its members. Each loses all of a process's entries in a topic made before it.
+So a process keeps its own members' entries (with their scores, to keep the join order); on
+each refresh, one script per topic renews the keys' expiry and says whether this process's
+oldest member there is still listed, and if it is not, the refresher puts them all back. No
+join notice is published again: the members who were there still know.
+
 Every Redis call is bounded (``timeout``); one that fails raises :class:`HubUnavailable`. The
 pub/sub connection is coredis's: it reconnects with a backoff capped at ``max_backoff`` seconds
 and resubscribes.
@@ -38,6 +46,7 @@ import logging
 import secrets
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Final, final
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import orjson
 import trio
@@ -94,14 +103,38 @@ return {meta[1], meta[2], meta[3], ms, first, entries}
 """
 
 # KEYS: members, presence, this process's alive key. ARGV: member key, entry (process, newline,
-# value), expiry (ms).
+# value), expiry (ms). Returns the member's score: its join time (µs).
 _JOIN: Final = """
 redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
 local now = redis.call('TIME')
-redis.call('ZADD', KEYS[1], 'NX', tonumber(now[1]) * 1000000 + tonumber(now[2]), ARGV[1])
+local score = tonumber(now[1]) * 1000000 + tonumber(now[2])
+redis.call('ZADD', KEYS[1], 'NX', score, ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return score
+"""
+
+# KEYS: members, presence. ARGV: expiry (ms), a member's key. Renews both; returns 1 if the
+# member is listed, 0 if Redis lost it.
+_RENEW: Final = """
+local listed = redis.call('ZSCORE', KEYS[1], ARGV[2]) and redis.call('HEXISTS', KEYS[2], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return listed == 1 and 1 or 0
+"""
+
+# KEYS: members, presence. ARGV: expiry (ms), then each member's key, score (0: now), entry.
+_RESTORE: Final = """
+local now = redis.call('TIME')
+for i = 2, #ARGV, 3 do
+  local score = ARGV[i + 1]
+  if score == '0' then score = tonumber(now[1]) * 1000000 + tonumber(now[2]) end
+  redis.call('ZADD', KEYS[1], 'NX', score, ARGV[i])
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
 return 1
 """
 
@@ -151,9 +184,10 @@ class RedisBackend:
     :class:`~fastrapi.FastrAPI` app with ``hub=`` enters in its lifespan.
 
     Args:
-        url: ``redis://[user:password@]host[:port][/db]``, ``rediss://`` (TLS: trust a CA of
-            your own with ``?ssl_ca_certs=/path/to/ca.pem``, and add
-            ``&ssl_check_hostname=true``) or ``unix:///path/to/socket[?db=N]``.
+        url: ``redis://[user:password@]host[:port][/db]``, ``rediss://`` (TLS: the certificate
+            must verify and name the host; trust a CA of your own with
+            ``?ssl_ca_certs=/path/to/ca.pem``; ``ssl_check_hostname=false`` accepts a
+            certificate for another name) or ``unix:///path/to/socket[?db=N]``.
         presence_ttl: Seconds after which the members of a process that stopped (killed, cut
             off) are no longer listed.
         timeout: Seconds any one Redis call may take before :class:`HubUnavailable`.
@@ -199,7 +233,9 @@ class RedisBackend:
         self._up = trio.Event()  # set while the PubSub is connected
         self._topics: set[str] = set()  # subscribed by this process
         self._gone: set[tuple[str, str]] = set()  # members to remove once Redis is back
-        self._present: dict[str, int] = {}  # topics with local presence: how many members
+        # this process's members with presence, by topic: key -> (score, entry); 0 until the
+        # join's score is known
+        self._present: dict[str, dict[str, tuple[int, bytes]]] = {}
         self._last: dict[str, tuple[bytes, int]] = {}  # the last delivered (epoch, offset)
 
     def __repr__(self) -> str:
@@ -216,7 +252,7 @@ class RedisBackend:
     async def running(self) -> AsyncIterator[None]:
         """Connect, and run the pub/sub reader and the presence refresher until the block ends."""
         client: coredis.Redis[bytes] = self._coredis.Redis.from_url(
-            self.url, connect_timeout=self.timeout, stream_timeout=self.timeout
+            _checking_host_name(self.url), connect_timeout=self.timeout, stream_timeout=self.timeout
         )
         self._channels = f"{PREFIX}{client.connection_pool.connection_kwargs.get('db') or 0}:"
         retry = self._coredis.retry.ExponentialBackoffRetryPolicy(
@@ -299,7 +335,8 @@ class RedisBackend:
             )
 
     async def _refresh(self, client: coredis.Redis[bytes]) -> None:
-        """Keep this process's presence alive: a process that stops refreshing has none."""
+        """Keep this process's presence alive (a process that stops refreshing has none), and
+        put its members back where Redis lost them."""
         ttl = int(self.presence_ttl * 1000)
         while True:
             try:
@@ -309,12 +346,36 @@ class RedisBackend:
                         await client.zrem(self._key(topic, "members"), [key])
                         await client.hdel(self._key(topic, "presence"), [key])
                         self._gone.discard((topic, key))
-                    for topic in list(self._present):
-                        await client.pexpire(self._key(topic, "members"), ttl)
-                        await client.pexpire(self._key(topic, "presence"), ttl)
+                    for topic, local in list(self._present.items()):
+                        if local and not await self._renew(client, topic, next(iter(local)), ttl):
+                            await self._restore(client, topic, local, ttl)
             except (trio.TooSlowError, *self._errors) as exc:
                 logger.warning("Redis hub: cannot refresh presence: %s", _reason(exc))
             await trio.sleep(self.presence_ttl / 3)
+
+    async def _renew(self, client: coredis.Redis[bytes], topic: str, oldest: str, ttl: int) -> bool:
+        """Push back the expiry of ``topic``'s presence keys; ``False`` if Redis lost this
+        process's ``oldest`` member there (and with it every one older than the loss)."""
+        keys = (self._key(topic, "members"), self._key(topic, "presence"))
+        return bool(await client.eval(_RENEW, keys=keys, args=(ttl, oldest)))
+
+    async def _restore(
+        self,
+        client: coredis.Redis[bytes],
+        topic: str,
+        local: dict[str, tuple[int, bytes]],
+        ttl: int,
+    ) -> None:
+        """Put back this process's ``local`` members of ``topic`` (in their join order)."""
+        entries = list(local.items())
+        args: list[int | str | bytes] = [ttl]
+        for key, (score, entry) in entries:
+            args += (key, score, entry)
+        keys = (self._key(topic, "members"), self._key(topic, "presence"))
+        await client.eval(_RESTORE, keys=keys, args=args)
+        logger.info("Redis hub: %d member(s) of %r put back", len(entries), topic)
+        # one that left meanwhile may have been put back after its removal: remove it again
+        self._gone.update((topic, key) for key, _ in entries if key not in local)
 
     # -- calls ---------------------------------------------------------------------------------
 
@@ -383,13 +444,18 @@ class RedisBackend:
         members, presence = self._key(topic, "members"), self._key(topic, "presence")
         keys = (members, presence, self._alive + self._origin)
         args = (key, entry, int(self.presence_ttl * 1000))
-        await self._call("add a member", lambda client: client.eval(_JOIN, keys=keys, args=args))
-        self._present[topic] = self._present.get(topic, 0) + 1
+        local = self._present.setdefault(topic, {})
+        local[key] = (0, entry)  # kept before the call: Redis may lose it before the answer
+        score = await self._call(
+            "add a member", lambda client: client.eval(_JOIN, keys=keys, args=args)
+        )
+        local[key] = (int(score), entry)  # a member leaves after its join returned
 
     async def remove_presence(self, topic: str, key: str) -> None:
-        count = self._present.pop(topic, 0) - 1
-        if count > 0:
-            self._present[topic] = count
+        local = self._present.get(topic, {})
+        local.pop(key, None)
+        if not local:
+            self._present.pop(topic, None)
         members, presence = self._key(topic, "members"), self._key(topic, "presence")
 
         async def remove(client: coredis.Redis[bytes]) -> None:
@@ -432,6 +498,20 @@ class RedisBackend:
                 topic, since, f"messages {since.offset + 1} to {oldest - 1} are no longer kept"
             )
         return [_published(topic, entry[1][1]) for entry in entries]
+
+
+def _checking_host_name(url: str) -> str:
+    """``url``, with ``ssl_check_hostname=true`` if it is ``rediss://`` and its query neither
+    sets that option nor turns verification off (``ssl_cert_reqs=none``): coredis would
+    accept a certificate for any name otherwise."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    if parts.scheme != "rediss" or "ssl_check_hostname" in query:
+        return url
+    if query.get("ssl_cert_reqs", [""])[0] == "none":
+        return url
+    check = "ssl_check_hostname=true"
+    return urlunsplit(parts._replace(query=f"{parts.query}&{check}" if parts.query else check))
 
 
 def _reason(exc: BaseException) -> str:

@@ -1,7 +1,7 @@
 """A real ``redis-server`` for the tests: a free loopback port, no persistence, stopped by its PID.
 
-It listens on TCP (``redis://``), on TLS only (``rediss://``, with a certificate for 127.0.0.1
-from a test CA) or on a unix socket only (``unix://``); Debian's build has TLS.
+It listens on TCP (``redis://``), on TLS only (``rediss://``, with a certificate for 127.0.0.1,
+or another name, from a test CA) or on a unix socket only (``unix://``); Debian's build has TLS.
 
 ``redis-server`` is Debian's package (``tests/redis/install.sh``, run by ``nox -s tests``). Where
 it is missing the Redis tests are skipped, except under ``CI=true``, where they fail: CI must
@@ -38,11 +38,11 @@ def _free_port() -> int:
         return port
 
 
-def _tls_options(ca: trustme.CA, directory: Path) -> list[str]:
-    """Write a certificate for 127.0.0.1 issued by ``ca``, its key and ``ca.pem`` (the CA's) to
+def _tls_options(ca: trustme.CA, host: str, directory: Path) -> list[str]:
+    """Write a certificate for ``host`` issued by ``ca``, its key and ``ca.pem`` (the CA's) to
     ``directory``; the options that make Redis serve TLS with them, without client certificates."""
     cert, key, ca_cert = directory / "cert.pem", directory / "key.pem", directory / "ca.pem"
-    issued = ca.issue_cert("127.0.0.1")
+    issued = ca.issue_cert(host)
     issued.cert_chain_pems[0].write_to_path(cert)
     issued.private_key_pem.write_to_path(key)
     ca.cert_pem.write_to_path(ca_cert)
@@ -57,7 +57,8 @@ class RedisServer:
     Args:
         executable: The path of ``redis-server``.
         directory: Its working directory, where it also keeps its certificate or socket.
-        ca: Listen on TLS only, with a certificate for 127.0.0.1 issued by this CA.
+        ca: Listen on TLS only, with a certificate issued by this CA.
+        tls_host: The name the certificate is for (the server is on 127.0.0.1 all the same).
         unix: Listen on a unix socket only, ``directory/redis.sock``.
     """
 
@@ -67,6 +68,7 @@ class RedisServer:
         directory: Path,
         *,
         ca: trustme.CA | None = None,
+        tls_host: str = "127.0.0.1",
         unix: bool = False,
     ) -> None:
         if ca is not None and unix:
@@ -82,18 +84,17 @@ class RedisServer:
             self._listen = ["--port", str(self.port), "--bind", "127.0.0.1"]
         else:
             self._listen = ["--port", "0", "--tls-port", str(self.port), "--bind", "127.0.0.1"]
-            self._listen += _tls_options(ca, directory)
+            self._listen += _tls_options(ca, tls_host, directory)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         """``redis://127.0.0.1:PORT/0``; with TLS, ``rediss://`` and the query that trusts the
-        CA and checks the name; on a unix socket, ``unix://PATH``."""
+        CA; on a unix socket, ``unix://PATH``."""
         if self.socket is not None:
             return f"unix://{self.socket}"
         if self.ca_certs is not None:
-            trust = urlencode({"ssl_ca_certs": self.ca_certs, "ssl_check_hostname": "true"})
-            return f"rediss://127.0.0.1:{self.port}/0?{trust}"
+            return f"rediss://127.0.0.1:{self.port}/0?{urlencode({'ssl_ca_certs': self.ca_certs})}"
         return f"redis://127.0.0.1:{self.port}/0"
 
     def __enter__(self) -> Self:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 import coredis
@@ -82,6 +83,53 @@ async def test_presence_lists_the_members_of_both_hubs_and_forgets_a_stopped_one
                 await trio.sleep(0.2)
             await two.remove_presence("room", "b")
             assert await hub_two.members("room") == []
+
+
+async def listed(one: Hub, two: Hub, topic: str, expected: list[object]) -> None:
+    """Wait until both Hubs list ``expected`` as ``topic``'s members (Redis may not answer)."""
+    while True:
+        with contextlib.suppress(HubUnavailable):
+            if await one.members(topic) == expected and await two.members(topic) == expected:
+                return
+        await trio.sleep(0.05)
+
+
+@pytest.mark.parametrize("lost", ["restarted", "flushed", "deleted"])
+async def test_presence_of_connected_members_comes_back_after_redis_loses_it(
+    redis_server: RedisServer, lost: str
+) -> None:
+    one = RedisBackend(redis_server.url, presence_ttl=1.0)
+    two = RedisBackend(redis_server.url, presence_ttl=1.0)
+    hub_one, hub_two = Hub(backend=one), Hub(backend=two)
+    ann, bob, cat, dan = ({"user": name} for name in ("ann", "bob", "cat", "dan"))
+    with trio.fail_after(20):
+        async with hub_one.running(), hub_two.running():
+            await one.add_presence("room", "a", ann)
+            await two.add_presence("room", "b", bob)
+            await one.add_presence("room", "c", cat)
+            await two.add_presence("lobby", "b2", bob)
+            expected: list[object] = [ann, bob, cat]
+            assert await hub_one.members("room") == await hub_two.members("room") == expected
+            if lost == "restarted":  # no persistence: every key is gone
+                redis_server.stop()
+                redis_server.start()
+            else:
+                if lost == "flushed":
+                    await flush(redis_server)
+                else:  # the room's keys only (evicted, say): both processes are still alive
+                    client = coredis.Redis.from_url(redis_server.url)
+                    async with client:
+                        await client.delete(["fastrapi:room:members", "fastrapi:room:presence"])
+                # a join before the refreshers notice: the keys are there again, and the
+                # members Redis lost must come back all the same
+                await two.add_presence("room", "d", dan)
+                expected.append(dan)
+            # each process refreshes every presence_ttl / 3 and reconnects within max_backoff
+            with trio.fail_after(5):
+                await listed(hub_one, hub_two, "room", expected)
+                await listed(hub_one, hub_two, "lobby", [bob])
+            await one.remove_presence("room", "a")  # what came back leaves as before
+            assert await hub_one.members("room") == await hub_two.members("room") == expected[1:]
 
 
 async def test_history_is_recovered_through_the_other_hub_and_a_flush_is_a_gap(
@@ -179,7 +227,7 @@ async def test_a_redis_hub_is_used_in_the_app_lifespan(redis_server: RedisServer
 
 async def test_two_hubs_exchange_a_message_over_tls(tmp_path: Path) -> None:
     with RedisServer(redis_executable(), tmp_path, ca=trustme.CA()) as server:
-        one, two = Hub(server.url), Hub(server.url)  # trusting the CA, checking the name
+        one, two = Hub(server.url), Hub(server.url)  # trusting the CA; the name is checked
         with trio.fail_after(10):
             async with one.running(), two.running(), two.subscribe("t") as there:
                 await one.publish("t", "over TLS")
@@ -194,6 +242,24 @@ async def test_a_hub_that_does_not_trust_the_ca_says_so_within_its_bound(tmp_pat
             async with hub.running():
                 with pytest.raises(HubUnavailable, match="certificate verify failed"):
                     await hub.publish("t", "to an unverified server")
+
+
+async def test_rediss_checks_the_host_name_unless_the_url_says_not_to(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    with RedisServer(redis_executable(), tmp_path, ca=ca, tls_host="example.org") as server:
+        backend = RedisBackend(server.url)  # a trusted certificate, but for another name
+        checked = Hub(backend=backend)
+        with trio.fail_after(backend.timeout + 2):  # each call is bounded by timeout
+            async with checked.running():
+                with pytest.raises(HubUnavailable, match="mismatch"):
+                    await checked.publish("t", "to a server named otherwise")
+        unchecked = Hub(f"{server.url}&ssl_check_hostname=false")
+        # no verification at all: no name to check either (coredis refuses the two together)
+        unverified = Hub(f"rediss://127.0.0.1:{server.port}/0?ssl_cert_reqs=none")
+        with trio.fail_after(10):
+            async with unchecked.running(), unverified.running():
+                assert (await unchecked.publish("t", "name not checked")).offset == 1
+                assert (await unverified.publish("t", "nothing checked")).offset == 2
 
 
 async def test_hubs_over_a_unix_socket_keep_to_their_db(tmp_path: Path) -> None:
