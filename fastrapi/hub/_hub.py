@@ -26,6 +26,7 @@ The subscribers and their policies are in ``_members.py``.
 from __future__ import annotations
 
 import itertools
+import logging
 import secrets
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Final, final
 import orjson
 import trio
 
-from ..exceptions import WebSocketStateError
+from ..exceptions import HubUnavailable, WebSocketStateError
 from ..websocket import WebSocket, WebSocketState
 from ._backend import History, Position
 from ._members import Member, Subscription, _Budget
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from ._backend import Backend, Published
     from ._members import Policy, _Subscriber
 
+logger: Final = logging.getLogger("fastrapi.hub")
 LEAVE_TIMEOUT: Final = 5.0  # seconds for a leave's backend work (presence, notice)
 
 
@@ -152,6 +154,10 @@ class Hub:
         self._history = History(history_size, history_ttl)
         self._topic_history: dict[str, History] = {}
         self._envelope = envelope
+        if url is not None and not isinstance(url, str):
+            raise TypeError(
+                f"Hub(url) takes a Redis URL; a backend is Hub(backend=...), not {url!r}"
+            )
         if url is not None and backend is not None:
             raise ValueError("give a Hub a url or a backend, not both")
         if url is not None:
@@ -395,7 +401,10 @@ class Hub:
             if isinstance(subscriber, Member) and subscriber.presence is not None:
                 await self._backend.remove_presence(topic, subscriber.key)
             if notice is not None:
-                await self.publish(topic, notice)
+                try:
+                    await self.publish(topic, notice)
+                except HubUnavailable as exc:  # the leave goes on; members() no longer lists it
+                    logger.warning("hub: the leave from %r was not announced: %s", topic, exc)
             if topic not in self._topics and topic in self._subscribed:
                 self._subscribed.discard(topic)
                 await self._backend.unsubscribe(topic)

@@ -11,8 +11,9 @@ import trio
 import trio.testing
 import trustme
 
-from fastrapi import FastrAPI, HistoryGap, Hub, HubUnavailable
+from fastrapi import FastrAPI, HistoryGap, Hub, HubUnavailable, WebSocket
 from fastrapi.hub import Position, RedisBackend
+from fastrapi.testing import open_websocket
 
 from .server import RedisServer, redis_executable
 
@@ -294,6 +295,8 @@ def test_redis_options_are_checked() -> None:
         Hub("http://localhost")
     with pytest.raises(ValueError, match="a url or a backend, not both"):
         Hub("redis://localhost", backend=RedisBackend("redis://localhost"))
+    with pytest.raises(TypeError, match=r"a backend is Hub\(backend=\.\.\.\)"):
+        Hub(RedisBackend("redis://localhost"))  # type: ignore[arg-type]  # the mistake tested
     with pytest.raises(ValueError, match="presence_ttl must be"):
         RedisBackend("redis://localhost", presence_ttl=0)
     with pytest.raises(ValueError, match="buffer must be"):
@@ -345,3 +348,27 @@ async def test_a_full_buffer_drops_counts_and_logs(caplog: pytest.LogCaptureFixt
     assert backend.dropped == 2
     assert receive.receive_nowait() == (b"fastrapi:t", b"m")
     assert "1 message(s) from other processes dropped so far" in caplog.text
+
+
+async def test_a_member_leaves_cleanly_while_redis_is_down(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    hub = Hub(backend=RedisBackend(redis_server.url, timeout=0.5), presence_events=True)
+    app = FastrAPI(hub=hub)
+
+    @app.websocket("/room")
+    async def room(ws: WebSocket) -> None:
+        await ws.accept()
+        async with hub.join("t", ws, presence="ann"):
+            await ws.send_text("joined")
+            await ws.receive_text()
+        await ws.send_text("left")  # the leave did not raise out of the block
+
+    with trio.fail_after(20):
+        async with app.running(), open_websocket(app, "/room") as ann:
+            assert await ann.receive_text() == "joined"
+            redis_server.stop()
+            await ann.send_text("leave")
+            assert await ann.receive_text() == "left"
+            assert hub.statistics().members == 0
+    assert "the leave from 't' was not announced" in caplog.text
