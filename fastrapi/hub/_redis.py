@@ -45,6 +45,7 @@ from __future__ import annotations
 import logging
 import secrets
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final, final
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
@@ -268,7 +269,7 @@ class RedisBackend:
             try:
                 nursery.start_soon(self._listen, client, retry, send)
                 nursery.start_soon(self._hand_over, receive)
-                nursery.start_soon(self._refresh, client)
+                nursery.start_soon(self._refresh)
                 yield
             finally:
                 self._client = self._pubsub = None
@@ -334,26 +335,36 @@ class RedisBackend:
                 Published(topic, Position(epoch.decode(), position), _wire(kind, payload))
             )
 
-    async def _refresh(self, client: coredis.Redis[bytes]) -> None:
+    async def _refresh(self) -> None:
         """Keep this process's presence alive (a process that stops refreshing has none), and
         put its members back where Redis lost them."""
         ttl = int(self.presence_ttl * 1000)
+        alive = self._alive + self._origin
         while True:
-            try:
-                with trio.fail_after(self.timeout):
-                    await client.set(self._alive + self._origin, b"1", px=ttl)
-                    for topic, key in list(self._gone):
-                        await client.zrem(self._key(topic, "members"), [key])
-                        await client.hdel(self._key(topic, "presence"), [key])
-                        self._gone.discard((topic, key))
-                    for topic, local in list(self._present.items()):
-                        if local and not await self._renew(client, topic, next(iter(local)), ttl):
-                            await self._restore(client, topic, local, ttl)
-            except (trio.TooSlowError, *self._errors) as exc:
-                logger.warning("Redis hub: cannot refresh presence: %s", _reason(exc))
+            try:  # a bound for each call: many topics make a long refresh, not a failed one
+                await self._call("refresh presence", lambda c: c.set(alive, b"1", px=ttl))
+                for topic, key in list(self._gone):
+                    await self._call("remove a member", partial(self._remove, topic, key))
+                    self._gone.discard((topic, key))
+                for topic, local in list(self._present.items()):
+                    if not local:
+                        continue
+                    oldest = next(iter(local))
+                    renew = partial(self._renew, topic=topic, oldest=oldest, ttl=ttl)
+                    if not await self._call("refresh presence", renew):
+                        restore = partial(self._restore, topic=topic, local=local, ttl=ttl)
+                        await self._call("put members back", restore)
+            except HubUnavailable as exc:
+                logger.warning("Redis hub: cannot refresh presence: %s", exc)
             await trio.sleep(self.presence_ttl / 3)
 
-    async def _renew(self, client: coredis.Redis[bytes], topic: str, oldest: str, ttl: int) -> bool:
+    async def _remove(self, topic: str, key: str, client: coredis.Redis[bytes]) -> None:
+        await client.zrem(self._key(topic, "members"), [key])
+        await client.hdel(self._key(topic, "presence"), [key])
+
+    async def _renew(
+        self, client: coredis.Redis[bytes], *, topic: str, oldest: str, ttl: int
+    ) -> bool:
         """Push back the expiry of ``topic``'s presence keys; ``False`` if Redis lost this
         process's ``oldest`` member there (and with it every one older than the loss)."""
         keys = (self._key(topic, "members"), self._key(topic, "presence"))
@@ -362,6 +373,7 @@ class RedisBackend:
     async def _restore(
         self,
         client: coredis.Redis[bytes],
+        *,
         topic: str,
         local: dict[str, tuple[int, bytes]],
         ttl: int,
@@ -456,14 +468,8 @@ class RedisBackend:
         local.pop(key, None)
         if not local:
             self._present.pop(topic, None)
-        members, presence = self._key(topic, "members"), self._key(topic, "presence")
-
-        async def remove(client: coredis.Redis[bytes]) -> None:
-            await client.zrem(members, [key])
-            await client.hdel(presence, [key])
-
         try:
-            await self._call("remove a member", remove)
+            await self._call("remove a member", partial(self._remove, topic, key))
         except HubUnavailable as exc:  # the refresher retries it: no ghost member
             logger.info("Redis hub: %s; retrying", exc)
             self._gone.add((topic, key))

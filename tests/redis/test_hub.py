@@ -372,3 +372,24 @@ async def test_a_member_leaves_cleanly_while_redis_is_down(
             assert await ann.receive_text() == "left"
             assert hub.statistics().members == 0
     assert "the leave from 't' was not announced" in caplog.text
+
+
+async def test_a_refresh_longer_than_the_timeout_still_keeps_every_topic(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    backend = RedisBackend(redis_server.url, presence_ttl=1.2, timeout=0.3)
+    renew = backend._renew
+
+    async def slow_renew(client: Any, *args: Any, **kwargs: Any) -> bool:
+        await trio.sleep(0.15)  # three topics: 0.45 s a refresh, more than the timeout
+        return await renew(client, *args, **kwargs)
+
+    monkeypatch.setattr(backend, "_renew", slow_renew)
+    hub = Hub(backend=backend)
+    with trio.fail_after(15):
+        async with hub.running():
+            for topic in ("a", "b", "c"):
+                await backend.add_presence(topic, "k", topic)
+            await trio.sleep(2.5)  # twice presence_ttl: only refreshes keep them
+            assert [await hub.members(topic) for topic in ("a", "b", "c")] == [["a"], ["b"], ["c"]]
+    assert "cannot refresh presence" not in caplog.text
