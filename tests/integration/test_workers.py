@@ -6,10 +6,8 @@ import contextlib
 import os
 import re
 import signal
-import subprocess
 import sys
 import urllib.request
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -167,34 +165,21 @@ async def test_reload_restarts_the_server_when_a_file_changes(tmp_path: Path) ->
     pytest.importorskip("watchfiles")  # in the test group; the extra `reload`
     module = tmp_path / "reloaded_app.py"
     module.write_text(APP_SOURCE.format(text="one"))
-    command = [sys.executable, "-m", "fastrapi", "run", "reloaded_app:app", "--port", "0"]
     with trio.fail_after(60):
-        async with trio.open_nursery() as nursery:
-            process: trio.Process = await nursery.start(
-                partial(
-                    trio.run_process,
-                    [*command, "--reload", "--shutdown-timeout", "1"],
-                    cwd=tmp_path,
-                    check=False,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-            try:
-                out = Output(process)
-                port = int((await out.wait_for(rb"serving on http://127\.0\.0\.1:(\d+)"))[1])
-                assert await trio.to_thread.run_sync(get, f"http://127.0.0.1:{port}/") == "one"
-                module.write_text(APP_SOURCE.format(text="two"))
-                seen = len(out.seen)
-                await out.wait_for(rb"reloading: .*reloaded_app\.py changed", seen)
-                found = await out.wait_for(rb"serving on http://127\.0\.0\.1:(\d+)", seen)
-                url = f"http://127.0.0.1:{int(found[1])}/"
-                assert await trio.to_thread.run_sync(get, url) == "two"
-                process.send_signal(signal.SIGTERM)
-                assert await process.wait() == 0
-            finally:
-                if process.returncode is None:
-                    process.kill()
+        running = fastrapi_run(
+            "--reload", "--shutdown-timeout", "1", app="reloaded_app:app", cwd=tmp_path
+        )
+        async with running as (process, out):
+            port = int((await out.wait_for(rb"serving on http://127\.0\.0\.1:(\d+)"))[1])
+            assert await trio.to_thread.run_sync(get, f"http://127.0.0.1:{port}/") == "one"
+            module.write_text(APP_SOURCE.format(text="two"))
+            seen = len(out.seen)
+            await out.wait_for(rb"reloading: .*reloaded_app\.py changed", seen)
+            found = await out.wait_for(rb"serving on http://127\.0\.0\.1:(\d+)", seen)
+            url = f"http://127.0.0.1:{int(found[1])}/"
+            assert await trio.to_thread.run_sync(get, url) == "two"
+            process.send_signal(signal.SIGTERM)
+            assert await process.wait() == 0
 
 
 async def test_workers_that_cannot_start_stop_the_supervisor_with_status_1(
@@ -242,36 +227,23 @@ async def test_a_worker_that_does_not_stop_in_time_is_killed(tmp_path: Path) -> 
         "    with trio.CancelScope(shield=True):  # deaf to the shutdown\n"
         "        await trio.sleep(600)\n"
     )
-    command = [sys.executable, "-m", "fastrapi", "run", "stuck_app:app", "--port", "0"]
     with trio.fail_after(60):
-        async with trio.open_nursery() as nursery:
-            process: trio.Process = await nursery.start(
-                partial(
-                    trio.run_process,
-                    [*command, "--workers", "2", "--shutdown-timeout", "0.2"],
-                    cwd=tmp_path,
-                    check=False,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-            try:
-                out = Output(process)
-                port, _ = await start_workers(out, 2)
+        running = fastrapi_run(
+            "--workers", "2", "--shutdown-timeout", "0.2", app="stuck_app:app", cwd=tmp_path
+        )
+        async with running as (process, out):
+            port, _ = await start_workers(out, 2)
 
-                def open_stuck() -> None:
-                    with connect(f"ws://127.0.0.1:{port}/stuck") as ws:
-                        assert ws.recv(timeout=5) == "in"
-                        process.send_signal(signal.SIGTERM)
-                        with pytest.raises(ConnectionClosed):
-                            ws.recv(timeout=30)
+            def open_stuck() -> None:
+                with connect(f"ws://127.0.0.1:{port}/stuck") as ws:
+                    assert ws.recv(timeout=5) == "in"
+                    process.send_signal(signal.SIGTERM)
+                    with pytest.raises(ConnectionClosed):
+                        ws.recv(timeout=30)
 
-                await trio.to_thread.run_sync(open_stuck)
-                assert await process.wait() == 0
-                await out.wait_for(rb"worker \d \(pid \d+\) did not stop: killed")
-            finally:
-                if process.returncode is None:
-                    process.kill()
+            await trio.to_thread.run_sync(open_stuck)
+            assert await process.wait() == 0
+            await out.wait_for(rb"worker \d \(pid \d+\) did not stop: killed")
 
 
 async def test_workers_shut_down_when_the_supervisor_is_killed() -> None:
