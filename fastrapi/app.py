@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import logging
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ._state import Session
     from ._transport import Transport
     from ._types import ASGIApp, ErrorHandler, Message, Receive, Scope, Send
+    from .params import Depends
     from .server import ServeOptions
 
 __all__ = ["FastrAPI", "WebSocketOptions"]
@@ -46,6 +47,7 @@ HTTPMiddleware = Callable[[Request, CallNext], Awaitable[Response]]
 HandshakeHook = Callable[[HTTPConnection], Awaitable[None]]
 M = TypeVar("M", bound=Callable[..., Awaitable[Any]])
 Hook = Callable[[], Awaitable[None] | None]
+H = TypeVar("H", bound=Hook)
 Lifespan = Callable[["FastrAPI"], AbstractAsyncContextManager[None]]
 
 
@@ -113,16 +115,62 @@ class FastrAPI:
             threads (default 40, as anyio's); more wait for a free thread.
         **options: Default :class:`WebSocketOptions` of every WebSocket route.
 
+    FastAPI's keywords are taken too, and kept on the app (or its router) for the routes and
+    the API documents: ``title``, ``summary``, ``description``, ``version``, ``openapi_url``,
+    ``openapi_tags``, ``servers``, ``docs_url``, ``redoc_url``, the ``swagger_ui_*`` options,
+    ``terms_of_service``, ``contact``, ``license_info``, ``openapi_external_docs``,
+    ``separate_input_output_schemas``, ``webhooks``, ``root_path`` (``openapi_prefix`` is its
+    old name) and ``root_path_in_servers``, ``debug``; ``dependencies``, ``responses``,
+    ``callbacks``, ``deprecated``, ``include_in_schema``, ``default_response_class``,
+    ``redirect_slashes`` and ``generate_unique_id_function`` apply to every route as
+    :class:`~fastrapi.routing.APIRouter`'s do; ``exception_handlers`` and ``middleware``
+    as :meth:`add_exception_handler` and :meth:`add_middleware` would.
+
     Raises:
+        TypeError: an unknown keyword (named in the message).
         ValueError: an option is out of range.
     """
 
     def __init__(
         self,
         *,
-        on_startup: Iterable[Hook] = (),
-        on_shutdown: Iterable[Hook] = (),
+        debug: bool = False,
+        routes: Iterable[object] | None = None,
+        title: str = "FastrAPI",
+        summary: str | None = None,
+        description: str = "",
+        version: str = "0.1.0",
+        openapi_url: str | None = "/openapi.json",
+        openapi_tags: list[dict[str, Any]] | None = None,
+        servers: list[dict[str, Any]] | None = None,
+        dependencies: Sequence[Depends] | None = None,
+        default_response_class: type[Response] | None = None,
+        redirect_slashes: bool = True,
+        docs_url: str | None = "/docs",
+        redoc_url: str | None = "/redoc",
+        swagger_ui_oauth2_redirect_url: str | None = "/docs/oauth2-redirect",
+        swagger_ui_init_oauth: dict[str, Any] | None = None,
+        middleware: Sequence[Any] | None = None,
+        exception_handlers: Mapping[Any, Callable[..., Any]] | None = None,
+        on_startup: Iterable[Hook] | None = None,
+        on_shutdown: Iterable[Hook] | None = None,
         lifespan: Lifespan | None = None,
+        terms_of_service: str | None = None,
+        contact: dict[str, Any] | None = None,
+        license_info: dict[str, Any] | None = None,
+        openapi_prefix: str = "",
+        root_path: str = "",
+        root_path_in_servers: bool = True,
+        responses: dict[int | str, dict[str, Any]] | None = None,
+        callbacks: list[Any] | None = None,
+        webhooks: Any = None,
+        deprecated: bool | None = None,
+        include_in_schema: bool = True,
+        swagger_ui_parameters: dict[str, Any] | None = None,
+        generate_unique_id_function: Callable[[Any], str] | None = None,
+        separate_input_output_schemas: bool = True,
+        openapi_external_docs: dict[str, Any] | None = None,
+        strict_content_type: bool = True,
         max_body_size: int = 2**20,
         allowed_origins: Iterable[str] | None = None,
         hub: Hub | None = None,
@@ -131,9 +179,48 @@ class FastrAPI:
         thread_limit: int = 40,
         **options: Unpack[WebSocketOptions],
     ) -> None:
+        _check_websocket_options("FastrAPI()", options)
         self.router: Final = Router[_Endpoint]()
-        self.on_startup: list[Hook] = list(on_startup)
-        self.on_shutdown: list[Hook] = list(on_shutdown)
+        self.debug = debug
+        self.title = title
+        self.summary = summary
+        self.description = description
+        self.version = version
+        self.openapi_version = "3.1.0"
+        self.openapi_url = openapi_url
+        self.openapi_tags = openapi_tags
+        self.servers = list(servers or [])
+        self.docs_url = docs_url
+        self.redoc_url = redoc_url
+        self.swagger_ui_oauth2_redirect_url = swagger_ui_oauth2_redirect_url
+        self.swagger_ui_init_oauth = swagger_ui_init_oauth
+        self.swagger_ui_parameters = swagger_ui_parameters
+        self.terms_of_service = terms_of_service
+        self.contact = contact
+        self.license_info = license_info
+        self.openapi_external_docs = openapi_external_docs
+        self.separate_input_output_schemas = separate_input_output_schemas
+        self.webhooks = webhooks
+        self.openapi_schema: dict[str, Any] | None = None
+        """The OpenAPI document once made (cached)."""
+        self.root_path = root_path or openapi_prefix
+        self.root_path_in_servers = root_path_in_servers
+        self.strict_content_type = strict_content_type
+        self.exception_handlers: dict[Any, Callable[..., Any]] = dict(exception_handlers or {})
+        """Exception class or status code -> handler, as given (FastAPI's)."""
+        self.user_middleware: list[Any] = list(middleware or [])
+        """The ``middleware=`` given, outermost first (FastAPI's)."""
+        self.dependencies: list[Depends] = list(dependencies or [])
+        self.default_response_class = default_response_class
+        self.redirect_slashes = redirect_slashes
+        self.responses = dict(responses or {})
+        self.callbacks = list(callbacks or [])
+        self.deprecated = deprecated
+        self.include_in_schema = include_in_schema
+        self.generate_unique_id_function = generate_unique_id_function
+        self.routes_given = list(routes or [])
+        self.on_startup: list[Hook] = list(on_startup or ())
+        self.on_shutdown: list[Hook] = list(on_shutdown or ())
         self.lifespan = lifespan
         self.max_body_size = max_body_size
         self.allowed_origins = frozenset(allowed_origins) if allowed_origins is not None else None
@@ -153,6 +240,23 @@ class FastrAPI:
         if metrics_path is not None:
             self.get(metrics_path)(self._metrics)
 
+    def on_event(self, event_type: Literal["startup", "shutdown"]) -> Callable[[H], H]:
+        """Run the decorated function (sync or async) at startup or at shutdown, as
+        ``on_startup``/``on_shutdown`` do: ``@app.on_event("startup")``.
+
+        Raises:
+            ValueError: ``event_type`` is neither.
+        """
+        if event_type not in ("startup", "shutdown"):
+            raise ValueError(f"event type must be 'startup' or 'shutdown', not {event_type!r}")
+        hooks = self.on_startup if event_type == "startup" else self.on_shutdown
+
+        def decorate(function: H) -> H:
+            hooks.append(function)
+            return function
+
+        return decorate
+
     # -- declaring routes ---------------------------------------------------------------------
 
     def websocket(self, path: str, **options: Unpack[WebSocketOptions]) -> Callable[[F], F]:
@@ -170,6 +274,7 @@ class FastrAPI:
                 that cannot be filled in, or a second route for the same path.
             ValueError: an option is out of range.
         """
+        _check_websocket_options("websocket()", options)
         route_options = replace(self.websocket_options, **options)
 
         def decorate(handler: F) -> F:
@@ -553,6 +658,14 @@ class FastrAPI:
             print(exc, file=sys.stderr)
             raise SystemExit(1) from None
         return None
+
+
+def _check_websocket_options(where: str, options: Mapping[str, object]) -> None:
+    """Raise ``TypeError`` naming a keyword that is no :class:`WebSocketOptions` key (it would
+    otherwise surface as an error of an internal class)."""
+    unknown = options.keys() - WebSocketOptions.__optional_keys__
+    if unknown:
+        raise TypeError(f"{where} got an unexpected keyword argument {min(unknown)!r}")
 
 
 async def _call_hook(hook: Hook) -> None:
