@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import status as status
 from ._connection import HTTPConnection as HTTPConnection
 from ._monitor import AppStatistics as AppStatistics
 from .app import FastrAPI as FastrAPI
@@ -72,4 +73,5 @@ __all__ = [
     "WebSocketOptions",
     "WebSocketState",
     "WebSocketStateError",
+    "status",
 ]
