@@ -28,11 +28,13 @@ from .params import Depends as Depends
 from .params import Header as Header
 from .params import Path as Path
 from .params import Query as Query
+from .params import Security as Security
 from .requests import Request as Request
 from .responses import HTMLResponse as HTMLResponse
 from .responses import JSONResponse as JSONResponse
 from .responses import PlainTextResponse as PlainTextResponse
 from .responses import Response as Response
+from .security import SecurityScopes as SecurityScopes
 from .websocket import CloseCode as CloseCode
 from .websocket import WebSocket as WebSocket
 from .websocket import WebSocketState as WebSocketState
@@ -66,6 +68,8 @@ __all__ = [
     "RequestValidationError",
     "Response",
     "RouteDefinitionError",
+    "Security",
+    "SecurityScopes",
     "SlowConsumerError",
     "WebSocket",
     "WebSocketDisconnect",

@@ -48,7 +48,7 @@ class Solver:
         self._connection = connection
         self._overrides = overrides
         self._limiter = limiter
-        self._cache: dict[Callable[..., Any], object] = {}
+        self._cache: dict[object, object] = {}  # by callable, or (callable, scopes)
         self._stack: contextlib.AsyncExitStack | None = None  # made by the first generator
 
     @property
@@ -71,17 +71,22 @@ class Solver:
         errors: list[Mapping[str, object]] = []
         for dep in plan.dependencies:
             call = self._overrides.get(dep.call, dep.call)
-            if dep.use_cache and call in self._cache:
-                kwargs[dep.name] = self._cache[call]
+            key: object = (call, dep.scope_key) if dep.scope_key else call
+            if dep.use_cache and key in self._cache:
+                kwargs[dep.name] = self._cache[key]
                 continue
-            sub = dep.plan if call is dep.call else plan_dependency(call, dep.plan.path_names)
+            sub = (
+                dep.plan
+                if call is dep.call
+                else plan_dependency(call, dep.plan.path_names, dep.plan.scopes)
+            )
             try:
                 value = await self.call(sub)
             except RequestValidationError as exc:
                 errors.extend(exc.errors())
                 continue
             if dep.use_cache:
-                self._cache[call] = value
+                self._cache[key] = value
             kwargs[dep.name] = value
         values, bad = plan.bind(self.inputs)
         errors.extend(bad)

@@ -27,7 +27,7 @@ import pydantic
 
 from ._connection import HTTPConnection
 from .exceptions import RouteDefinitionError
-from .params import UNSET, Body, Depends, Header, Param
+from .params import UNSET, Body, Depends, Header, Param, Security
 
 if typing.TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -91,6 +91,8 @@ class Dependency:
     call: Callable[..., object]
     use_cache: bool
     plan: HandlerPlan
+    scope_key: tuple[str, ...] = ()
+    """The sorted scopes in its cache key, when the dependency uses scopes (FastAPI's key)."""
 
 
 @final
@@ -112,6 +114,10 @@ class HandlerPlan:
     """The route's path parameters (to plan a dependency override alike)."""
     provided: tuple[tuple[str, object], ...] = ()
     """Parameters that get an object of the app (its Hub), by name."""
+    scopes: tuple[str, ...] = ()
+    """The OAuth2 scopes required along the chain down to here (``Security(scopes=...)``)."""
+    uses_scopes: bool = False
+    """It or a dependency below asks for ``SecurityScopes`` or adds scopes."""
 
     def call_directly(self, connection: HTTPConnection) -> Awaitable[object] | None:
         """The call of a coroutine function that takes only the connection and the app's
@@ -216,6 +222,7 @@ def plan_handler(
     role: Role,
     namespace: Mapping[str, Any] | None = None,
     provided: Mapping[type, object] | None = None,
+    scopes: tuple[str, ...] = (),
 ) -> HandlerPlan:
     """Plan the calls of ``handler``.
 
@@ -230,6 +237,8 @@ def plan_handler(
             annotations (``from __future__ import annotations``) may name local dependencies.
         provided: Objects of the app by type: a parameter annotated with one of these types
             gets it (``None`` there: the app has none, a declaration error).
+        scopes: The OAuth2 scopes required by the ``Security`` markers above ``handler``; a
+            parameter annotated ``SecurityScopes`` gets them.
 
     Raises:
         RouteDefinitionError: ``handler`` is not ``async def`` where it must be, takes
@@ -237,6 +246,7 @@ def plan_handler(
             be resolved or validated, a marker that does not fit, or misses a path parameter.
     """
     from .requests import Request
+    from .security.oauth2 import SecurityScopes
     from .websocket import WebSocket
 
     name = getattr(handler, "__qualname__", repr(handler))
@@ -265,6 +275,7 @@ def plan_handler(
     connection: list[str] = []
     fixed: list[tuple[str, object]] = []
     embed = False
+    uses_scopes = False
     for index, parameter in enumerate(signature.parameters.values()):
         where = f"{name}, parameter {parameter.name!r}"
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
@@ -279,8 +290,15 @@ def plan_handler(
                 raise RouteDefinitionError(
                     f"{where}: Depends() needs a callable, or an annotation to call"
                 )
-            sub = plan_handler(call, path_params, Role.DEPENDENCY, namespace, provided)
-            dependencies.append(Dependency(parameter.name, call, marker.use_cache, sub))
+            own = marker.scopes if isinstance(marker, Security) else ()
+            sub_scopes = tuple(dict.fromkeys((*scopes, *own)))
+            sub = plan_handler(call, path_params, Role.DEPENDENCY, namespace, provided, sub_scopes)
+            key = tuple(sorted(sub_scopes)) if own or sub.uses_scopes else ()
+            uses_scopes = uses_scopes or bool(key)
+            dependencies.append(Dependency(parameter.name, call, marker.use_cache, sub, key))
+        elif marker is None and base is SecurityScopes:
+            fixed.append((parameter.name, SecurityScopes(scopes)))
+            uses_scopes = True
         elif (marker is None and _is_connection(base, connection_type)) or (
             marker is None and role is Role.WEBSOCKET and index == 0 and base is _REQUIRED
         ):
@@ -317,6 +335,8 @@ def plan_handler(
         needs_body=needs_body,
         path_names=path_params,
         provided=tuple(fixed),
+        scopes=scopes,
+        uses_scopes=uses_scopes,
     )
 
 
@@ -336,9 +356,12 @@ def _parameter_hints(
 
 
 @functools.cache
-def plan_dependency(call: Callable[..., object], path_params: frozenset[str]) -> HandlerPlan:
-    """The plan of a dependency override, made at its first use for each path shape."""
-    return plan_handler(call, path_params, Role.DEPENDENCY)
+def plan_dependency(
+    call: Callable[..., object], path_params: frozenset[str], scopes: tuple[str, ...] = ()
+) -> HandlerPlan:
+    """The plan of a dependency override, made at its first use for each path shape (and
+    each chain of scopes)."""
+    return plan_handler(call, path_params, Role.DEPENDENCY, scopes=scopes)
 
 
 def _split(annotation: Any, default: object) -> tuple[Any, tuple[object, ...], object]:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final, final
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
-__all__ = ["Body", "Cookie", "Depends", "Header", "Param", "Path", "Query"]
+__all__ = ["Body", "Cookie", "Depends", "Header", "Param", "Path", "Query", "Security"]
 
 
 class _Unset:
@@ -103,7 +103,6 @@ class Body(Param):
         self.embed = embed
 
 
-@final
 class Depends:
     """A dependency: the parameter gets what ``dependency`` returns (or yields).
 
@@ -123,3 +122,28 @@ class Depends:
     def __repr__(self) -> str:
         name = getattr(self.dependency, "__qualname__", repr(self.dependency))
         return f"Depends({name})"
+
+
+@final
+class Security(Depends):
+    """A dependency that needs OAuth2 ``scopes``: ``Security(get_user, scopes=["items"])``.
+
+    It is a :class:`Depends` whose scopes add to those of the dependencies above it: a
+    parameter annotated :class:`~fastrapi.security.SecurityScopes` anywhere below gets them
+    all (``scopes`` in order, each once, and ``scope_str``, space-separated). The scopes are
+    known when the route is declared, so they cost nothing per request.
+    """
+
+    def __init__(
+        self,
+        dependency: Callable[..., Any] | None = None,
+        *,
+        scopes: Sequence[str] | None = None,
+        use_cache: bool = True,
+    ) -> None:
+        super().__init__(dependency, use_cache=use_cache)
+        self.scopes = tuple(scopes or ())
+
+    def __repr__(self) -> str:
+        name = getattr(self.dependency, "__qualname__", repr(self.dependency))
+        return f"Security({name}, scopes={list(self.scopes)!r})"
