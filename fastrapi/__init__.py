@@ -16,10 +16,12 @@ from .exceptions import ListenError as ListenError
 from .exceptions import MessageDecodeError as MessageDecodeError
 from .exceptions import MessageTypeError as MessageTypeError
 from .exceptions import RequestValidationError as RequestValidationError
+from .exceptions import ResponseValidationError as ResponseValidationError
 from .exceptions import RouteDefinitionError as RouteDefinitionError
 from .exceptions import SlowConsumerError as SlowConsumerError
 from .exceptions import WebSocketDisconnect as WebSocketDisconnect
 from .exceptions import WebSocketException as WebSocketException
+from .exceptions import WebSocketRequestValidationError as WebSocketRequestValidationError
 from .exceptions import WebSocketStateError as WebSocketStateError
 from .hub import Hub as Hub
 from .params import Body as Body
@@ -67,6 +69,7 @@ __all__ = [
     "Request",
     "RequestValidationError",
     "Response",
+    "ResponseValidationError",
     "RouteDefinitionError",
     "Security",
     "SecurityScopes",
@@ -75,6 +78,7 @@ __all__ = [
     "WebSocketDisconnect",
     "WebSocketException",
     "WebSocketOptions",
+    "WebSocketRequestValidationError",
     "WebSocketState",
     "WebSocketStateError",
     "status",

@@ -179,8 +179,7 @@ def _loc(param: Value, embed: bool) -> tuple[str, ...]:
 
 
 def _missing(param: Value, embed: bool) -> Mapping[str, object]:
-    loc = list(_loc(param, embed))
-    return {"type": "missing", "loc": loc, "msg": "Field required", "input": None}
+    return {"type": "missing", "loc": _loc(param, embed), "msg": "Field required", "input": None}
 
 
 def _errors(exc: pydantic.ValidationError, loc: tuple[str, ...]) -> ErrorList:
@@ -189,7 +188,7 @@ def _errors(exc: pydantic.ValidationError, loc: tuple[str, ...]) -> ErrorList:
     for error in exc.errors(include_url=False):
         item: dict[str, object] = {
             "type": error["type"],
-            "loc": [*loc, *error["loc"]],
+            "loc": (*loc, *error["loc"]),  # a tuple, as pydantic's and FastAPI's
             "msg": error["msg"],
             "input": error.get("input"),
         }

@@ -735,7 +735,9 @@ async def _refused_by_handler(connection: Connection, ws: WebSocket, exc: Except
     if isinstance(exc, HTTPException):
         await _refuse(connection.transport, ws.scope, exc)
     else:  # one documented status for an invalid handshake value: 403
-        await _refuse(connection.transport, ws.scope, HTTPException(403, exc.errors()), str(exc))
+        await _refuse(
+            connection.transport, ws.scope, HTTPException(403, exc.errors()), exc.summary()
+        )
     session.on_close_sent()
     return True
 

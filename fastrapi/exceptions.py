@@ -9,9 +9,13 @@ The hierarchy::
     ├── WebSocketDisconnect(ConnectionError) the peer left or the connection ended; .code, .reason
     ├── WebSocketException                   raised by a handler: close with its .code and .reason
     ├── MessageDecodeError(ValueError)       receive_json() got invalid JSON or data; .errors
-    ├── RequestValidationError(ValueError)   request values missing or invalid: .errors(); 422
+    ├── ValidationException(ValueError)      values missing or invalid: .errors(), pydantic's list
+    │   ├── RequestValidationError           an HTTP request's: 422 ``{"detail": errors}``; .body
+    │   ├── WebSocketRequestValidationError  a WebSocket handshake's: refused with 403, same body
+    │   └── ResponseValidationError          a handler's return value against its response_model:
+    │                                        500; .body is what it returned
     ├── MessageTypeError(TypeError)          receive_text() got binary, or receive_bytes() text
-    ├── HTTPException                        .status_code, .detail; rendered as an HTTP response
+    ├── HTTPException                        .status_code, .detail, .headers; an HTTP response
     ├── HistoryGap(LookupError)              hub.join(since=...): what came after it is gone
     ├── SlowConsumerError                    a hub.subscribe() consumer fell behind its budget
     └── ListenError(OSError)                 the server cannot listen: address in use, permission
@@ -23,7 +27,7 @@ as h11 and wsproto do.
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._closecodes import validate_close
 
@@ -41,10 +45,13 @@ __all__ = [
     "MessageDecodeError",
     "MessageTypeError",
     "RequestValidationError",
+    "ResponseValidationError",
     "RouteDefinitionError",
     "SlowConsumerError",
+    "ValidationException",
     "WebSocketDisconnect",
     "WebSocketException",
+    "WebSocketRequestValidationError",
     "WebSocketStateError",
 ]
 
@@ -97,7 +104,8 @@ class WebSocketException(FastrapiError):
             3000-4999), or ``reason`` is longer than 123 bytes in UTF-8.
     """
 
-    def __init__(self, code: int, reason: str = "") -> None:
+    def __init__(self, code: int, reason: str | None = None) -> None:
+        reason = reason or ""
         validate_close(code, reason)
         super().__init__(code, reason)
         self.code = code
@@ -105,6 +113,9 @@ class WebSocketException(FastrapiError):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.reason}" if self.reason else str(self.code)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, reason={self.reason!r})"
 
 
 class MessageDecodeError(FastrapiError, ValueError):
@@ -124,26 +135,101 @@ class MessageDecodeError(FastrapiError, ValueError):
         self.errors: list[Mapping[str, object]] = list(errors)
 
 
-class RequestValidationError(FastrapiError, ValueError):
-    """Values of a request (path, query, header, cookie or body) are missing or invalid.
+class ValidationException(FastrapiError, ValueError):
+    """Values are missing or invalid; the base of the three validation errors below.
 
-    An HTTP route answers it with 422 and ``{"detail": errors}``, FastAPI's error JSON; a
-    WebSocket handshake is refused with 403 and the same body.
+    Attributes:
+        endpoint_ctx: Where the route was declared, when known: ``function``, ``path``,
+            ``file``, ``line`` (shown by ``str()``).
     """
 
-    def __init__(self, errors: Sequence[Mapping[str, object]]) -> None:
+    def __init__(
+        self,
+        errors: Sequence[Mapping[str, Any]],
+        *,
+        endpoint_ctx: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(errors)
         self._errors = list(errors)
+        self.endpoint_ctx = endpoint_ctx
 
-    def errors(self) -> list[Mapping[str, object]]:
-        """Each error as pydantic reports them: ``type``, ``loc``, ``msg``, ``input``."""
+    def errors(self) -> list[Mapping[str, Any]]:
+        """Each error as pydantic reports it: ``type``, ``loc`` (a tuple: where the value comes
+        from, then its name, then where inside it), ``msg``, ``input``, and ``ctx`` when the
+        message has parameters."""
         return self._errors
 
     def __str__(self) -> str:
+        count = len(self._errors)
+        lines = [f"{count} validation error{'' if count == 1 else 's'}:"]
+        lines += [f"  {error}" for error in self._errors]
+        ctx = self.endpoint_ctx or {}
+        if ctx.get("file") and ctx.get("line") and ctx.get("function"):
+            lines.append(f'  File "{ctx["file"]}", line {ctx["line"]}, in {ctx["function"]}')
+            if ctx.get("path"):
+                lines.append(f"    {ctx['path']}")
+        elif ctx.get("path"):
+            lines.append(f"  Endpoint: {ctx['path']}")
+        return "\n".join(lines)
+
+    def summary(self) -> str:
+        """The errors on one line, ``query.limit: Input should be a valid integer; ...``."""
         return "; ".join(
-            f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}"  # type: ignore[call-overload]
-            for e in self._errors
+            f"{'.'.join(map(str, error.get('loc', ())))}: {error.get('msg')}"
+            for error in self._errors
         )
+
+
+class RequestValidationError(ValidationException):
+    """Values of an HTTP request (path, query, header, cookie or body) are missing or invalid.
+
+    Answered with 422 and ``{"detail": errors}``, FastAPI's error JSON, unless an exception
+    handler for it says otherwise.
+
+    Attributes:
+        body: The request body as it was parsed (JSON, or the form), ``None`` if it had none
+            or the error is not about it.
+    """
+
+    def __init__(
+        self,
+        errors: Sequence[Mapping[str, Any]],
+        *,
+        body: Any = None,
+        endpoint_ctx: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(errors, endpoint_ctx=endpoint_ctx)
+        self.body = body
+
+
+class WebSocketRequestValidationError(ValidationException):
+    """Values of a WebSocket handshake (path, query, header, cookie) are missing or invalid.
+
+    The handshake is refused with 403 and ``{"detail": errors}``, unless an exception handler
+    for it says otherwise (FastAPI accepts and closes with 1008 instead: a browser cannot read
+    a close reason's JSON, and a refused handshake never runs the handler).
+    """
+
+
+class ResponseValidationError(ValidationException):
+    """What a handler returned does not fit its ``response_model``: a bug on the server.
+
+    Answered with 500 ``Internal Server Error`` and logged with the errors, unless an
+    exception handler for it says otherwise.
+
+    Attributes:
+        body: What the handler returned.
+    """
+
+    def __init__(
+        self,
+        errors: Sequence[Mapping[str, Any]],
+        *,
+        body: Any = None,
+        endpoint_ctx: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(errors, endpoint_ctx=endpoint_ctx)
+        self.body = body
 
 
 class MessageTypeError(FastrapiError, TypeError):
@@ -156,10 +242,14 @@ class MessageTypeError(FastrapiError, TypeError):
 class HTTPException(FastrapiError):
     """Raise this in an HTTP handler to answer with ``status_code`` and ``detail``.
 
-    The response is JSON: ``{"detail": detail}``. ``detail`` (anything JSON can carry) defaults
-    to the status phrase. Raised by a WebSocket handler or dependency before ``accept()``, it
+    The response is JSON: ``{"detail": detail}`` (no body for 204, 304 and 1xx), with
+    ``headers``. ``detail`` (anything JSON can carry) defaults to the status phrase
+    (``"Not Found"``). Raised by a WebSocket handler or dependency before ``accept()``, it
     refuses the handshake with that status, ``headers`` and body (a 401 with
     ``WWW-Authenticate``, a 429 with ``Retry-After``).
+
+    Raises:
+        ValueError: ``detail`` is not given and ``status_code`` is not an HTTP status.
     """
 
     def __init__(
@@ -177,6 +267,9 @@ class HTTPException(FastrapiError):
 
     def __str__(self) -> str:
         return f"{self.status_code}: {self.detail}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status_code={self.status_code!r}, detail={self.detail!r})"
 
 
 class HistoryGap(FastrapiError, LookupError):
