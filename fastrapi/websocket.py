@@ -51,6 +51,10 @@ class WebSocket(HTTPConnection):
     Created by fastrapi for each connection; never construct one yourself.
     """
 
+    _default_subprotocol: str | None = None
+    """What ``accept()`` without a subprotocol answers: set by a security scheme that read the
+    client's token from its subprotocols (``fastrapi.security.utils.bearer_authorization``)."""
+
     def __init__(
         self,
         scope: Scope,
@@ -100,7 +104,9 @@ class WebSocket(HTTPConnection):
         """Accept the connection; call it before any send or receive.
 
         Args:
-            subprotocol: One of :attr:`subprotocols`, to tell the client which one we speak.
+            subprotocol: One of :attr:`subprotocols`, to tell the client which one we speak
+                (by default none, or ``bearer`` when a security scheme took the client's token
+                from its subprotocols: see :doc:`security`).
             headers: Extra response headers for the handshake.
 
         Raises:
@@ -108,6 +114,8 @@ class WebSocket(HTTPConnection):
             WebSocketDisconnect: the client left before the handshake completed.
             ValueError: ``subprotocol`` is not one the client offered.
         """
+        if subprotocol is None:
+            subprotocol = self._default_subprotocol
         if subprotocol is not None and subprotocol not in self.subprotocols:
             raise ValueError(
                 f"subprotocol {subprotocol!r} was not offered by the client "

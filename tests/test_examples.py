@@ -352,3 +352,34 @@ async def test_typed_messages() -> None:
             assert await client.receive_json() == {"room": "a", "echo": "again"}
     assert error["error"] == "invalid message"
     assert error["detail"][0]["loc"] == ["room"]
+
+
+async def test_secure_chat_guards_http_and_websocket_with_one_scheme() -> None:
+    app = app_of("secure_chat")
+    ann = {"Authorization": "Bearer token-ann"}
+    with trio.fail_after(10):
+        async with app.running():
+            me = await http_request(app, "GET", "/me", headers=ann)
+            nobody = await http_request(app, "GET", "/me")
+            async with (
+                open_websocket(app, "/chat/lobby", headers=ann) as writer,
+                open_websocket(app, "/chat/lobby", subprotocols=["bearer", "token-bob"]) as reader,
+            ):
+                await reader.send_text("may I?")
+                assert await reader.receive_json() == {"error": "you may only listen here"}
+                await writer.send_text("hello")
+                assert await reader.receive_json() == {"user": "ann", "text": "hello"}
+                assert await writer.receive_json() == {"user": "ann", "text": "hello"}
+            with pytest.raises(HandshakeRejected) as refused:
+                async with open_websocket(
+                    app, "/chat/lobby", headers={"Authorization": "Bearer x"}
+                ):
+                    pytest.fail("the handshake must be refused")  # pragma: no cover
+    assert (me.status_code, me.json()) == (
+        200,
+        {"name": "ann", "scopes": ["chat:read", "chat:write"]},
+    )
+    assert (nobody.status_code, nobody.headers["www-authenticate"]) == (401, "Bearer")
+    assert reader.subprotocol == "bearer"
+    assert refused.value.status_code == 401
+    assert refused.value.headers["www-authenticate"] == 'Bearer scope="chat:read"'

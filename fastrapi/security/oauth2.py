@@ -2,12 +2,147 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, final
+from typing import TYPE_CHECKING, Any, final
+
+from .._connection import HTTPConnection  # noqa: TC001 (the planner resolves it)
+from ._models import OAuth2 as OAuth2Model
+from ._models import OAuthFlows as OAuthFlowsModel
+from .base import SecurityBase
+from .utils import bearer_authorization, get_authorization_scheme_param
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["SecurityScopes"]
+
+__all__ = [
+    "OAuth2",
+    "OAuth2AuthorizationCodeBearer",
+    "OAuth2PasswordBearer",
+    "SecurityScopes",
+]
+
+
+class OAuth2(SecurityBase):
+    """The base of the OAuth2 schemes: its value is the whole ``Authorization`` header.
+
+    Args:
+        flows: The OAuth2 flows it supports (a model, or the OpenAPI dict of them).
+        scheme_name: The name of this scheme in the API document (default: the class name).
+        description: Its description there.
+        auto_error: A missing ``Authorization`` raises 401 with ``WWW-Authenticate: Bearer``
+            (``True``) or gives ``None``.
+    """
+
+    model: OAuth2Model
+
+    def __init__(
+        self,
+        *,
+        flows: OAuthFlowsModel | dict[str, dict[str, Any]] | None = None,
+        scheme_name: str | None = None,
+        description: str | None = None,
+        auto_error: bool = True,
+    ) -> None:
+        if not isinstance(flows, OAuthFlowsModel):
+            flows = OAuthFlowsModel.model_validate(flows or {})
+        self.model = OAuth2Model(flows=flows, description=description)
+        self.scheme_name = scheme_name or type(self).__name__
+        self.auto_error = auto_error
+
+    async def __call__(self, connection: HTTPConnection) -> str | None:
+        """The ``Authorization`` header of the request or handshake, as it came.
+
+        Raises:
+            HTTPException: 401 for a missing one (only with ``auto_error``).
+        """
+        return self._authorization(connection)
+
+
+class _BearerFlow(OAuth2):
+    """An OAuth2 flow whose access token comes as a bearer token: the value is the token."""
+
+    async def __call__(self, connection: HTTPConnection) -> str | None:
+        """The bearer token of the request, or of the handshake's ``Authorization`` or
+        subprotocols (``["bearer", token]``, as :class:`~fastrapi.security.HTTPBearer`).
+
+        Raises:
+            HTTPException: 401 with ``WWW-Authenticate: Bearer`` for a missing, empty or
+                non-bearer credential (only with ``auto_error``; else the value is ``None``).
+                FastAPI gives ``""`` for ``Authorization: Bearer`` with no token.
+        """
+        scheme, token = get_authorization_scheme_param(bearer_authorization(connection))
+        if scheme.lower() != "bearer" or not token:
+            self._unauthenticated()
+            return None
+        return token
+
+
+class OAuth2PasswordBearer(_BearerFlow):
+    """The OAuth2 password flow: the client gets a token at ``tokenUrl`` (a route taking
+    :class:`OAuth2PasswordRequestForm`) and sends it as a bearer token; the value is the token.
+
+    Args:
+        tokenUrl: Where a client exchanges a user name and password for a token.
+        scheme_name: The name of this scheme in the API document (default: the class name).
+        scopes: The scopes the flow offers, name to description.
+        description: Its description in the API document.
+        auto_error: A missing token raises 401 (``True``) or gives ``None``.
+        refreshUrl: Where a client refreshes its token.
+    """
+
+    def __init__(
+        self,
+        tokenUrl: str,
+        scheme_name: str | None = None,
+        scopes: dict[str, str] | None = None,
+        description: str | None = None,
+        auto_error: bool = True,
+        refreshUrl: str | None = None,
+    ) -> None:
+        flow = {"tokenUrl": tokenUrl, "refreshUrl": refreshUrl, "scopes": scopes or {}}
+        super().__init__(
+            flows={"password": flow},
+            scheme_name=scheme_name,
+            description=description,
+            auto_error=auto_error,
+        )
+
+
+class OAuth2AuthorizationCodeBearer(_BearerFlow):
+    """The OAuth2 authorization code flow; the value is the bearer token the client sends.
+
+    Args:
+        authorizationUrl: Where the user authorizes the client.
+        tokenUrl: Where the client exchanges the code for a token.
+        refreshUrl: Where a client refreshes its token.
+        scheme_name: The name of this scheme in the API document (default: the class name).
+        scopes: The scopes the flow offers, name to description.
+        description: Its description in the API document.
+        auto_error: A missing token raises 401 (``True``) or gives ``None``.
+    """
+
+    def __init__(
+        self,
+        authorizationUrl: str,
+        tokenUrl: str,
+        refreshUrl: str | None = None,
+        scheme_name: str | None = None,
+        scopes: dict[str, str] | None = None,
+        description: str | None = None,
+        auto_error: bool = True,
+    ) -> None:
+        flow = {
+            "authorizationUrl": authorizationUrl,
+            "tokenUrl": tokenUrl,
+            "refreshUrl": refreshUrl,
+            "scopes": scopes or {},
+        }
+        super().__init__(
+            flows={"authorizationCode": flow},
+            scheme_name=scheme_name,
+            description=description,
+            auto_error=auto_error,
+        )
 
 
 @final

@@ -126,20 +126,3 @@ async def test_an_override_keeps_the_scopes(http: HTTP) -> None:
         response = await http(app, "GET", "/items")
     assert response.json() == {"user": "fake"}
     assert seen == [["items", "me"]]
-
-
-def test_security_is_a_depends_with_scopes() -> None:
-    def dep() -> None: ...
-
-    marker = Security(dep, scopes=["a", "b"], use_cache=False)
-    assert isinstance(marker, Depends)
-    assert (marker.dependency, marker.scopes, marker.use_cache) == (dep, ("a", "b"), False)
-    assert repr(marker).endswith("dep, scopes=['a', 'b'])")
-    assert Security(dep).scopes == ()
-
-
-def test_security_scopes_alone() -> None:
-    assert (SecurityScopes().scopes, SecurityScopes().scope_str) == ([], "")
-    scopes = SecurityScopes(["me", "items"])
-    assert (scopes.scopes, scopes.scope_str) == (["me", "items"], "me items")
-    assert repr(scopes) == "SecurityScopes(['me', 'items'])"

@@ -19,6 +19,7 @@ PUBLIC_MODULES = [
     "fastrapi.requests",
     "fastrapi.responses",
     "fastrapi.routing",
+    "fastrapi.security",
     "fastrapi.staticfiles",
     "fastrapi.status",
     "fastrapi.testing",

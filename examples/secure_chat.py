@@ -1,0 +1,70 @@
+"""A chat room behind OAuth2 bearer tokens: one security scheme guards the HTTP routes and the
+WebSocket handshake alike, with scopes (``chat:read`` to listen, ``chat:write`` to post).
+
+    python examples/secure_chat.py
+
+then ``GET /me`` with ``Authorization: Bearer token-ann``, or open
+``ws://localhost:8000/chat/lobby`` with the same header, or from a browser:
+``new WebSocket("ws://localhost:8000/chat/lobby", ["bearer", "token-ann"])``. A missing or
+unknown token refuses the handshake with 401 and ``WWW-Authenticate``, before the handler runs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel
+
+from fastrapi import Depends, FastrAPI, HTTPException, Hub, Security, SecurityScopes, WebSocket
+from fastrapi.security import OAuth2PasswordBearer
+
+hub = Hub()
+app = FastrAPI(hub=hub)
+oauth2_scheme = OAuth2PasswordBearer(
+    tokenUrl="token", scopes={"chat:read": "Listen to rooms", "chat:write": "Post to rooms"}
+)
+
+
+class User(BaseModel):
+    name: str
+    scopes: list[str]
+
+
+# Stands in for your token check (a JWT's signature and claims, a session table...).
+TOKENS = {
+    "token-ann": User(name="ann", scopes=["chat:read", "chat:write"]),
+    "token-bob": User(name="bob", scopes=["chat:read"]),
+}
+
+
+def current_user(scopes: SecurityScopes, token: Annotated[str, Depends(oauth2_scheme)]) -> User:
+    """The token's user, if it has every scope the route (and what it depends on) needs."""
+    challenge = f'Bearer scope="{scopes.scope_str}"' if scopes.scopes else "Bearer"
+    user = TOKENS.get(token)
+    if user is None:
+        raise HTTPException(401, "Could not validate credentials", {"WWW-Authenticate": challenge})
+    if not set(scopes.scopes) <= set(user.scopes):
+        raise HTTPException(403, "Not enough permissions", {"WWW-Authenticate": challenge})
+    return user
+
+
+@app.get("/me")
+async def me(user: Annotated[User, Security(current_user, scopes=["chat:read"])]) -> User:
+    return user
+
+
+@app.websocket("/chat/{room}")
+async def chat(
+    ws: WebSocket, room: str, user: Annotated[User, Security(current_user, scopes=["chat:read"])]
+) -> None:
+    await ws.accept()  # answers the subprotocol "bearer" if the token came that way
+    async with hub.join(room, ws):
+        async for text in ws.iter_text():
+            if "chat:write" not in user.scopes:
+                await ws.send_json({"error": "you may only listen here"})
+                continue
+            await hub.publish(room, {"user": user.name, "text": text})
+
+
+if __name__ == "__main__":
+    app.serve("127.0.0.1", 8000)
