@@ -229,8 +229,9 @@ class FastrAPI:
         """A namespace for the application's own data (a connection registry, say)."""
         self.hub = hub
         """The app's :class:`~fastrapi.Hub`, if it was given one."""
-        self.thread_limiter: Final = trio.CapacityLimiter(thread_limit)
-        """The worker threads' limit shared by every sync handler and dependency."""
+        self.thread_limiter = trio.CapacityLimiter(thread_limit)
+        """The worker threads' limit shared by every sync handler and dependency; each process
+        that serves makes its own (:meth:`running`)."""
         self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
         """Replacements of dependencies, for tests: ``{get_db: get_test_db}``."""
         self._mounts: list[tuple[str, ASGIApp]] = []
@@ -576,6 +577,9 @@ class FastrAPI:
 
         Servers use it around serving; tests may too.
         """
+        # the threads of the process that serves: a limiter inherited from the process that
+        # made the app (a supervisor forks its workers) may count threads that are not here
+        self.thread_limiter = trio.CapacityLimiter(self.thread_limiter.total_tokens)
         async with self.hub.running() if self.hub is not None else nullcontext():
             for hook in self.on_startup:
                 await _call_hook(hook)

@@ -1,8 +1,9 @@
 """The ``fastrapi`` command: ``fastrapi run module:app [options]`` (also ``python -m fastrapi``).
 
 ``run`` imports the app and serves it as :meth:`fastrapi.FastrAPI.serve` does, with ``--workers N``
-processes on one port, or ``--reload`` (development: the server restarts when a ``.py`` file
-under the current directory changes; needs ``watchfiles``, the ``reload`` extra). Every mistake
+processes on one port, and ``--reload`` (development: the server, with its workers, restarts
+when a ``.py`` file under the current directory changes; needs ``watchfiles``, the ``reload``
+extra). Every mistake
 of the command line (a bad ``module:app``, a port in use) is one line and status 1.
 """
 
@@ -133,8 +134,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         _configure_logging(args.log_level)
         if args.reload:
-            if (args.workers or 1) > 1:
-                raise CommandError("--reload runs one process: leave out --workers")
             _reload(sys.argv[1:] if argv is None else list(argv), args)
             return
         app = load_app(args.app)
@@ -161,7 +160,8 @@ def _reload(argv: list[str], args: argparse.Namespace) -> None:
         stop.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    grace = (args.shutdown_timeout or 5.0) + 5.0
+    # the server's shutdown, and with --workers its supervisor's margin before it kills one
+    grace = (args.shutdown_timeout or 5.0) + 10.0
     try:
         # its own session: a terminal's Ctrl+C reaches only us, and we stop it once
         child = subprocess.Popen(child_argv, start_new_session=True)

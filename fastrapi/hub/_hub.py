@@ -179,9 +179,21 @@ class Hub:
 
     def running(self) -> AbstractAsyncContextManager[None]:
         """Run the backend's tasks (Redis: its connection, pub/sub reader, presence refresh)
-        for the block; nothing for the memory backend. A :class:`~fastrapi.FastrAPI` app with
-        ``hub=`` enters it in its lifespan."""
-        return self._backend.running()
+        for the block; nothing more for the memory backend. A :class:`~fastrapi.FastrAPI` app
+        with ``hub=`` enters it in its lifespan, in each worker.
+
+        What is a process's own is made here, in the process that serves: the id its members'
+        keys carry, and the backend's (Redis: the process's id, connection and subscriptions).
+        So every worker has its own, however it was started (forked after the app's module was
+        imported, or spawned).
+        """
+        return self._running()
+
+    @asynccontextmanager
+    async def _running(self) -> AsyncIterator[None]:
+        self._id = secrets.token_hex(4)
+        async with self._backend.running():
+            yield
 
     def set_history(self, topic: str, size: int, ttl: float | None = None) -> None:
         """Keep the last ``size`` messages of ``topic`` (none older than ``ttl`` seconds),

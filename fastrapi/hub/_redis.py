@@ -225,7 +225,7 @@ class RedisBackend:
         self.dropped = 0
         """Messages from other processes dropped because the buffer was full."""
         self._buffer = buffer
-        self._origin = secrets.token_hex(6)
+        self._origin = ""  # this process's id on Redis, made by running(): see there
         self._alive = f"{PREFIX}process:"
         self._channels = f"{PREFIX}0:"  # the channels' prefix, with the database's number
         self._deliver: Callable[[Published], None] | None = None
@@ -240,7 +240,7 @@ class RedisBackend:
         self._last: dict[str, tuple[bytes, int]] = {}  # the last delivered (epoch, offset)
 
     def __repr__(self) -> str:
-        return f"<RedisBackend {self._origin} {self.url.split('@')[-1]}>"
+        return f"<RedisBackend {self._origin or '(not running)'} {self.url.split('@')[-1]}>"
 
     def connect(self, deliver: Callable[[Published], None]) -> None:
         if self._deliver is not None:
@@ -251,7 +251,19 @@ class RedisBackend:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Connect, and run the pub/sub reader and the presence refresher until the block ends."""
+        """Connect, and run the pub/sub reader and the presence refresher until the block ends.
+
+        Each run is a new process on Redis, with an id of its own (what it publishes is known
+        by it, its members' presence lives by it), made here in the process that serves, never
+        inherited from the process that made the backend (a supervisor that forks workers).
+
+        Raises:
+            RuntimeError: the backend is running already.
+        """
+        if self._client is not None:
+            raise RuntimeError("this Redis backend is running already: give each Hub its own")
+        self._origin = secrets.token_hex(6)
+        self._topics, self._gone, self._present, self._last = set(), set(), {}, {}
         client: coredis.Redis[bytes] = self._coredis.Redis.from_url(
             _checking_host_name(self.url), connect_timeout=self.timeout, stream_timeout=self.timeout
         )
@@ -264,17 +276,20 @@ class RedisBackend:
             jitter=True,
         )
         send, receive = trio.open_memory_channel[tuple[bytes, bytes]](self._buffer)
-        async with client, trio.open_nursery() as nursery:
+        self._up = trio.Event()
+        async with client:
             self._client = client
             try:
-                nursery.start_soon(self._listen, client, retry, send)
-                nursery.start_soon(self._hand_over, receive)
-                nursery.start_soon(self._refresh)
-                yield
-            finally:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._listen, client, retry, send)
+                    nursery.start_soon(self._hand_over, receive)
+                    nursery.start_soon(self._refresh)
+                    try:
+                        yield
+                    finally:
+                        nursery.cancel_scope.cancel()
+            finally:  # once its tasks are gone: none of them finds it not running
                 self._client = self._pubsub = None
-                self._up = trio.Event()
-                nursery.cancel_scope.cancel()
 
     async def _listen(
         self, client: coredis.Redis[bytes], retry: Any, send: trio.MemorySendChannel[Any]

@@ -40,12 +40,22 @@ async def fastrapi_run(
     *args: str, app: str = APP, cwd: Path = ROOT, env: Mapping[str, str] | None = None
 ) -> AsyncIterator[tuple[trio.Process, Output]]:
     """``python -m fastrapi run APP --port 0 ARGS`` in ``cwd``, stopped by its PID at the end."""
-    command = [sys.executable, "-m", "fastrapi", "run", app, "--port", "0", *args]
+    command = ("-m", "fastrapi", "run", app, "--port", "0", *args)
+    async with python_run(*command, cwd=cwd, env=env) as started:
+        yield started
+
+
+@contextlib.asynccontextmanager
+async def python_run(
+    *args: str, cwd: Path = ROOT, env: Mapping[str, str] | None = None
+) -> AsyncIterator[tuple[trio.Process, Output]]:
+    """``python ARGS`` in ``cwd``, its output (stderr too) searched as it comes, killed by its
+    PID at the end if it is still running."""
     async with trio.open_nursery() as nursery:
         process: trio.Process = await nursery.start(
             partial(
                 trio.run_process,
-                command,
+                [sys.executable, *args],
                 cwd=cwd,
                 env=env,
                 check=False,
@@ -58,3 +68,15 @@ async def fastrapi_run(
         finally:
             if process.returncode is None:
                 process.kill()
+
+
+async def start_workers(output: Output, count: int, start: int = 0) -> tuple[int, dict[int, int]]:
+    """The port a supervisor printed after ``start``, and each of its workers' pid by number,
+    once they all serve."""
+    found = await output.wait_for(rb"serving on http://127\.0\.0\.1:(\d+) with", start)
+    port, start = int(found[1]), found.end()
+    pids = {}
+    for number in range(1, count + 1):
+        found = await output.wait_for(rb"worker %d \(pid (\d+)\) is serving" % number, start)
+        pids[number] = int(found[1])
+    return port, pids

@@ -15,21 +15,12 @@ import trio
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from .processes import APP, ROOT, Output, fastrapi_run
+from .processes import APP, ROOT, fastrapi_run, start_workers
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(sys.platform != "linux", reason="SO_REUSEPORT workers are Linux's"),
 ]
-
-
-async def start_workers(output: Output, count: int) -> tuple[int, dict[int, int]]:
-    port = int((await output.wait_for(rb"serving on http://127\.0\.0\.1:(\d+) with"))[1])
-    pids = {}
-    for number in range(1, count + 1):
-        found = await output.wait_for(rb"worker %d \(pid (\d+)\) is serving" % number)
-        pids[number] = int(found[1])
-    return port, pids
 
 
 def get(url: str) -> str:
