@@ -7,6 +7,7 @@ from ._connection import HTTPConnection as HTTPConnection
 from ._monitor import AppStatistics as AppStatistics
 from .app import FastrAPI as FastrAPI
 from .app import WebSocketOptions as WebSocketOptions
+from .background import BackgroundTasks as BackgroundTasks
 from .datastructures import Address as Address
 from .exceptions import FastrapiError as FastrapiError
 from .exceptions import HistoryGap as HistoryGap
@@ -46,6 +47,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Address",
     "AppStatistics",
+    "BackgroundTasks",
     "Body",
     "CloseCode",
     "Cookie",

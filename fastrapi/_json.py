@@ -9,13 +9,19 @@ import pydantic
 def _default(value: object) -> object:
     if isinstance(value, pydantic.BaseModel):
         return value.model_dump(mode="json")
-    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
+    from .encoders import jsonable_encoder  # what orjson does not know (sets, Decimal...)
+
+    try:
+        return jsonable_encoder(value)
+    except ValueError:
+        raise TypeError(f"Type is not JSON serializable: {type(value).__name__}") from None
 
 
-def dumps(data: object) -> bytes:
-    """``data`` as JSON bytes; pydantic models are dumped in JSON mode.
+def dumps(data: object, option: int = 0) -> bytes:
+    """``data`` as JSON bytes; pydantic models are dumped in JSON mode, and what orjson does
+    not know goes through :func:`~fastrapi.encoders.jsonable_encoder`.
 
     Raises:
         TypeError: something in ``data`` has no JSON form.
     """
-    return orjson.dumps(data, default=_default)
+    return orjson.dumps(data, default=_default, option=option)

@@ -114,15 +114,24 @@ class HandlerPlan:
     """The route's path parameters (to plan a dependency override alike)."""
     provided: tuple[tuple[str, object], ...] = ()
     """Parameters that get an object of the app (its Hub), by name."""
+    background_params: tuple[str, ...] = ()
+    """Parameters that get the request's :class:`~fastrapi.background.BackgroundTasks`."""
     scopes: tuple[str, ...] = ()
     """The OAuth2 scopes required along the chain down to here (``Security(scopes=...)``)."""
     uses_scopes: bool = False
     """It or a dependency below asks for ``SecurityScopes`` or adds scopes."""
 
+    @property
+    def streams(self) -> bool:
+        """A generator handler: what it yields is the response body (SSE, JSON Lines)."""
+        return self.kind in (CallKind.ASYNC_GENERATOR, CallKind.GENERATOR)
+
     def call_directly(self, connection: HTTPConnection) -> Awaitable[object] | None:
         """The call of a coroutine function that takes only the connection and the app's
         objects (nothing to resolve or validate); ``None`` for any other plan."""
         if self.kind is not CallKind.ASYNC or self.params or self.dependencies:
+            return None
+        if self.background_params:
             return None
         kwargs = {**dict(self.provided), **dict.fromkeys(self.connection_params, connection)}
         return typing.cast("Awaitable[object]", self.call(**kwargs))
@@ -135,6 +144,11 @@ class HandlerPlan:
         """
         kwargs: dict[str, object] = dict(self.provided)
         errors: ErrorList = []
+        if self.background_params:
+            from .background import tasks_of
+
+            tasks = tasks_of(inputs.connection.scope)
+            kwargs.update(dict.fromkeys(self.background_params, tasks))
         for param in self.params:
             raw = self._raw(param, inputs)
             if raw is NO_BODY:
@@ -244,6 +258,7 @@ def plan_handler(
             ``*args``/``**kwargs`` or a positional-only parameter, has an annotation that cannot
             be resolved or validated, a marker that does not fit, or misses a path parameter.
     """
+    from .background import BackgroundTasks
     from .requests import Request
     from .security.oauth2 import SecurityScopes
     from .websocket import WebSocket
@@ -254,8 +269,6 @@ def plan_handler(
         raise RouteDefinitionError(
             f"handler {name} must be an async function (async def), it is {kind.value}"
         )
-    if role is not Role.DEPENDENCY and kind in (CallKind.GENERATOR, CallKind.ASYNC_GENERATOR):
-        raise RouteDefinitionError(f"handler {name} is a generator: only dependencies may be")
     try:
         hints = _parameter_hints(_unwrap(handler), namespace)
     except Exception as exc:
@@ -273,6 +286,7 @@ def plan_handler(
     dependencies: list[Dependency] = []
     connection: list[str] = []
     fixed: list[tuple[str, object]] = []
+    background: list[str] = []
     embed = False
     uses_scopes = False
     for index, parameter in enumerate(signature.parameters.values()):
@@ -302,6 +316,8 @@ def plan_handler(
             marker is None and role is Role.WEBSOCKET and index == 0 and base is _REQUIRED
         ):
             connection.append(parameter.name)
+        elif marker is None and base is BackgroundTasks:
+            background.append(parameter.name)
         elif marker is None and provided and base in provided:
             if provided[base] is None:
                 raise RouteDefinitionError(
@@ -334,6 +350,7 @@ def plan_handler(
         needs_body=needs_body,
         path_names=path_params,
         provided=tuple(fixed),
+        background_params=tuple(background),
         scopes=scopes,
         uses_scopes=uses_scopes,
     )

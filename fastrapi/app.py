@@ -21,12 +21,14 @@ from ._dependencies import Solver
 from ._monitor import AppStatistics, Monitor, client_of
 from ._params import NO_BODY, HandlerPlan, Inputs, Role, plan_handler
 from ._pump import PumpOptions, run_session
+from .background import added_tasks, run_background
 from .datastructures import Address, Headers
 from .exceptions import HTTPException, ListenError, RequestValidationError, RouteDefinitionError
 from .hub import Hub
 from .requests import Request
 from .responses import JSONResponse, PlainTextResponse, Response
 from .routing import MethodNotAllowed, PathTemplate, Router
+from .sse import streamed
 from .websocket import WebSocket
 
 if TYPE_CHECKING:
@@ -528,13 +530,18 @@ class FastrAPI:
                 response = await call(request)
             except Exception as exc:
                 response = _server_error(request, exc, "HTTP middleware")
-            await response.send_to(send, head=scope["method"] == "HEAD")
+            await response(scope, receive, send)
         except BaseException as exc:
             if exchange.solver is not None:
                 await exchange.solver.aclose(exc)
             raise
         if exchange.solver is not None:
             await exchange.solver.aclose(exchange.error)
+        background = response.background
+        if background is None and exchange.error is None:
+            background = added_tasks(scope)  # a handler's BackgroundTasks parameter
+        if background is not None:
+            await run_background(background, self.thread_limiter, scope)
 
     async def _route(self, request: Request, *, exchange: _Exchange) -> Response:
         found = self.router.match_http(request.method, request._scope["path"])
@@ -553,7 +560,12 @@ class FastrAPI:
         try:
             if endpoint.plan.needs_body:
                 solver.inputs = replace(inputs, body=await _json_body(request))
-            result = await solver.call(endpoint.plan)
+            result: object
+            if endpoint.plan.streams:  # a generator: what it yields is the body
+                arguments = await solver.arguments(endpoint.plan)
+                result = streamed(endpoint.plan.call(**arguments), None)
+            else:
+                result = await solver.call(endpoint.plan)
         except HTTPException as exc:
             exchange.error = exc
             return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)

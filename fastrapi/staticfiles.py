@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import mimetypes
 import stat
-from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, final
 
 import trio
 
+from ._files import CHUNK_SIZE, guess_type
 from ._json import dumps
-from .datastructures import Headers
+from .responses import FileResponse
 
 if TYPE_CHECKING:
     import os
@@ -19,8 +18,6 @@ if TYPE_CHECKING:
     from ._types import Receive, Scope, Send
 
 __all__ = ["StaticFiles"]
-
-CHUNK_SIZE: Final = 64 * 1024
 
 
 @final
@@ -63,37 +60,12 @@ class StaticFiles:
             await _answer(send, 404, {"detail": "Not Found"})
             return
         path, info = found
-        etag = f'"{info.st_mtime_ns:x}-{info.st_size:x}"'
-        headers = [
-            (b"etag", etag.encode()),
-            (b"last-modified", formatdate(info.st_mtime, usegmt=True).encode()),
-        ]
-        if _not_modified(Headers.from_raw(scope.get("headers", ())), etag, info.st_mtime):
-            await send({"type": "http.response.start", "status": 304, "headers": headers})
-            await send({"type": "http.response.body", "body": b""})
-            return
-        kind, _ = mimetypes.guess_type(path.name)
-        kind = kind or "application/octet-stream"
+        kind = guess_type(path.name, "application/octet-stream")
         if kind.startswith("text/") or kind == "application/javascript":
             kind += "; charset=utf-8"
-        headers += [
-            (b"content-type", kind.encode()),
-            (b"content-length", str(info.st_size).encode()),
-        ]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        if scope["method"] == "HEAD":
-            await send({"type": "http.response.body", "body": b""})
-            return
-        left = info.st_size  # what the head promised, even if the file grows meanwhile
-        async with await trio.open_file(path, "rb") as file:
-            while left > 0:
-                chunk = await file.read(min(self.chunk_size, left))
-                if not chunk:
-                    break  # the file shrank: the connection ends short, as the server decides
-                left -= len(chunk)
-                await send({"type": "http.response.body", "body": chunk, "more_body": left > 0})
-        if left > 0:
-            raise OSError(f"{path} shrank while it was being sent")
+        response = FileResponse(path, media_type=kind, stat_result=info)
+        response.chunk_size = self.chunk_size
+        await response(scope, receive, send)
 
     def _lookup(self, scope: Scope) -> tuple[Path, os.stat_result] | None:
         """The file a request names and its stat, or ``None`` if it must not be served."""
@@ -113,20 +85,6 @@ class StaticFiles:
         except (OSError, RuntimeError):  # missing, unreadable, a symlink loop
             return None
         return (path, info) if stat.S_ISREG(info.st_mode) else None
-
-
-def _not_modified(headers: Headers, etag: str, mtime: float) -> bool:
-    if_none_match = headers.get("if-none-match")
-    if if_none_match is not None:
-        tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
-        return etag in tags or "*" in tags
-    since = headers.get("if-modified-since")
-    if since is None:
-        return False
-    try:
-        return int(mtime) <= parsedate_to_datetime(since).timestamp()
-    except (TypeError, ValueError):
-        return False
 
 
 async def _answer(

@@ -207,7 +207,7 @@ async def _http(
         # (the app's Request.body() enforces max_body_size on what arrives, chunked included)
         nonlocal body_done
         if body_done:
-            return {"type": "http.disconnect"}
+            return await _disconnect(stream, conn)
         with trio.move_on_after(config.header_timeout) as stalled:
             event = await _next_event(stream, conn)
         if stalled.cancelled_caught:
@@ -236,6 +236,21 @@ async def _http(
     except (_Closed, trio.BrokenResourceError, trio.ClosedResourceError):
         return False
     return conn.our_state is h11.DONE
+
+
+async def _disconnect(stream: trio.abc.Stream, conn: h11.Connection) -> Message:
+    """Wait until the client leaves (after the request body: what a streaming response
+    watches for); a pipelined next request meanwhile stays in h11's buffer."""
+    while True:
+        try:
+            data = await stream.receive_some(RECEIVE_SIZE)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            data = b""
+        if not data:
+            return {"type": "http.disconnect"}
+        conn.receive_data(bytes(data))
+        if len(conn.trailing_data[0]) > RECEIVE_SIZE:
+            await trio.sleep_forever()  # a pipelining flood: stop reading (a send still fails)
 
 
 async def _websocket(

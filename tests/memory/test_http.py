@@ -137,9 +137,12 @@ def test_responses_render() -> None:
     assert JSONResponse({"a": 1}).body == b'{"a":1}'
     assert PlainTextResponse("é").body == "é".encode()
     custom = Response(b"x", media_type="application/x-custom", headers={"Content-Type": "a/b"})
-    assert custom.headers == {"Content-Type": "a/b"}
-    assert Response(b"x", media_type="image/png").headers == {"content-type": "image/png"}
+    assert custom.headers == {"Content-Type": "a/b", "content-length": "1"}
+    assert Response(b"x", media_type="image/png").headers == {
+        "content-type": "image/png",
+        "content-length": "1",
+    }
     with pytest.raises(TypeError, match="Response takes str or bytes, not int"):
-        Response(1)  # type: ignore[arg-type]  # the point of the test
+        Response(1)
     with pytest.raises(TypeError):
         JSONResponse(object())

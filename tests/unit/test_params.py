@@ -257,12 +257,15 @@ def test_bad_signatures_fail_at_declaration(
         plan_handler(handler, paths, Role.WEBSOCKET)
 
 
-def test_a_generator_http_handler_is_refused() -> None:
+def test_a_generator_http_handler_streams() -> None:
     def handler() -> Any:
         yield
 
-    with pytest.raises(RouteDefinitionError, match="only dependencies may be"):
-        plan_handler(handler, frozenset(), Role.HTTP)
+    async def plain() -> None:
+        """Not a generator."""
+
+    assert plan_handler(handler, frozenset(), Role.HTTP).streams
+    assert not plan_handler(plain, frozenset(), Role.HTTP).streams
 
 
 def test_async_callable_object_is_accepted() -> None:

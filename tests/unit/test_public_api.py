@@ -10,6 +10,7 @@ import fastrapi
 
 PUBLIC_MODULES = [
     "fastrapi",
+    "fastrapi.background",
     "fastrapi.datastructures",
     "fastrapi.encoders",
     "fastrapi.exceptions",
@@ -20,6 +21,7 @@ PUBLIC_MODULES = [
     "fastrapi.responses",
     "fastrapi.routing",
     "fastrapi.security",
+    "fastrapi.sse",
     "fastrapi.staticfiles",
     "fastrapi.status",
     "fastrapi.testing",
