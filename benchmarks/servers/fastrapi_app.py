@@ -1,7 +1,8 @@
 """fastrapi's own server, written as its docs teach: ``python fastrapi_app.py PORT [CODEC]``.
 
-CODEC is ``auto`` (the default), ``websockets``, ``wsproto``, or ``hypercorn`` (the same app on
-Hypercorn's trio worker). ``/ws`` echoes text as text and binary as binary, ``/json``
+CODEC is ``auto`` (the default), ``websockets``, ``wsproto``, ``h11`` or ``httptools`` (the HTTP
+parser, for the handshakes), or ``hypercorn`` (the same app on Hypercorn's trio worker). ``/ws``
+echoes text as text and binary as binary, ``/json``
 re-serialises every message with ``receive_json``/``send_json``, and ``/bcast`` publishes every
 text message to every client of ``/bcast`` through ``fastrapi.Hub`` (the sender included): the
 memory Hub of this process, or with ``FASTRAPI_HUB_URL=redis://...`` the Redis one, shared by
@@ -49,14 +50,21 @@ async def bcast(ws: WebSocket, hub: Hub) -> None:
         pass
 
 
-if __name__ == "__main__":
+def main(served: FastrAPI) -> None:
+    """Serve ``served`` on the port ``argv[1]`` with the server, codec or parser ``argv[2]``."""
     port = int(sys.argv[1])
     match sys.argv[2] if len(sys.argv) > 2 else "auto":
         case "hypercorn":
-            app.serve("127.0.0.1", port, server="hypercorn")
+            served.serve("127.0.0.1", port, server="hypercorn")
         case "auto":
-            app.serve("127.0.0.1", port)
+            served.serve("127.0.0.1", port)
         case "websockets" | "wsproto" as codec:
-            app.serve("127.0.0.1", port, ws=codec)
+            served.serve("127.0.0.1", port, ws=codec)
+        case "httptools" | "h11" as parser:
+            served.serve("127.0.0.1", port, http=parser)
         case other:
-            sys.exit(f"unknown server or codec {other!r}")
+            sys.exit(f"unknown server, codec or parser {other!r}")
+
+
+if __name__ == "__main__":
+    main(app)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ..app import FastrAPI
     from ..datastructures import Address
     from ._codec import CodecName
+    from ._parser import ParserName
 
 __all__ = ["ServeOptions"]
 
@@ -53,6 +54,9 @@ class ServeOptions(WebSocketOptions, total=False):
             trio worker, for HTTP/2 or its process management).
         ws: The WebSocket codec of the native server: ``"auto"`` (default; the fastest
             installed, ``websockets`` then ``wsproto``), ``"websockets"`` or ``"wsproto"``.
+        http: The HTTP/1.1 parser of the native server: ``"auto"`` (default; ``httptools``
+            when it is installed, else ``h11``), ``"httptools"`` (the C parser uvicorn uses) or
+            ``"h11"`` (pure Python, the reference).
         compression: Negotiate permessage-deflate (default ``True``).
         ssl_context: Serve TLS (``https``/``wss``) with this context.
         certfile: Serve TLS with this certificate chain (PEM); with ``keyfile``.
@@ -78,6 +82,7 @@ class ServeOptions(WebSocketOptions, total=False):
 
     server: ServerName
     ws: CodecName | Literal["auto"]
+    http: ParserName | Literal["auto"]
     compression: bool
     ssl_context: ssl.SSLContext | None
     certfile: str | None
@@ -149,6 +154,7 @@ async def serve(
         return
     config = make_config(
         ws=options.get("ws", "auto"),
+        http=options.get("http", "auto"),
         compression=options.get("compression", True),
         certfile=options.get("certfile"),
         keyfile=options.get("keyfile"),
@@ -209,6 +215,8 @@ def check_options(options: ServeOptions) -> None:
         unsupported = [name for name in _NATIVE_ONLY if options.get(name) is not None]
         if options.get("ws", "auto") not in ("auto", "wsproto"):
             unsupported.append("ws")
+        if options.get("http", "auto") not in ("auto", "h11"):
+            unsupported.append("http")
         if options.get("compression", True) is not True:
             unsupported.append("compression")
         if unsupported:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ._codec import CodecName, pick_codec
+from ._parser import ParserName, pick_parser
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,6 +15,7 @@ class ServerConfig:
     """Settings of the native server; see :meth:`fastrapi.FastrAPI.serve` for each one."""
 
     ws: CodecName = "wsproto"
+    http: ParserName = "h11"
     compression: bool = True
     max_message_size: int = 16 * 2**20
     max_body_size: int = 2**20
@@ -42,12 +44,14 @@ def make_config(
     certfile: str | None,
     keyfile: str | None,
     ssl_context: ssl.SSLContext | None,
+    http: ParserName | Literal["auto"] = "auto",
     **settings: float | int | None,
 ) -> ServerConfig:
     """Build a :class:`ServerConfig` from :meth:`~fastrapi.FastrAPI.serve`'s options.
 
     Raises:
-        ValueError: an option is out of range, an unknown codec, or TLS asked for twice.
+        ValueError: an option is out of range, an unknown codec or parser, or TLS asked for
+            twice.
     """
     if certfile is not None:
         if ssl_context is not None:
@@ -58,6 +62,7 @@ def make_config(
         raise ValueError("keyfile needs certfile")
     return ServerConfig(
         ws=pick_codec(ws),
+        http=pick_parser(http),
         compression=compression,
         ssl_context=ssl_context,
         **settings,  # type: ignore[arg-type]  # names and types checked by serve()'s signature

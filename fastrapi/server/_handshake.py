@@ -10,9 +10,8 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
-    import h11
-
     from ..datastructures import Headers
+    from ._parser import RequestHead
 
 _GUID: Final = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 section 1.3
 
@@ -34,16 +33,7 @@ def reason_phrase(status: int) -> bytes:
         return b""
 
 
-def is_upgrade(request: h11.Request, headers: Headers) -> bool:
-    """Whether ``request`` asks for a WebSocket (``Upgrade: websocket``)."""
-    return any(
-        token.strip().lower() == "websocket"
-        for value in headers.getlist("upgrade")
-        for token in value.split(",")
-    )
-
-
-def check(request: h11.Request, headers: Headers) -> Refusal | None:
+def check(request: RequestHead, headers: Headers) -> Refusal | None:
     """Check a WebSocket upgrade request; ``None`` if it may proceed to the app."""
     if request.method != b"GET":
         return Refusal(405, "a WebSocket handshake must be a GET", (("allow", "GET"),))

@@ -1,33 +1,48 @@
-"""One TCP (or TLS) connection of the native server: HTTP/1.1 through h11, then maybe a WebSocket.
+"""One TCP (or TLS) connection of the native server: HTTP/1.1, then maybe a WebSocket.
 
-Requests are read one at a time (keep-alive; pipelined requests wait in h11's buffer), each
-head within ``header_timeout`` (``keep_alive_timeout`` between requests), and handed to the app
-as ASGI ``http`` calls. An upgrade request is checked (RFC 6455 4.2.1) and handed to the app's
-WebSocket routing with a :class:`~fastrapi.server._stream.StreamTransport`; the connection then
-belongs to the WebSocket until it closes.
+Requests are read one at a time (keep-alive; pipelined requests wait in the parser, see
+``_parser.py``) and handed to the app as ASGI ``http`` calls. An upgrade request is checked
+(RFC 6455 4.2.1) and handed to the app's WebSocket routing with a
+:class:`~fastrapi.server._stream.StreamTransport`; the connection then belongs to the WebSocket
+until it closes.
+
+A request costs one wait for readable data, one read, one parse, the app, and one ``send()`` of
+the whole response (head and body joined, unless the app streams it). On a plain socket the
+waits are ``wait_readable`` on the descriptor and the timeouts (a request head within
+``header_timeout``, the next request within ``keep_alive_timeout``, each wait for body bytes
+within ``header_timeout``) are one deadline per connection that the server's attendant checks,
+so no request makes a cancel scope; it interrupts an expired wait with ``notify_closing``. On TLS
+the waits go through the stream, each in a cancel scope.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
+import os
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Final
 from urllib.parse import unquote
 
-import h11
 import orjson
 import trio
 
 from ..datastructures import Address, Headers
-from ._handshake import check, is_upgrade, reason_phrase, subprotocols
-from ._stream import RECEIVE_SIZE, StreamTransport
+from ._handshake import check, subprotocols
+from ._parser import ParseError, ResponseError, make_parser
+from ._stream import RECEIVE_SIZE, StreamTransport, fileno, write_fd
 
 if TYPE_CHECKING:
     from .._attendant import Attendant
     from .._types import ErrorHandler, Message, Scope
     from ..app import FastrAPI, WebSocketOptions
     from ._config import ServerConfig
+    from ._parser import HTTPParser, RequestHead
 
 _ASGI: Final = {"version": "3.0", "spec_version": "2.3"}
+_METHODS: Final = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")}
+_VERSIONS: Final = {b"1.1": "1.1", b"1.0": "1.0"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,25 +62,12 @@ class ServerContext:
     """The WebSocket options given to ``serve()``: defaults of the routes."""
 
 
-class _Closed(Exception):
-    """The client went away, or sent nothing in time."""
+class _Gone(BaseException):
+    """The client went away, sent nothing in time, or broke HTTP mid-body: the connection ends.
 
-
-async def _next_event(stream: trio.abc.Stream, conn: h11.Connection) -> h11.Event:
-    while True:
-        event = conn.next_event()
-        if event is not h11.NEED_DATA:
-            return event  # type: ignore[return-value]  # h11's sentinels are typed as classes
-        try:
-            data = await stream.receive_some(RECEIVE_SIZE)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            raise _Closed from None
-        conn.receive_data(bytes(data))
-
-
-async def _send(stream: trio.abc.Stream, data: bytes | None) -> None:
-    if data:
-        await stream.send_all(data)
+    A ``BaseException``, as ``trio.Cancelled`` is, so that it goes through the app's handlers
+    (which answer what they catch) to the connection loop.
+    """
 
 
 async def serve_connection(
@@ -80,8 +82,8 @@ async def serve_connection(
     upgraded = await _serve_http(stream, context, client, local, secure)
     if upgraded is None:
         return
-    # The HTTP part has returned: h11, the request and that frame go with the handshake instead
-    # of lasting as long as the WebSocket does.
+    # The HTTP part has returned: the parser, the request and that frame go with the handshake
+    # instead of lasting as long as the WebSocket does.
     scope, transport = upgraded
     context.sessions.add(transport)
     try:
@@ -90,6 +92,91 @@ async def serve_connection(
         )
     finally:
         context.sessions.discard(transport)
+
+
+class _Wire:
+    """The bytes of one connection: reads with a deadline, writes within ``send_timeout``."""
+
+    __slots__ = ("_attendant", "_fd", "_send_timeout", "_stream", "_timer_at", "deadline")
+
+    def __init__(self, stream: trio.abc.Stream, attendant: Attendant, config: ServerConfig) -> None:
+        self._stream = stream
+        self._fd = fileno(stream)
+        self._attendant = attendant
+        self._send_timeout = config.send_timeout or math.inf
+        self.deadline = math.inf  # of the read under way; inf when none is
+        self._timer_at = math.inf  # when the earliest timer of ours in the attendant is due
+
+    async def read(self, deadline: float) -> bytes:
+        """The next bytes, or ``b""`` at the end of the stream or at ``deadline``."""
+        fd = self._fd
+        if fd < 0:
+            with trio.move_on_at(deadline):
+                try:
+                    return bytes(await self._stream.receive_some(RECEIVE_SIZE))
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    return b""
+            return b""
+        self.deadline = deadline
+        if deadline < self._timer_at:
+            self._timer_at = deadline
+            self._attendant.call_at(deadline, partial(self._expire, deadline))
+        try:
+            while True:
+                try:
+                    await trio.lowlevel.wait_readable(fd)
+                except trio.ClosedResourceError:
+                    return b""  # our deadline passed (or the socket was closed)
+                try:
+                    return os.read(fd, RECEIVE_SIZE)
+                except BlockingIOError:  # pragma: no cover  # woken for nothing
+                    continue
+                except OSError:  # reset
+                    return b""
+        finally:
+            self.deadline = math.inf
+
+    def _expire(self, at: float) -> None:
+        """The attendant's timer: interrupt a read past its deadline, or look again later."""
+        if at != self._timer_at:
+            return  # an earlier timer took its place
+        self._timer_at = math.inf
+        deadline = self.deadline
+        if deadline == math.inf:
+            return  # not reading: the next read arms a timer again
+        if trio.current_time() >= deadline:
+            trio.lowlevel.notify_closing(self._fd)
+        else:
+            self._timer_at = deadline
+            self._attendant.call_at(deadline, partial(self._expire, deadline))
+
+    async def write(self, data: bytes) -> None:
+        """Send ``data`` whole.
+
+        Raises:
+            _Gone: the client is gone, or took longer than ``send_timeout`` to take it.
+        """
+        fd = self._fd
+        written = 0
+        if fd >= 0:
+            try:
+                written = os.write(fd, data)
+            except BlockingIOError:
+                pass
+            except OSError:  # reset, broken pipe
+                raise _Gone from None
+            if written == len(data):  # the kernel took it all, as it nearly always does
+                return
+        with trio.move_on_after(self._send_timeout) as slow:
+            try:
+                if fd >= 0:
+                    await write_fd(fd, memoryview(data)[written:], self._stream)
+                else:
+                    await self._stream.send_all(data)
+            except (OSError, trio.BrokenResourceError, trio.ClosedResourceError):
+                raise _Gone from None
+        if slow.cancelled_caught:
+            raise _Gone
 
 
 async def _serve_http(
@@ -101,178 +188,206 @@ async def _serve_http(
 ) -> tuple[Scope, StreamTransport] | None:
     """The HTTP requests of the connection, up to an upgrade: its scope and transport."""
     config = context.config
-    conn = h11.Connection(h11.SERVER, max_incomplete_event_size=config.max_header_size)
-    timeout = config.header_timeout
+    wire = _Wire(stream, context.attendant, config)
+    parser = make_parser(config.http, config.max_header_size)
+    scheme = "https" if secure else "http"
+    deadline = trio.current_time() + config.header_timeout
+    in_head = waited = False
     try:
         while True:
-            event: h11.Event | None = None
-            with trio.move_on_after(timeout):
-                event = await _next_event(stream, conn)
-            if not isinstance(event, h11.Request):
-                return None  # the client closed, or its request head did not come in time
-            raw = list(event.headers)  # once: h11's headers are a slow sequence to walk
-            if sum(len(k) + len(v) for k, v in raw) > config.max_header_size:
-                # h11 bounds a head that arrives in pieces; this bounds one that came whole
-                await _error(stream, conn, 431, "request header fields too large")
+            head = parser.next_request()
+            if head is None:
+                data = await wire.read(deadline)
+                if not data:
+                    return None  # the client closed, or its request head did not come in time
+                parser.feed(data)
+                if not in_head and parser.in_head():  # the head's time runs from its first byte
+                    in_head = True
+                    deadline = trio.current_time() + config.header_timeout
+                waited = True
+                continue
+            if not waited:  # pipelined: let the other connections have their turn
+                await trio.lowlevel.cancel_shielded_checkpoint()
+            scope = _scope(head, client, local, scheme)
+            if head.websocket:
+                return await _websocket(stream, wire, parser, head, scope, context)
+            if not await _exchange(wire, parser, head, scope, context.app, config):
                 return None
-            headers = Headers.from_raw(raw)
-            scope = _scope(event, raw, client, local, secure)
-            if is_upgrade(event, headers):
-                return await _websocket(stream, conn, event, headers, scope, context)
-            if not await _http(stream, conn, scope, context.app, config):
+            if not parser.next_cycle():
                 return None
-            if not await _rest_of_request(stream, conn, config):
-                return None
-            conn.start_next_cycle()
-            timeout = config.keep_alive_timeout
-    except h11.RemoteProtocolError as exc:
-        if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
-            await _error(stream, conn, exc.error_status_hint, str(exc))
-    except _Closed:
+            deadline = trio.current_time() + config.keep_alive_timeout
+            in_head = waited = False
+    except ParseError as exc:  # between requests: nothing of a response went out
+        await _error(wire, parser, exc.status, str(exc))
+    except _Gone:
         pass
     return None
 
 
-async def _rest_of_request(
-    stream: trio.abc.Stream, conn: h11.Connection, config: ServerConfig
-) -> bool:
-    """Read past what the app left of the request body (up to ``max_body_size``, in time), so
-    that the next request can be read; ``False`` if the connection must close instead."""
-    left = config.max_body_size
-    with trio.move_on_after(config.header_timeout):
-        while conn.their_state is h11.SEND_BODY and left >= 0:
-            event = await _next_event(stream, conn)
-            if isinstance(event, h11.Data):
-                left -= len(event.data)
-    return conn.their_state is h11.DONE and conn.our_state is h11.DONE
-
-
-def _scope(
-    request: h11.Request,
-    headers: list[tuple[bytes, bytes]],
-    client: Address | None,
-    local: Address | None,
-    secure: bool,
-) -> Scope:
-    raw_path, _, query = request.target.partition(b"?")
+def _scope(head: RequestHead, client: Address | None, local: Address | None, scheme: str) -> Scope:
+    raw_path, _, query = head.target.partition(b"?")
+    path = raw_path.decode("latin-1")
+    if "%" in path:
+        path = unquote(path)
     return {
         "type": "http",
         "asgi": _ASGI,
-        "http_version": request.http_version.decode(),
-        "method": request.method.decode(),
-        "path": unquote(raw_path.decode("latin-1")),
+        "http_version": _VERSIONS.get(head.http_version) or head.http_version.decode(),
+        "method": _METHODS.get(head.method) or head.method.decode(),
+        "path": path,
         "raw_path": raw_path,
         "query_string": query,
         "root_path": "",
-        "headers": headers,
+        "headers": head.headers,
         "client": client,
         "server": local,
         "state": {},
-        "scheme": "https" if secure else "http",
+        "scheme": scheme,
     }
 
 
-async def _error(stream: trio.abc.Stream, conn: h11.Connection, status: int, text: str) -> None:
+async def _error(wire: _Wire, parser: HTTPParser, status: int, text: str) -> None:
     """Answer with ``status`` and ``{"detail": text}`` (as the app's errors), and end."""
     body = orjson.dumps({"detail": text})
-    head = h11.Response(
-        status_code=status,
-        headers=[
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
-        ],
-        reason=reason_phrase(status),
-    )
-    try:
-        await _send(stream, conn.send(head))
-        await _send(stream, conn.send(h11.Data(data=body)))
-        await _send(stream, conn.send(h11.EndOfMessage()))
-    except (trio.BrokenResourceError, trio.ClosedResourceError, h11.LocalProtocolError):
-        pass
+    headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+    with contextlib.suppress(_Gone, ResponseError):
+        await wire.write(parser.response(status, headers, body))
 
 
-async def _http(
-    stream: trio.abc.Stream, conn: h11.Connection, scope: Scope, app: FastrAPI, config: ServerConfig
+async def _exchange(
+    wire: _Wire,
+    parser: HTTPParser,
+    head: RequestHead,
+    scope: Scope,
+    app: FastrAPI,
+    config: ServerConfig,
 ) -> bool:
     """Run one HTTP request through the app; ``False`` if the connection must close."""
     limit = config.max_body_size
-    length = Headers.from_raw(scope["headers"]).get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
-        await _error(stream, conn, 413, f"request body over {limit} bytes")
+    if head.content_length is not None and head.content_length > limit:
+        await _error(wire, parser, 413, f"request body over {limit} bytes")
         return False
-    body_done = False
+    body_done = continued = False
+    start: Message | None = None
+    sent = False  # the whole response went out
+    broken: ParseError | None = None  # what the client broke while sending its body
 
     async def receive() -> Message:
         # (the app's Request.body() enforces max_body_size on what arrives, chunked included)
-        nonlocal body_done
+        nonlocal body_done, continued, broken
         if body_done:
-            return await _disconnect(stream, conn)
-        with trio.move_on_after(config.header_timeout) as stalled:
-            event = await _next_event(stream, conn)
-        if stalled.cancelled_caught:
-            raise _Closed  # the body stopped coming
-        if isinstance(event, h11.Data):
-            return {"type": "http.request", "body": bytes(event.data), "more_body": True}
-        body_done = True
-        return {"type": "http.request", "body": b"", "more_body": False}
+            broken = await _disconnect(wire, parser) or broken
+            return {"type": "http.disconnect"}
+        try:
+            while True:
+                got = parser.body()
+                if got is not None:
+                    data, body_done = got
+                    return {"type": "http.request", "body": data, "more_body": not body_done}
+                if not continued:
+                    continued = True
+                    answer = parser.expects_continue()
+                    if answer:
+                        await wire.write(answer)
+                data = await wire.read(trio.current_time() + config.header_timeout)
+                if not data:
+                    raise _Gone  # the body stopped coming
+                parser.feed(data)
+        except ParseError as exc:
+            broken = exc
+            raise _Gone from None
 
     async def send(message: Message) -> None:
+        nonlocal start, sent
         if message["type"] == "http.response.start":
-            status = message["status"]
-            head = h11.Response(
-                status_code=status,
-                headers=message.get("headers", []),
-                reason=reason_phrase(status),
-            )
-            await _send(stream, conn.send(head))
+            start = message
             return
-        await _send(stream, conn.send(h11.Data(data=message.get("body", b""))))
-        if not message.get("more_body", False):
-            await _send(stream, conn.send(h11.EndOfMessage()))
+        if sent:
+            return  # (after the response: ASGI says to ignore it)
+        body = message.get("body", b"")
+        more = message.get("more_body", False)
+        if start is not None:
+            data = parser.response(start["status"], start.get("headers", ()), body, more=more)
+            start = None
+        else:
+            data = parser.body_part(body, more=more)
+        sent = not more
+        if data:
+            await wire.write(data)
+        if more:  # a streamed response: let the other connections have their turn
+            await trio.lowlevel.cancel_shielded_checkpoint()
 
     try:
         await app(scope, receive, send)
-    except (_Closed, trio.BrokenResourceError, trio.ClosedResourceError):
+    except _Gone:
+        if broken is not None and start is None and not sent:
+            await _error(wire, parser, broken.status, str(broken))
         return False
-    return conn.our_state is h11.DONE
+    except ResponseError:
+        return False
+    if not sent or broken is not None:
+        return False
+    if body_done:
+        return True
+    if head.expect_continue and not continued:
+        return False  # the client may never send the body it was not asked for
+    return await _rest_of_request(wire, parser, config)
 
 
-async def _disconnect(stream: trio.abc.Stream, conn: h11.Connection) -> Message:
+async def _disconnect(wire: _Wire, parser: HTTPParser) -> ParseError | None:
     """Wait until the client leaves (after the request body: what a streaming response
-    watches for); a pipelined next request meanwhile stays in h11's buffer."""
-    while True:
+    watches for); a pipelined next request meanwhile waits in the parser. What the client
+    broke meanwhile, if it did (the connection ends after this response)."""
+    fed = 0
+    while data := await wire.read(math.inf):
         try:
-            data = await stream.receive_some(RECEIVE_SIZE)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            data = b""
-        if not data:
-            return {"type": "http.disconnect"}
-        conn.receive_data(bytes(data))
-        if len(conn.trailing_data[0]) > RECEIVE_SIZE:
+            parser.feed(data)
+        except ParseError as exc:
+            return exc
+        fed += len(data)
+        if fed > RECEIVE_SIZE:
             await trio.sleep_forever()  # a pipelining flood: stop reading (a send still fails)
+    return None
+
+
+async def _rest_of_request(wire: _Wire, parser: HTTPParser, config: ServerConfig) -> bool:
+    """Read past what the app left of the request body (up to ``max_body_size``, in time), so
+    that the next request can be read; ``False`` if the connection must close instead."""
+    left = config.max_body_size
+    deadline = trio.current_time() + config.header_timeout
+    try:
+        while left >= 0:
+            got = parser.body()
+            if got is not None:
+                data, complete = got
+                left -= len(data)
+                if complete:
+                    return left >= 0
+                continue
+            data = await wire.read(deadline)
+            if not data:
+                return False
+            parser.feed(data)
+    except ParseError:
+        pass
+    return False
 
 
 async def _websocket(
     stream: trio.abc.Stream,
-    conn: h11.Connection,
-    request: h11.Request,
-    headers: Headers,
+    wire: _Wire,
+    parser: HTTPParser,
+    head: RequestHead,
     scope: Scope,
     context: ServerContext,
 ) -> tuple[Scope, StreamTransport] | None:
     """Refuse an upgrade request that breaks RFC 6455 (``None``), or make its transport."""
-    refusal = check(request, headers)
+    headers = Headers.from_raw(head.headers)
+    refusal = check(head, headers)
     if refusal is not None:
-        head = h11.Response(
-            status_code=refusal.status,
-            headers=[(k.encode(), v.encode()) for k, v in refusal.headers]
-            + [(b"content-length", str(len(refusal.reason)).encode()), (b"connection", b"close")],
-            reason=reason_phrase(refusal.status),
-        )
-        await _send(stream, conn.send(head))
-        await _send(stream, conn.send(h11.Data(data=refusal.reason.encode())))
-        await _send(stream, conn.send(h11.EndOfMessage()))
+        extra = [(k.encode(), v.encode()) for k, v in refusal.headers]
+        extra.append((b"connection", b"close"))
+        await wire.write(parser.response(refusal.status, extra, refusal.reason.encode()))
         return None
     scope.update(
         type="websocket",
@@ -281,7 +396,7 @@ async def _websocket(
     )
     transport = StreamTransport(
         stream,
-        conn,
+        parser,
         key=headers["sec-websocket-key"],
         offered_extensions=headers.get("sec-websocket-extensions"),
         config=context.config,

@@ -20,14 +20,13 @@ import math
 import os
 from typing import TYPE_CHECKING, Final, final
 
-import h11
 import trio
 
 from .._closecodes import CloseCode
 from .._frame import BINARY, TEXT, server_frame
 from .._transport import Close, Data, DecodedEvents
 from ._codec import Codec, Pong, negotiate
-from ._handshake import accept_key, reason_phrase
+from ._handshake import accept_key
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -35,17 +34,37 @@ if TYPE_CHECKING:
     from .._attendant import Attendant
     from .._transport import Unit
     from ._config import ServerConfig
+    from ._parser import HTTPParser
 
 RECEIVE_SIZE: Final = 64 * 1024
 _DROPPED: Final = Close(CloseCode.ABNORMAL_CLOSURE)
 _SEND_TIMEOUT: Final = Close(CloseCode.POLICY_VIOLATION, "send timeout: the client stopped reading")
 
 
-def _fileno(stream: trio.abc.Stream) -> int:
+def fileno(stream: trio.abc.Stream) -> int:
     """The descriptor to read and write directly, or -1 (TLS, memory streams, Windows)."""
     if isinstance(stream, trio.SocketStream) and os.name == "posix":
         return stream.socket.fileno()
     return -1
+
+
+async def write_fd(fd: int, view: memoryview, stream: trio.abc.Stream) -> None:
+    """Write all of ``view`` to the socket ``fd`` (of ``stream``), waiting while it is full.
+
+    A ``notify_closing`` that only meant to wake a read of the descriptor is shrugged off; a
+    real close raises ``trio.ClosedResourceError``.
+    """
+    while True:
+        with contextlib.suppress(BlockingIOError):
+            view = view[os.write(fd, view) :]
+        if not view:
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return
+        try:
+            await trio.lowlevel.wait_writable(fd)
+        except trio.ClosedResourceError:
+            if stream.socket.fileno() < 0:  # type: ignore[attr-defined]  # a SocketStream
+                raise
 
 
 @final
@@ -81,7 +100,7 @@ class StreamTransport(DecodedEvents):
     def __init__(
         self,
         stream: trio.abc.Stream,
-        conn: h11.Connection,
+        conn: HTTPParser,
         *,
         key: str,
         offered_extensions: str | None,
@@ -89,12 +108,12 @@ class StreamTransport(DecodedEvents):
         attendant: Attendant | None,
     ) -> None:
         self._stream = stream
-        self._conn: h11.Connection | None = conn  # dropped once the handshake is answered
+        self._conn: HTTPParser | None = conn  # dropped once the handshake is answered
         self._key = key
         self._offered = offered_extensions
         self._config = config
         self.attendant = attendant
-        self._fd = _fileno(stream)
+        self._fd = fileno(stream)
         self.inline_reads = self._fd >= 0
         self._codec: Codec | None = None
         self._raw_frames = False  # no extension: a frame built once for many may be sent as is
@@ -136,15 +155,13 @@ class StreamTransport(DecodedEvents):
         if extensions is not None:
             response.append((b"sec-websocket-extensions", extensions.encode()))
         response.extend(headers)
-        await self.write(
-            [self._conn.send(h11.InformationalResponse(status_code=101, headers=response))]
-        )
+        await self.write([self._conn.informational(101, response)])
         self._codec = codec
         self._raw_frames = extensions is None
-        trailing, _ = self._conn.trailing_data
-        self._conn = None  # h11 has nothing more to do here
+        trailing = self._conn.trailing_data()
+        self._conn = None  # HTTP has nothing more to do here
         if trailing:
-            self._feed(bytes(trailing))
+            self._feed(trailing)
         self._set_open()
 
     async def reject(
@@ -152,18 +169,9 @@ class StreamTransport(DecodedEvents):
     ) -> None:
         conn = self._conn
         assert conn is not None  # only before accept(); not user input
-        head = h11.Response(
-            status_code=status,
-            headers=[
-                *headers,
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-            reason=reason_phrase(status),
-        )
-        data = conn.send(head) + (conn.send(h11.Data(data=body)) if body else b"")
+        data = conn.response(status, [*headers, (b"connection", b"close")], body)
         try:
-            await self.write([data + (conn.send(h11.EndOfMessage()) or b"")])
+            await self.write([data])
         finally:
             self._end = _DROPPED  # the connection ends with the response
             self._event(_DROPPED)
@@ -345,28 +353,13 @@ class StreamTransport(DecodedEvents):
         with trio.move_on_after(self._send_timeout) as slow:
             try:
                 if written >= 0:
-                    await self._write_fd(memoryview(data)[written:])
+                    await write_fd(self._fd, memoryview(data)[written:], self._stream)
                 else:
                     await self._stream.send_all(data)
             except (OSError, trio.BrokenResourceError, trio.ClosedResourceError):
                 raise self._drop(_DROPPED) from None
         if slow.cancelled_caught:
             raise self._drop(_SEND_TIMEOUT)
-
-    async def _write_fd(self, view: memoryview) -> None:
-        fd = self._fd
-        while True:
-            with contextlib.suppress(BlockingIOError):
-                view = view[os.write(fd, view) :]
-            if not view:
-                await trio.lowlevel.cancel_shielded_checkpoint()
-                return
-            try:
-                await trio.lowlevel.wait_writable(fd)
-            except trio.ClosedResourceError:
-                # interrupt() woke every waiter of the descriptor; only a real close stops us
-                if self._stream.socket.fileno() < 0:  # type: ignore[attr-defined]
-                    raise
 
     def _drop(self, why: Close) -> trio.BrokenResourceError:
         """The stream is unusable: fail every later write; the error to raise."""

@@ -1,5 +1,7 @@
-"""Every in-memory test runs with both WebSocket codecs, and those that connect through the
-``connect`` or ``http`` fixture run on Hypercorn too: one app, the same behaviour on both servers.
+"""Every in-memory test runs on the native server twice, with its fast stack (what ``"auto"``
+picks: the ``websockets`` codec and the httptools parser) and with its references (wsproto and
+h11, what ``"auto"`` picks where neither is installed), and those that connect through the
+``connect`` or ``http`` fixture run on Hypercorn too: one app, the same behaviour everywhere.
 
 Tests that need what only the native server has (memory streams under ``autojump_clock``,
 lockstep backpressure, protocol pings, raw HTTP) call :func:`fastrapi.testing.open_websocket`
@@ -15,7 +17,7 @@ from typing import TypeAlias
 
 import pytest
 
-from fastrapi.server import ServerName, _codec
+from fastrapi.server import ServerName, _codec, _parser
 from fastrapi.testing import TestResponse, WebSocketTestSession, http_request, open_websocket
 
 Connect: TypeAlias = Callable[..., AbstractAsyncContextManager[WebSocketTestSession]]
@@ -33,10 +35,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(autouse=True)
 def target(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """``native-websockets``, ``native-wsproto`` (what ``ws="auto"`` picks where websockets is
-    missing) or ``hypercorn``."""
+    """``native-websockets`` (with httptools), ``native-wsproto`` (with h11: what ``"auto"``
+    picks where websockets and httptools are missing) or ``hypercorn``."""
     if request.param == "native-wsproto":
         monkeypatch.setattr(_codec, "HAVE_WEBSOCKETS", False)
+        monkeypatch.setattr(_parser, "HAVE_HTTPTOOLS", False)
     name: str = request.param
     return name
 

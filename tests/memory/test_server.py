@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 import trio
 import trio.testing
 
 from fastrapi import FastrAPI, Request, Response, WebSocket
 from fastrapi.testing import _serving
+
+if TYPE_CHECKING:
+    from fastrapi._types import Receive, Scope, Send
 
 KEY = b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="
 
@@ -190,3 +195,151 @@ async def test_a_client_gone_before_the_accept_is_a_disconnect_in_the_handler() 
             await handled.wait()
     assert [type(e).__name__ for e in seen] == ["WebSocketDisconnect"]
     assert errors == []
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"3\r\nabc\r\n0\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+        b"GET /hello HTTP/1.1\r\nHost: x\r\nX-A: a\r\n  folded\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"zz\r\nabc\r\n0\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+    ],
+    ids=["length-and-chunked", "two-lengths", "obs-fold", "bad-chunk-size", "negative-length"],
+)
+async def test_request_smuggling_is_refused_with_400_and_a_close(request_bytes: bytes) -> None:
+    with trio.fail_after(5):
+        async with _serving(make_app(), "native", []) as stream:
+            await stream.send_all(request_bytes + b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            head, _, rest = await read_response(stream)
+            assert head.split(b" ")[1] == b"400"
+            assert b"connection: close" in head.lower()
+            assert await closed(stream)
+            assert b"HTTP/1.1 200" not in rest
+
+
+async def test_expect_100_continue_is_answered_before_the_body() -> None:
+    with trio.fail_after(5):
+        async with _serving(make_app(), "native", []) as stream:
+            await stream.send_all(
+                b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                b"Expect: 100-continue\r\n\r\n"
+            )
+            interim = b""
+            while b"\r\n\r\n" not in interim:
+                interim += await stream.receive_some()
+            assert interim.startswith(b"HTTP/1.1 100 ")
+            await stream.send_all(b"hello")
+            head, body, _ = await read_response(stream, interim.partition(b"\r\n\r\n")[2])
+    assert (head[:12], body) == (b"HTTP/1.1 200", b"hello")
+
+
+async def test_a_refused_expect_100_continue_closes_instead_of_waiting_for_the_body() -> None:
+    app = make_app()
+
+    @app.post("/refuse")
+    async def refuse() -> Response:
+        return Response(b"no", 401)
+
+    with trio.fail_after(5):
+        async with _serving(app, "native", []) as stream:
+            await stream.send_all(
+                b"POST /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                b"Expect: 100-continue\r\n\r\n"
+            )
+            head, body, _ = await read_response(stream)
+            assert (head[:12], body) == (b"HTTP/1.1 401", b"no")
+            assert await closed(stream)
+
+
+async def test_head_has_the_length_but_no_body_and_the_connection_goes_on() -> None:
+    with trio.fail_after(5):
+        async with _serving(make_app(), "native", []) as stream:
+            await stream.send_all(
+                b"HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+            )
+            data = b""
+            while data.count(b"\r\n\r\n") < 2 or not data.endswith(b"hi"):
+                data += await stream.receive_some()
+    first, second = data.split(b"HTTP/1.1 200")[1:]
+    assert b"content-length: 2" in first.lower()
+    assert first.endswith(b"\r\n\r\n")  # no body after the head
+    assert second.endswith(b"\r\n\r\nhi")
+
+
+async def test_pipelined_requests_with_bodies_are_answered_in_order() -> None:
+    requests = b"".join(
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(b), b)
+        for b in (b"one", b"two", b"three")
+    )
+    with trio.fail_after(5):
+        async with _serving(make_app(), "native", []) as stream:
+            await stream.send_all(requests + b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            bodies = []
+            rest = b""
+            for _ in range(4):
+                _, body, rest = await read_response(stream, rest)
+                bodies.append(body)
+    assert bodies == [b"one", b"two", b"three", b"hi"]
+
+
+def streaming_app() -> FastrAPI:
+    """An app whose ASGI mount streams its response in parts, maybe with a bad header."""
+
+    async def parts(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"x-bad", b"a\r\nx-injected: 1")] if scope["path"] == "/bad" else []
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        for part in (b"ab", b"", b"cde"):
+            await send({"type": "http.response.body", "body": part, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    app = make_app()
+    app.mount("/parts", parts)
+    return app
+
+
+async def test_a_streamed_response_is_chunked_and_the_connection_goes_on() -> None:
+    with trio.fail_after(5):
+        async with _serving(streaming_app(), "native", []) as stream:
+            await stream.send_all(
+                b"GET /parts HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+            )
+            data = b""
+            while not data.endswith(b"\r\n\r\nhi"):
+                data += await stream.receive_some()
+    head, _, rest = data.partition(b"\r\n\r\n")
+    assert b"transfer-encoding: chunked" in head.lower()
+    assert rest.startswith(b"2\r\nab\r\n3\r\ncde\r\n0\r\n\r\nHTTP/1.1 200")
+
+
+async def test_a_response_header_with_a_line_break_ends_the_connection_unsent() -> None:
+    with trio.fail_after(5):
+        async with _serving(streaming_app(), "native", []) as stream:
+            await stream.send_all(b"GET /parts/bad HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = b""
+            while chunk := await stream.receive_some():
+                data += chunk
+    assert b"x-injected" not in data
+
+
+async def test_a_handshake_and_the_first_frame_in_one_packet() -> None:
+    app = FastrAPI()
+
+    @app.websocket("/ws")
+    async def echo(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.send_text(await ws.receive_text())
+
+    frame = bytes([0x81, 0x82, 1, 2, 3, 4, ord("h") ^ 1, ord("i") ^ 2])  # "hi", masked
+    with trio.fail_after(5):
+        async with _serving(app, "native", []) as stream:
+            await stream.send_all(upgrade(b"Sec-WebSocket-Version: 13", KEY) + frame)
+            data = b""
+            while b"\x81\x02hi" not in data:
+                chunk = await stream.receive_some()
+                assert chunk
+                data += chunk
+    assert data.startswith(b"HTTP/1.1 101 ")
