@@ -195,6 +195,11 @@ class Hub:
         async with self._backend.running():
             yield
 
+    @property
+    def _per_process(self) -> bool:
+        """Whether the topics live in this process only (the memory backend)."""
+        return isinstance(self._backend, MemoryBackend)
+
     def set_history(self, topic: str, size: int, ttl: float | None = None) -> None:
         """Keep the last ``size`` messages of ``topic`` (none older than ``ttl`` seconds),
         instead of the Hub's ``history_size`` and ``history_ttl``.

@@ -73,6 +73,11 @@ def run_workers(app: FastrAPI, host: str, port: int, options: ServeOptions, coun
         logger.warning("SO_REUSEPORT is missing on this platform: serving with one process")
         trio.run(partial(serve, app, host, port, options, task_status=trio.TASK_STATUS_IGNORED))
         return
+    if app.hub is not None and app.hub._per_process:
+        logger.warning(
+            "the app's Hub has no Redis URL: each worker keeps its own topics, so clients of"
+            " different workers do not hear each other (see the deployment docs)"
+        )
     family, address = _resolve(host, port)
     with _reuseport_socket(family, host, port, address) as reserved:
         port = reserved.getsockname()[1]

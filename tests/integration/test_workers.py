@@ -247,3 +247,14 @@ async def test_workers_shut_down_when_the_supervisor_is_killed() -> None:
             while await out.stream.receive_some():
                 pass  # the end of the output: the workers, who hold it too, are exiting
             assert b"Traceback" not in out.seen
+
+
+async def test_workers_of_an_app_with_a_memory_hub_are_warned_of() -> None:
+    with trio.fail_after(60):
+        env = {k: v for k, v in os.environ.items() if k != "FASTRAPI_HUB_URL"}
+        command = ("--workers", "2", "--shutdown-timeout", "1")
+        async with fastrapi_run(*command, app="examples.chat_hub:app", env=env) as (process, out):
+            await out.wait_for(rb"the app's Hub has no Redis URL: each worker keeps its own topics")
+            await start_workers(out, 2)
+            process.send_signal(signal.SIGTERM)
+            assert await process.wait() == 0

@@ -269,6 +269,47 @@ async def test_workers_with_reload_share_the_room_before_and_after_a_reload(
             assert await process.wait() == 0
 
 
+def chat(port: int, count: int) -> tuple[list[object], list[list[str]]]:
+    """``count`` clients in the chat example's lobby, joined one after the other, each sending
+    one message: the members the last one was shown, and the messages each received."""
+    with contextlib.ExitStack() as stack:
+        clients = []
+        for n in range(count):
+            url = f"ws://127.0.0.1:{port}/chat/lobby?username=u{n}"
+            clients.append(stack.enter_context(connect(url, max_queue=None)))
+            shown = receive(clients[-1])  # the members, once it is in
+        for n, ws in enumerate(clients):
+            ws.send(f"from u{n}")
+        received = []
+        for ws in clients:
+            texts: list[str] = []
+            while len(texts) < count:  # the others' join notices come first
+                message = receive(ws)["data"]
+                if message["type"] == "message":
+                    texts.append(message["message"])
+            with pytest.raises(TimeoutError):  # and nothing more: no message twice
+                ws.recv(timeout=0.2)
+            received.append(texts)
+    return shown["members"], received
+
+
+async def test_the_chat_example_on_two_workers_gives_every_client_every_message(
+    redis_server: RedisServer,
+) -> None:
+    # as the deployment docs run it; eight clients reach both workers but once in 128 times
+    env = {**os.environ, "FASTRAPI_HUB_URL": redis_server.url}
+    with trio.fail_after(60):
+        command = ("--workers", "2", "--shutdown-timeout", "1")
+        async with fastrapi_run(*command, app="examples.chat_hub:app", env=env) as (process, out):
+            port, _ = await start_workers(out, 2)
+            shown, received = await trio.to_thread.run_sync(chat, port, 8)
+            process.send_signal(signal.SIGTERM)
+            assert await process.wait() == 0
+    assert shown == [{"username": f"u{n}"} for n in range(8)]
+    for texts in received:
+        assert sorted(texts) == sorted(f"from u{n}" for n in range(8))
+
+
 def identities_of_forked_children(hub: Hub, count: int) -> list[dict[str, object]]:
     """What identifies ``hub`` in each of ``count`` forked children while it runs there (as in
     a worker forked after the app was imported): a subscriber's key, and the Redis backend's
