@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, Field
 
-from fastrapi import Depends, FastrAPI, Header, Query, WebSocket
+from fastrapi import Depends, FastrAPI, Header, PlainTextResponse, Query, WebSocket
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -64,7 +64,7 @@ async def add_item(item: Item, store: StoreDep) -> dict[str, int]:
     return {"count": len(ITEMS)}
 
 
-@app.get("/report")
+@app.get("/report", response_class=PlainTextResponse)
 def report(store: StoreDep, user_agent: Annotated[str, Header()] = "?") -> str:
     # a plain def: it may block (a slow library call, say) without stalling the server
     total = sum(item.price for item in store.list(100))

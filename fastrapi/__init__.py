@@ -38,6 +38,7 @@ from .responses import JSONResponse as JSONResponse
 from .responses import PlainTextResponse as PlainTextResponse
 from .responses import Response as Response
 from .security import SecurityScopes as SecurityScopes
+from .routing import APIRouter as APIRouter
 from .websocket import CloseCode as CloseCode
 from .websocket import WebSocket as WebSocket
 from .websocket import WebSocketState as WebSocketState
@@ -45,6 +46,7 @@ from .websocket import WebSocketState as WebSocketState
 __version__ = "0.1.0"
 
 __all__ = [
+    "APIRouter",
     "Address",
     "AppStatistics",
     "BackgroundTasks",

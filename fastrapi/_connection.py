@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .datastructures import Address, Headers, QueryParams, parse_cookies
 
@@ -51,15 +51,39 @@ class HTTPConnection:
         client = self._scope.get("client")
         return Address(client[0], client[1]) if client else None
 
+    @property
+    def app(self) -> Any:
+        """The application serving this connection (Starlette's ``request.app``)."""
+        return self._scope.get("app")
+
     @cached_property
-    def url(self) -> str:
-        """The full URL of the request, query string included."""
+    def base_url(self) -> str:
+        """The URL the app is served under: scheme, host and ``root_path``, ending in ``/``."""
         scope = self._scope
         scheme = scope.get("scheme", "http")
         host = self.headers.get("host")
         if host is None:
             server = scope.get("server")
             host = Address(server[0], server[1]).url("", "x")[4:] if server else "localhost"
-        url = f"{scheme}://{host}{scope.get('root_path', '')}{scope['path']}"
+        return f"{scheme}://{host}{scope.get('root_path', '')}/"
+
+    @cached_property
+    def url(self) -> str:
+        """The full URL of the request, query string included."""
+        scope = self._scope
+        path: str = scope["path"]
+        root: str = scope.get("root_path", "")
+        if root and path.startswith(root):  # the path is the full one already (Starlette's)
+            path = path[len(root) :]
+        url = f"{self.base_url[:-1]}{path}"
         query = scope.get("query_string", b"")
         return f"{url}?{query.decode('latin-1')}" if query else url
+
+    def url_for(self, name: str, /, **path_params: object) -> str:
+        """The full URL of the route named ``name`` with ``path_params`` put in.
+
+        Raises:
+            NoMatchFound: no route of that name takes exactly those parameters.
+        """
+        path: str = self._scope["app"].url_path_for(name, **path_params)
+        return f"{self.base_url[:-1]}{path}"

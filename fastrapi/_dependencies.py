@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from ._connection import HTTPConnection
     from ._params import HandlerPlan, Inputs
+    from .responses import Response
 
 logger: Final = logging.getLogger("fastrapi")
 
@@ -35,7 +36,15 @@ CLEANUP_TIMEOUT: Final = 10.0
 class Solver:
     """Resolves and calls plans for one request or connection; see the module docstring."""
 
-    __slots__ = ("_cache", "_connection", "_limiter", "_overrides", "_stack", "inputs")
+    __slots__ = (
+        "_cache",
+        "_connection",
+        "_limiter",
+        "_overrides",
+        "_stack",
+        "inputs",
+        "response",
+    )
 
     def __init__(
         self,
@@ -50,6 +59,8 @@ class Solver:
         self._limiter = limiter
         self._cache: dict[object, object] = {}  # by callable, or (callable, scopes)
         self._stack: contextlib.AsyncExitStack | None = None  # made by the first generator
+        self.response: Response | None = None
+        """The response-to-be given to ``Response`` parameters (made when first asked for)."""
 
     @property
     def _cleanups(self) -> contextlib.AsyncExitStack:
@@ -87,13 +98,20 @@ class Solver:
                 continue
             if dep.use_cache:
                 self._cache[key] = value
-            kwargs[dep.name] = value
+            if dep.name:  # "": a route's dependency, run for its effect
+                kwargs[dep.name] = value
         values, bad = plan.bind(self.inputs)
         errors.extend(bad)
         if errors:
             raise RequestValidationError(errors)
         kwargs.update(values)
         kwargs.update(dict.fromkeys(plan.connection_params, self._connection))
+        if plan.response_params:
+            if self.response is None:
+                from .responses import Response
+
+                self.response = Response()
+            kwargs.update(dict.fromkeys(plan.response_params, self.response))
         return kwargs
 
     async def call(self, plan: HandlerPlan) -> object:

@@ -120,6 +120,10 @@ class HandlerPlan:
     """The OAuth2 scopes required along the chain down to here (``Security(scopes=...)``)."""
     uses_scopes: bool = False
     """It or a dependency below asks for ``SecurityScopes`` or adds scopes."""
+    response_params: tuple[str, ...] = ()
+    """The names of the parameters that get the response-to-be (annotated ``Response``)."""
+    needs_response: bool = False
+    """This plan or one of its dependencies takes the response-to-be."""
 
     @property
     def streams(self) -> bool:
@@ -129,7 +133,12 @@ class HandlerPlan:
     def call_directly(self, connection: HTTPConnection) -> Awaitable[object] | None:
         """The call of a coroutine function that takes only the connection and the app's
         objects (nothing to resolve or validate); ``None`` for any other plan."""
-        if self.kind is not CallKind.ASYNC or self.params or self.dependencies:
+        if (
+            self.kind is not CallKind.ASYNC
+            or self.params
+            or self.dependencies
+            or self.response_params
+        ):
             return None
         if self.background_params:
             return None
@@ -261,6 +270,7 @@ def plan_handler(
     from .background import BackgroundTasks
     from .requests import Request
     from .security.oauth2 import SecurityScopes
+    from .responses import Response
     from .websocket import WebSocket
 
     name = getattr(handler, "__qualname__", repr(handler))
@@ -285,6 +295,7 @@ def plan_handler(
     values: list[Value] = []
     dependencies: list[Dependency] = []
     connection: list[str] = []
+    response: list[str] = []
     fixed: list[tuple[str, object]] = []
     background: list[str] = []
     embed = False
@@ -318,6 +329,10 @@ def plan_handler(
             connection.append(parameter.name)
         elif marker is None and base is BackgroundTasks:
             background.append(parameter.name)
+        elif marker is None and isinstance(base, type) and issubclass(base, Response):
+            if role is Role.WEBSOCKET:
+                raise RouteDefinitionError(f"{where}: a WebSocket handler has no response")
+            response.append(parameter.name)
         elif marker is None and provided and base in provided:
             if provided[base] is None:
                 raise RouteDefinitionError(
@@ -353,6 +368,8 @@ def plan_handler(
         background_params=tuple(background),
         scopes=scopes,
         uses_scopes=uses_scopes,
+        response_params=tuple(response),
+        needs_response=bool(response) or any(d.plan.needs_response for d in dependencies),
     )
 
 

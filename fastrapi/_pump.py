@@ -53,9 +53,9 @@ from __future__ import annotations
 import math
 import os
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, final
+from typing import TYPE_CHECKING, Final, TypedDict, final
 
 import trio
 
@@ -72,6 +72,43 @@ _LIFETIME_OVER: Final = Close(CloseCode.GOING_AWAY, "maximum connection lifetime
 _CANCELLED: Final = Close(CloseCode.GOING_AWAY, "server shutting down")
 _PING_TIMEOUT: Final = Close(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
 _IDLE: Final = Close(CloseCode.GOING_AWAY, "idle timeout")
+
+
+class WebSocketOptions(TypedDict, total=False):
+    """Per-connection settings, for :class:`FastrAPI` (defaults) and ``@app.websocket`` (a route).
+
+    Attributes:
+        max_queue: Messages buffered in each direction (default 16). A full inbound queue stops
+            reading from the client; a full outbound queue makes ``send_*`` wait.
+        max_message_size: Largest message accepted, in bytes (default 16 MiB); a larger one
+            closes the connection with 1009.
+        idle_timeout: Seconds without a message from the client before the connection is closed
+            with 1001 (default ``None``: no limit).
+        max_lifetime: Seconds a handler may run; then it is cancelled and the connection closed
+            with 1001 (default ``None``: no limit).
+        close_timeout: Seconds to drain the outbound queue, send the close and hear the peer's
+            once the handler has finished (default 10); whatever is left is then cancelled.
+        ping_interval: Seconds between the server's pings (default 20; ``None``: no pings).
+        ping_timeout: Seconds to wait for the pong; without it the connection is closed with
+            1011 (default 20; ``None``: wait for ever). Pings are the native server's: ASGI has
+            none, so on Hypercorn neither option applies.
+    """
+
+    max_queue: int
+    max_message_size: int
+    idle_timeout: float | None
+    max_lifetime: float | None
+    close_timeout: float
+    ping_interval: float | None
+    ping_timeout: float | None
+
+
+def check_websocket_options(where: str, options: Mapping[str, object]) -> None:
+    """Raise ``TypeError`` naming a keyword that is no :class:`WebSocketOptions` key (it would
+    otherwise surface as an error of :class:`PumpOptions`)."""
+    unknown = options.keys() - WebSocketOptions.__optional_keys__
+    if unknown:
+        raise TypeError(f"{where} got an unexpected keyword argument {min(unknown)!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,10 +7,10 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import partial
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, TypeVar, Unpack, final
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, Unpack, final
 
 import orjson
 import trio
@@ -19,19 +19,27 @@ from ._asgi import ASGITransport
 from ._connection import HTTPConnection
 from ._dependencies import Solver
 from ._monitor import AppStatistics, Monitor, client_of
-from ._params import NO_BODY, HandlerPlan, Inputs, Role, plan_handler
-from ._pump import PumpOptions, run_session
+from ._params import NO_BODY, Inputs
+from ._pump import PumpOptions, WebSocketOptions, check_websocket_options, run_session
 from .background import added_tasks, run_background
 from .datastructures import Address, Headers
-from .exceptions import HTTPException, ListenError, RequestValidationError, RouteDefinitionError
+from .exceptions import (
+    HTTPException,
+    ListenError,
+    RequestValidationError,
+    ResponseValidationError,
+    RouteDefinitionError,
+)
 from .hub import Hub
 from .requests import Request
 from .responses import JSONResponse, PlainTextResponse, Response
-from .routing import MethodNotAllowed, PathTemplate, Router
+from .routing import APIRoute, APIRouter, APIWebSocketRoute, MethodNotAllowed, RouteOptions
 from .sse import streamed
 from .websocket import WebSocket
 
 if TYPE_CHECKING:
+    from enum import Enum
+
     from ._pump import Connection
     from ._state import Session
     from ._transport import Transport
@@ -51,44 +59,6 @@ M = TypeVar("M", bound=Callable[..., Awaitable[Any]])
 Hook = Callable[[], Awaitable[None] | None]
 H = TypeVar("H", bound=Hook)
 Lifespan = Callable[["FastrAPI"], AbstractAsyncContextManager[None]]
-
-
-class WebSocketOptions(TypedDict, total=False):
-    """Per-connection settings, for :class:`FastrAPI` (defaults) and ``@app.websocket`` (a route).
-
-    Attributes:
-        max_queue: Messages buffered in each direction (default 16). A full inbound queue stops
-            reading from the client; a full outbound queue makes ``send_*`` wait.
-        max_message_size: Largest message accepted, in bytes (default 16 MiB); a larger one
-            closes the connection with 1009.
-        idle_timeout: Seconds without a message from the client before the connection is closed
-            with 1001 (default ``None``: no limit).
-        max_lifetime: Seconds a handler may run; then it is cancelled and the connection closed
-            with 1001 (default ``None``: no limit).
-        close_timeout: Seconds to drain the outbound queue, send the close and hear the peer's
-            once the handler has finished (default 10); whatever is left is then cancelled.
-        ping_interval: Seconds between the server's pings (default 20; ``None``: no pings).
-        ping_timeout: Seconds to wait for the pong; without it the connection is closed with
-            1011 (default 20; ``None``: wait for ever). Pings are the native server's: ASGI has
-            none, so on Hypercorn neither option applies.
-    """
-
-    max_queue: int
-    max_message_size: int
-    idle_timeout: float | None
-    max_lifetime: float | None
-    close_timeout: float
-    ping_interval: float | None
-    ping_timeout: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Endpoint:
-    handler: Callable[..., object]
-    plan: HandlerPlan
-    options: PumpOptions
-    overrides: WebSocketOptions = field(default_factory=lambda: WebSocketOptions())
-    """The route's own options: they win over those given to ``serve()``."""
 
 
 @final
@@ -137,7 +107,7 @@ class FastrAPI:
         self,
         *,
         debug: bool = False,
-        routes: Iterable[object] | None = None,
+        routes: Sequence[Any] | None = None,
         title: str = "FastrAPI",
         summary: str | None = None,
         description: str = "",
@@ -181,8 +151,29 @@ class FastrAPI:
         thread_limit: int = 40,
         **options: Unpack[WebSocketOptions],
     ) -> None:
-        _check_websocket_options("FastrAPI()", options)
-        self.router: Final = Router[_Endpoint]()
+        check_websocket_options("FastrAPI()", options)
+        self.websocket_options = PumpOptions(**options)
+        self.hub = hub
+        """The app's :class:`~fastrapi.Hub`, if it was given one."""
+        self.router: Final = APIRouter(
+            routes=routes,
+            redirect_slashes=redirect_slashes,
+            dependencies=dependencies,
+            default_response_class=default_response_class,
+            responses=responses,
+            callbacks=callbacks,
+            on_startup=list(on_startup or ()),
+            on_shutdown=list(on_shutdown or ()),
+            deprecated=deprecated,
+            include_in_schema=include_in_schema,
+            generate_unique_id_function=generate_unique_id_function,
+        )
+        """The app's route table and its decorators' implementation (``app.get`` is
+        ``app.router.get``)."""
+        self.router._provided = {Hub: hub}
+        self.router._websocket_options = self.websocket_options
+        self.on_startup: Final = self.router.on_startup
+        self.on_shutdown: Final = self.router.on_shutdown
         self.debug = debug
         self.title = title
         self.summary = summary
@@ -202,35 +193,24 @@ class FastrAPI:
         self.license_info = license_info
         self.openapi_external_docs = openapi_external_docs
         self.separate_input_output_schemas = separate_input_output_schemas
-        self.webhooks = webhooks
+        self.webhooks = webhooks if webhooks is not None else APIRouter()
+        """Routes that describe the webhooks in the OpenAPI document (not served)."""
         self.openapi_schema: dict[str, Any] | None = None
         """The OpenAPI document once made (cached)."""
         self.root_path = root_path or openapi_prefix
+        """Set as the ``root_path`` of every request's scope when not empty (the path the app
+        is served under behind a proxy)."""
         self.root_path_in_servers = root_path_in_servers
         self.strict_content_type = strict_content_type
         self.exception_handlers: dict[Any, Callable[..., Any]] = dict(exception_handlers or {})
         """Exception class or status code -> handler, as given (FastAPI's)."""
         self.user_middleware: list[Any] = list(middleware or [])
         """The ``middleware=`` given, outermost first (FastAPI's)."""
-        self.dependencies: list[Depends] = list(dependencies or [])
-        self.default_response_class = default_response_class
-        self.redirect_slashes = redirect_slashes
-        self.responses = dict(responses or {})
-        self.callbacks = list(callbacks or [])
-        self.deprecated = deprecated
-        self.include_in_schema = include_in_schema
-        self.generate_unique_id_function = generate_unique_id_function
-        self.routes_given = list(routes or [])
-        self.on_startup: list[Hook] = list(on_startup or ())
-        self.on_shutdown: list[Hook] = list(on_shutdown or ())
         self.lifespan = lifespan
         self.max_body_size = max_body_size
         self.allowed_origins = frozenset(allowed_origins) if allowed_origins is not None else None
-        self.websocket_options = PumpOptions(**options)
         self.state = SimpleNamespace()
         """A namespace for the application's own data (a connection registry, say)."""
-        self.hub = hub
-        """The app's :class:`~fastrapi.Hub`, if it was given one."""
         self.thread_limiter = trio.CapacityLimiter(thread_limit)
         """The worker threads' limit shared by every sync handler and dependency; each process
         that serves makes its own (:meth:`running`)."""
@@ -241,7 +221,9 @@ class FastrAPI:
         self._handshake_hooks: list[HandshakeHook] = []
         self.monitor: Final = Monitor(access_log, metrics=metrics_path is not None)
         if metrics_path is not None:
-            self.get(metrics_path)(self._metrics)
+            self.router.add_api_route(
+                metrics_path, self._metrics, include_in_schema=False, namespace={}
+            )
 
     def on_event(self, event_type: Literal["startup", "shutdown"]) -> Callable[[H], H]:
         """Run the decorated function (sync or async) at startup or at shutdown, as
@@ -250,94 +232,136 @@ class FastrAPI:
         Raises:
             ValueError: ``event_type`` is neither.
         """
-        if event_type not in ("startup", "shutdown"):
-            raise ValueError(f"event type must be 'startup' or 'shutdown', not {event_type!r}")
-        hooks = self.on_startup if event_type == "startup" else self.on_shutdown
-
-        def decorate(function: H) -> H:
-            hooks.append(function)
-            return function
-
-        return decorate
+        return self.router.on_event(event_type)
 
     # -- declaring routes ---------------------------------------------------------------------
 
-    def websocket(self, path: str, **options: Unpack[WebSocketOptions]) -> Callable[[F], F]:
-        """Declare a WebSocket route: ``@app.websocket("/chat/{room}")``.
+    @property
+    def routes(self) -> list[Any]:
+        """Every route of the app, in the order declared (``app.router.routes``)."""
+        return self.router.routes
 
-        The handler is an ``async def`` taking the :class:`~fastrapi.WebSocket` (its first
-        parameter, or any parameter annotated ``WebSocket``), path parameters by name, query
-        parameters with their defaults, values marked ``Query``/``Path``/``Header``/``Cookie``
-        and dependencies (``Depends``), all validated before the handler runs: a missing or
-        invalid one refuses the handshake with 403 and FastAPI's error JSON.
-        ``options`` override the app's :class:`WebSocketOptions` for this route.
+    def websocket(
+        self,
+        path: str,
+        name: str | None = None,
+        *,
+        dependencies: Sequence[Depends] | None = None,
+        **options: Unpack[WebSocketOptions],
+    ) -> Callable[[F], F]:
+        """Declare a WebSocket route: ``@app.websocket("/chat/{room}")``; see
+        :meth:`APIRouter.websocket <fastrapi.routing.APIRouter.websocket>`."""
+        return self.router.websocket(path, name, dependencies=dependencies, **options)
+
+    def add_api_websocket_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        name: str | None = None,
+        *,
+        dependencies: Sequence[Depends] | None = None,
+        **options: Unpack[WebSocketOptions],
+    ) -> APIWebSocketRoute:
+        """Add a WebSocket route for ``endpoint``; see :meth:`websocket`."""
+        namespace = sys._getframe(1).f_locals  # the caller's scope, for its annotations
+        return self.router.add_api_websocket_route(
+            path, endpoint, name, dependencies=dependencies, namespace=namespace, **options
+        )
+
+    def add_api_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        methods: Sequence[str] | set[str] | None = None,
+        **options: Unpack[RouteOptions],
+    ) -> APIRoute:
+        """Add an HTTP route for ``endpoint``; see :meth:`get`."""
+        namespace = sys._getframe(1).f_locals  # the caller's scope, for its annotations
+        return self.router.add_api_route(
+            path, endpoint, methods=methods, namespace=namespace, **options
+        )
+
+    def api_route(
+        self, path: str, *, methods: Sequence[str] | None = None, **options: Unpack[RouteOptions]
+    ) -> Callable[[F], F]:
+        """Declare an HTTP route for ``methods`` (default ``["GET"]``); see :meth:`get`."""
+        return self.router.api_route(path, methods=methods, **options)
+
+    def route(self, path: str, methods: Sequence[str] | None = None) -> Callable[[F], F]:
+        """Declare an HTTP route for ``methods``: :meth:`api_route` without its options."""
+        return self.router.api_route(path, methods=methods)
+
+    def get(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Declare a GET route (which also answers HEAD, without the body); see
+        :meth:`APIRouter.get <fastrapi.routing.APIRouter.get>` for what the handler takes and
+        returns, and :class:`~fastrapi.routing.RouteOptions` for ``options``."""
+        return self.router.get(path, **options)
+
+    def post(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Declare a POST route; see :meth:`get`."""
+        return self.router.post(path, **options)
+
+    def put(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Declare a PUT route; see :meth:`get`."""
+        return self.router.put(path, **options)
+
+    def patch(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Declare a PATCH route; see :meth:`get`."""
+        return self.router.patch(path, **options)
+
+    def delete(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Declare a DELETE route; see :meth:`get`."""
+        return self.router.delete(path, **options)
+
+    def head(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Declare a HEAD route; see :meth:`get`."""
+        return self.router.head(path, **options)
+
+    def options(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Declare an OPTIONS route; see :meth:`get`."""
+        return self.router.options(path, **options)
+
+    def trace(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Declare a TRACE route; see :meth:`get`."""
+        return self.router.trace(path, **options)
+
+    def include_router(
+        self,
+        router: APIRouter,
+        *,
+        prefix: str = "",
+        tags: Sequence[str | Enum] | None = None,
+        dependencies: Sequence[Depends] | None = None,
+        default_response_class: type[Response] | None = None,
+        responses: Mapping[int | str, dict[str, Any]] | None = None,
+        callbacks: Sequence[Any] | None = None,
+        deprecated: bool | None = None,
+        include_in_schema: bool = True,
+        generate_unique_id_function: Callable[[APIRoute], str] | None = None,
+    ) -> None:
+        """Add the routes of ``router``; see :meth:`APIRouter.include_router
+        <fastrapi.routing.APIRouter.include_router>`."""
+        self.router.include_router(
+            router,
+            prefix=prefix,
+            tags=tags,
+            dependencies=dependencies,
+            default_response_class=default_response_class,
+            responses=responses,
+            callbacks=callbacks,
+            deprecated=deprecated,
+            include_in_schema=include_in_schema,
+            generate_unique_id_function=generate_unique_id_function,
+        )
+
+    def url_path_for(self, name: str, /, **path_params: object) -> str:
+        """The path of the route named ``name`` with ``path_params`` put in.
 
         Raises:
-            RouteDefinitionError: a bad path, a handler that is not ``async def``, a parameter
-                that cannot be filled in, or a second route for the same path.
-            ValueError: an option is out of range.
+            NoMatchFound: no route of that name takes exactly those parameters.
         """
-        _check_websocket_options("websocket()", options)
-        route_options = replace(self.websocket_options, **options)
-
-        def decorate(handler: F) -> F:
-            template = PathTemplate(path)
-            namespace = sys._getframe(1).f_locals  # the declaring scope, for its annotations
-            plan = plan_handler(
-                handler, template.param_names, Role.WEBSOCKET, namespace, self._provided()
-            )
-            self.router.add_websocket(template, _Endpoint(handler, plan, route_options, options))
-            return handler
-
-        return decorate
-
-    def route(self, path: str, methods: Sequence[str]) -> Callable[[F], F]:
-        """Declare an HTTP route for ``methods``; see :meth:`get`."""
-
-        def decorate(handler: F) -> F:
-            template = PathTemplate(path)
-            namespace = sys._getframe(1).f_locals  # the declaring scope, for its annotations
-            plan = plan_handler(
-                handler, template.param_names, Role.HTTP, namespace, self._provided()
-            )
-            self.router.add_http(
-                template, methods, _Endpoint(handler, plan, self.websocket_options)
-            )
-            return handler
-
-        return decorate
-
-    def _provided(self) -> dict[type, object]:
-        """The app's objects a parameter gets by its annotation."""
-        return {Hub: self.hub}
-
-    def get(self, path: str) -> Callable[[F], F]:
-        """Declare a GET (and HEAD) route.
-
-        The handler (``async def``, or a plain ``def`` that runs in a worker thread) takes
-        path and query parameters by name, marked values (``Query``, ``Header``, ``Cookie``,
-        ``Body``...), a pydantic model as its JSON body, dependencies (``Depends``), and the
-        :class:`~fastrapi.Request` if it has a parameter annotated ``Request``. Invalid values
-        answer 422 with FastAPI's error JSON. It returns a :class:`~fastrapi.Response`, a
-        ``dict``, ``list`` or pydantic model (sent as JSON), or a ``str`` (text).
-        """
-        return self.route(path, ["GET"])
-
-    def post(self, path: str) -> Callable[[F], F]:
-        """Declare a POST route; see :meth:`get`."""
-        return self.route(path, ["POST"])
-
-    def put(self, path: str) -> Callable[[F], F]:
-        """Declare a PUT route; see :meth:`get`."""
-        return self.route(path, ["PUT"])
-
-    def patch(self, path: str) -> Callable[[F], F]:
-        """Declare a PATCH route; see :meth:`get`."""
-        return self.route(path, ["PATCH"])
-
-    def delete(self, path: str) -> Callable[[F], F]:
-        """Declare a DELETE route; see :meth:`get`."""
-        return self.route(path, ["DELETE"])
+        return self.router.url_path_for(name, **path_params)
 
     def mount(self, path: str, app: ASGIApp) -> None:
         """Serve every HTTP request under ``path`` with the ASGI ``app``:
@@ -441,7 +465,7 @@ class FastrAPI:
         refused with 403) goes to ``on_error`` (by default :meth:`log_handler_error`).
         """
         report = on_error or self.log_handler_error
-        path = scope["path"]
+        path = self._scope_path(scope)
         if self.allowed_origins is not None:
             origin = Headers.from_raw(scope.get("headers", ())).get("origin")
             if origin is not None and origin not in self.allowed_origins:
@@ -454,7 +478,6 @@ class FastrAPI:
             await _refuse(transport, scope, HTTPException(404, "no WebSocket route"))
             return
         route, path_params = found
-        endpoint = route.handler
         try:
             if self._handshake_hooks:
                 handshake = HTTPConnection(scope, path_params)
@@ -471,8 +494,8 @@ class FastrAPI:
 
         def create(connection: Connection) -> tuple[WebSocket, Awaitable[object]]:
             ws = WebSocket(scope, path_params, connection=connection)
-            self.monitor.opened(route.path.template, connection.session)
-            plan = route.handler.plan
+            self.monitor.opened(route.path, connection.session)
+            plan = route.plan
             direct = plan.call_directly(ws)
             if direct is not None:  # nothing to resolve or validate: no solver
                 made.append((connection.session, None))
@@ -481,9 +504,9 @@ class FastrAPI:
             made.append((connection.session, solver))
             return ws, solver.call(plan)
 
-        options = endpoint.options
+        options = route.options
         if defaults:
-            merged: WebSocketOptions = {**defaults, **endpoint.overrides}
+            merged: WebSocketOptions = {**defaults, **route.overrides}
             options = replace(self.websocket_options, **merged)
         started = trio.current_time()
         error: BaseException | None = None
@@ -498,7 +521,7 @@ class FastrAPI:
             raise
         finally:
             for session, solver in made:
-                self.monitor.ended(route.path.template, session, scope, started)
+                self.monitor.ended(route.path, session, scope, started)
                 if solver is not None:
                     await solver.aclose(error)
 
@@ -511,8 +534,20 @@ class FastrAPI:
         body, content_type = self.monitor.prometheus.render()
         return Response(body, headers={"content-type": content_type})
 
+    def _scope_path(self, scope: Scope) -> str:
+        """The path to route: the scope's, without its ``root_path`` (set to the app's
+        ``root_path`` first, if it has one); the scope gets the app (``request.app``)."""
+        scope["app"] = self
+        if self.root_path:
+            scope["root_path"] = self.root_path
+        path: str = scope["path"]
+        root = scope.get("root_path")
+        if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("/", ""):
+            return path[len(root) :] or "/"
+        return path
+
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope["path"]
+        path = self._scope_path(scope)
         for prefix, mounted in self._mounts:
             if path == prefix or path.startswith(prefix + "/"):
                 child = dict(scope)
@@ -544,28 +579,34 @@ class FastrAPI:
             await run_background(background, self.thread_limiter, scope)
 
     async def _route(self, request: Request, *, exchange: _Exchange) -> Response:
-        found = self.router.match_http(request.method, request._scope["path"])
+        path = self._scope_path(request._scope)
+        found = self.router.match_http(request.method, path)
         if found is None:
+            other = self.router.redirect_path(request.method, path)
+            if other is not None:
+                return Response(b"", 307, headers={"location": _moved(request, other)})
             return JSONResponse({"detail": "Not Found"}, 404)
         if isinstance(found, MethodNotAllowed):
             allow = {"allow": ", ".join(found.allowed)}
             return JSONResponse({"detail": "Method Not Allowed"}, 405, headers=allow)
         route, path_params = found
         request.path_params = path_params
-        endpoint = route.handler
+        plan = route.plan
         inputs = Inputs(request)
         solver = exchange.solver = Solver(
             inputs, request, self.dependency_overrides, self.thread_limiter
         )
+        if plan.needs_response:
+            solver.response = Response(status_code=route.status_code or 200)
         try:
-            if endpoint.plan.needs_body:
+            if plan.needs_body:
                 solver.inputs = replace(inputs, body=await _json_body(request))
             result: object
-            if endpoint.plan.streams:  # a generator: what it yields is the body
-                arguments = await solver.arguments(endpoint.plan)
-                result = streamed(endpoint.plan.call(**arguments), None)
+            if plan.streams:  # a generator: what it yields is the body
+                arguments = await solver.arguments(plan)
+                result = streamed(plan.call(**arguments), None)
             else:
-                result = await solver.call(endpoint.plan)
+                result = await solver.call(plan)
         except HTTPException as exc:
             exchange.error = exc
             return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
@@ -576,7 +617,10 @@ class FastrAPI:
             exchange.error = exc
             return _server_error(request, exc, "HTTP handler")
         try:
-            return _to_response(result)
+            return route.returns.render(result, solver.response)
+        except ResponseValidationError as exc:
+            exchange.error = exc
+            return _server_error(request, exc, f"HTTP handler (its value: {exc.errors()})")
         except TypeError as exc:
             return _server_error(request, exc, f"HTTP handler (it returned {result!r})")
 
@@ -676,14 +720,6 @@ class FastrAPI:
         return None
 
 
-def _check_websocket_options(where: str, options: Mapping[str, object]) -> None:
-    """Raise ``TypeError`` naming a keyword that is no :class:`WebSocketOptions` key (it would
-    otherwise surface as an error of an internal class)."""
-    unknown = options.keys() - WebSocketOptions.__optional_keys__
-    if unknown:
-        raise TypeError(f"{where} got an unexpected keyword argument {min(unknown)!r}")
-
-
 async def _call_hook(hook: Hook) -> None:
     result = hook()
     if inspect.isawaitable(result):
@@ -702,17 +738,11 @@ async def _through(middleware: HTTPMiddleware, call_next: CallNext, request: Req
     return await middleware(request, call_next)
 
 
-def _to_response(result: object) -> Response:
-    """The response for what an HTTP handler returned.
-
-    Raises:
-        TypeError: ``result`` cannot be serialised as JSON.
-    """
-    if isinstance(result, Response):
-        return result
-    if isinstance(result, str):
-        return PlainTextResponse(result)
-    return JSONResponse(result)
+def _moved(request: Request, path: str) -> str:
+    """The URL of ``request`` with ``path`` instead of its own (a trailing-slash redirect)."""
+    query = request.scope.get("query_string", b"")
+    url = f"{request.base_url[:-1]}{path}"
+    return f"{url}?{query.decode('latin-1')}" if query else url
 
 
 def _server_error(request: Request, exc: Exception, what: str) -> Response:

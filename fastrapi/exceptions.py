@@ -14,6 +14,7 @@ The hierarchy::
     │   ├── WebSocketRequestValidationError  a WebSocket handshake's: refused with 403, same body
     │   └── ResponseValidationError          a handler's return value against its response_model:
     │                                        500; .body is what it returned
+    ├── NoMatchFound(LookupError)            url_path_for(): no route of that name and parameters
     ├── MessageTypeError(TypeError)          receive_text() got binary, or receive_bytes() text
     ├── HTTPException                        .status_code, .detail, .headers; an HTTP response
     ├── HistoryGap(LookupError)              hub.join(since=...): what came after it is gone
@@ -44,6 +45,7 @@ __all__ = [
     "ListenError",
     "MessageDecodeError",
     "MessageTypeError",
+    "NoMatchFound",
     "RequestValidationError",
     "ResponseValidationError",
     "RouteDefinitionError",
@@ -321,3 +323,17 @@ class ListenError(FastrapiError, OSError):
     def __str__(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"cannot listen on {host}:{self.port}: {(self.strerror or '').lower()}"
+
+
+class NoMatchFound(FastrapiError, LookupError):
+    """``url_path_for(name, **params)`` found no route of that name taking those parameters.
+
+    Attributes:
+        name: The route name (or path template) asked for.
+        params: The path parameters given.
+    """
+
+    def __init__(self, name: str, params: Mapping[str, object]) -> None:
+        super().__init__(f"no route named {name!r} takes the parameters {sorted(params)}")
+        self.name = name
+        self.params = dict(params)

@@ -1,4 +1,10 @@
-"""Path templates and the route table. Pure: paths in, routes and parameters out, no I/O.
+"""Routers, routes and path templates: FastAPI's ``APIRouter``, ``APIRoute`` and
+``APIWebSocketRoute``.
+
+An :class:`APIRouter` owns a route table and the decorators that fill it (the app has one:
+``app.router``, and its decorators are the router's). Everything a route needs is planned when
+it is declared: its parameters and dependencies (:mod:`fastrapi._params`), what it returns
+(:mod:`fastrapi._returns`); matching a request is pure: paths in, routes and parameters out.
 
 A template is a path with parameters in braces: ``"/chat/{room}"``, ``"/items/{id:int}"``.
 The converters are ``str`` (the default: one path segment), ``int``, ``float``, ``path`` (the
@@ -8,17 +14,38 @@ is declared, and every mistake in one is a :class:`~fastrapi.exceptions.RouteDef
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import re
+import sys
 import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final, Generic, TypeVar, final
+from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, TypeVar, Unpack, final
 
-from .exceptions import RouteDefinitionError
+from ._params import Dependency, HandlerPlan, Role, plan_handler
+from ._pump import PumpOptions, WebSocketOptions, check_websocket_options
+from ._returns import NOT_GIVEN, ReturnPlan, plan_return, response_model_of
+from .exceptions import NoMatchFound, RouteDefinitionError
+from .hub import Hub
+from .responses import JSONResponse, Response
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from enum import Enum
 
-__all__ = ["CONVERTERS", "Converter", "HTTPRoute", "PathTemplate", "Router", "WebSocketRoute"]
+    from ._returns import IncEx
+    from .params import Depends
+
+__all__ = [  # noqa: RUF022  # plain sorted(), as tests/unit/test_public_api.py checks
+    "APIRoute",
+    "APIRouter",
+    "APIWebSocketRoute",
+    "CONVERTERS",
+    "Converter",
+    "MethodNotAllowed",
+    "PathTemplate",
+    "RouteOptions",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +117,16 @@ class PathTemplate:
         """The names of the template's parameters."""
         return frozenset(self.converters)
 
+    def format(self, params: Mapping[str, object]) -> str:
+        """The path with ``params`` put in (for :meth:`APIRouter.url_path_for`).
+
+        Raises:
+            NoMatchFound: ``params`` are not exactly the template's parameters.
+        """
+        if params.keys() != self.converters.keys():
+            raise NoMatchFound(self.template, params)
+        return _PARAM.sub(lambda m: str(params[m.group(1).partition(":")[0]]), self.template)
+
     def match(self, path: str) -> dict[str, object] | None:
         """The converted parameters if ``path`` matches the template, else ``None``."""
         found = self.regex.match(path)
@@ -104,28 +141,6 @@ def _literal(template: str, text: str) -> str:
     return re.escape(text)
 
 
-H = TypeVar("H")
-
-
-@final
-@dataclass(frozen=True)
-class WebSocketRoute(Generic[H]):
-    """A WebSocket route: a template and what serves it."""
-
-    path: PathTemplate
-    handler: H
-
-
-@final
-@dataclass(frozen=True)
-class HTTPRoute(Generic[H]):
-    """An HTTP route: a template, its methods and what serves it."""
-
-    path: PathTemplate
-    methods: frozenset[str]
-    handler: H
-
-
 @final
 @dataclass(frozen=True, slots=True)
 class MethodNotAllowed:
@@ -134,53 +149,651 @@ class MethodNotAllowed:
     allowed: tuple[str, ...]
 
 
-@final
-class Router(Generic[H]):
-    """Ordered WebSocket and HTTP routes; the first route that matches wins."""
+_LATER: Final = object()
+"""What a router that is not the app's gives a ``Hub`` parameter: its routes are planned again,
+with the app's objects, when the app includes the router."""
 
-    def __init__(self) -> None:
-        self.websocket_routes: list[WebSocketRoute[H]] = []
-        self.http_routes: list[HTTPRoute[H]] = []
 
-    def add_websocket(self, path: PathTemplate, handler: H) -> WebSocketRoute[H]:
-        """Declare a WebSocket route.
+_NOT_WORD: Final = re.compile(r"\W")
+
+
+def generate_unique_id(route: APIRoute) -> str:
+    """The default ``generate_unique_id_function``: FastAPI's operation id for ``route`` (its
+    name, path and first method as one identifier)."""
+    method = sorted(route.methods)[0].lower() if route.methods else ""
+    return f"{_NOT_WORD.sub('_', route.name + route.path)}_{method}"
+
+
+class RouteOptions(TypedDict, total=False):
+    """The keyword options of the HTTP route decorators (``@router.get(path, **options)``),
+    :meth:`APIRouter.add_api_route` and :class:`APIRoute`; FastAPI's, with its meanings.
+
+    Attributes:
+        response_model: The type the returned value is validated into and filtered by (a
+            pydantic model, ``list[Model]``...); by default the return annotation, unless that
+            is a :class:`~fastrapi.Response`; ``None`` for none.
+        status_code: The status of the response (default: the response class's, 200).
+        tags: OpenAPI tags.
+        dependencies: ``Depends(...)`` run before the handler, for their effect.
+        summary: OpenAPI summary.
+        description: OpenAPI description (default: the handler's docstring).
+        response_description: OpenAPI description of the response.
+        responses: More OpenAPI responses, by status code.
+        deprecated: Mark the route deprecated in OpenAPI.
+        operation_id: OpenAPI operation id.
+        response_model_include: Only these fields of the response model.
+        response_model_exclude: Not these fields.
+        response_model_by_alias: Field aliases as keys (default ``True``).
+        response_model_exclude_unset: Leave out the fields the value did not set.
+        response_model_exclude_defaults: Leave out the fields equal to their default.
+        response_model_exclude_none: Leave out the fields that are ``None``.
+        include_in_schema: List the route in OpenAPI (default ``True``).
+        response_class: The :class:`~fastrapi.Response` class of the returned values (default
+            the router's ``default_response_class``, else :class:`~fastrapi.JSONResponse`).
+        name: The route's name for :meth:`APIRouter.url_path_for` (default: the handler's).
+        callbacks: OpenAPI callbacks (routes).
+        openapi_extra: Merged into the route's OpenAPI operation.
+        generate_unique_id_function: Makes the route's ``unique_id`` (OpenAPI operation id).
+    """
+
+    response_model: Any
+    status_code: int | None
+    tags: Sequence[str | Enum] | None
+    dependencies: Sequence[Depends] | None
+    summary: str | None
+    description: str | None
+    response_description: str
+    responses: Mapping[int | str, dict[str, Any]] | None
+    deprecated: bool | None
+    operation_id: str | None
+    response_model_include: IncEx | None
+    response_model_exclude: IncEx | None
+    response_model_by_alias: bool
+    response_model_exclude_unset: bool
+    response_model_exclude_defaults: bool
+    response_model_exclude_none: bool
+    include_in_schema: bool
+    response_class: type[Response] | None
+    name: str | None
+    callbacks: Sequence[Any] | None
+    openapi_extra: dict[str, Any] | None
+    generate_unique_id_function: Callable[[APIRoute], str] | None
+
+
+def _with_dependencies(
+    plan: HandlerPlan, dependencies: Sequence[Depends], where: str
+) -> HandlerPlan:
+    """``plan`` with ``dependencies`` run first, for their effect (their values are not passed)."""
+    if not dependencies:
+        return plan
+    extra: list[Dependency] = []
+    for marker in dependencies:
+        call = marker.dependency
+        if call is None or not callable(call):
+            raise RouteDefinitionError(f"{where}: dependencies=[Depends(...)] need a callable")
+        sub = plan_handler(call, plan.path_names, Role.DEPENDENCY)
+        extra.append(Dependency("", call, marker.use_cache, sub))
+    return dataclasses.replace(
+        plan,
+        dependencies=(*extra, *plan.dependencies),
+        needs_body=plan.needs_body or any(d.plan.needs_body for d in extra),
+        needs_response=plan.needs_response or any(d.plan.needs_response for d in extra),
+    )
+
+
+def _description(endpoint: Callable[..., object]) -> str | None:
+    doc = inspect.getdoc(endpoint)
+    if not doc:
+        return None
+    return doc.split("\f")[0].strip()  # FastAPI's: a form feed ends what OpenAPI shows
+
+
+class APIRoute:
+    """An HTTP route: its path, methods, handler (``endpoint``) and every option it was
+    declared with, planned once. Made by the decorators; ``route_class=`` of a router names a
+    subclass to use instead.
+
+    Args:
+        path: The path template.
+        endpoint: The handler.
+        methods: The HTTP methods (default ``["GET"]``).
+        namespace: Where the route was declared (for string annotations naming local names).
+        provided: The app's objects a parameter gets by its type (its ``Hub``).
+        **options: :class:`RouteOptions`.
+
+    Raises:
+        RouteDefinitionError: a bad path, a handler that cannot be planned, a response model
+            pydantic cannot validate.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        methods: Sequence[str] | set[str] | None = None,
+        namespace: Mapping[str, Any] | None = None,
+        provided: Mapping[type, object] | None = None,
+        **options: Unpack[RouteOptions],
+    ) -> None:
+        _check_route_options(type(self).__name__, options)
+        self.path = path
+        self.endpoint = endpoint
+        self.template = PathTemplate(path)
+        self.methods: set[str] = {m.upper() for m in (methods or ["GET"])}
+        self.namespace = namespace
+        name = options.get("name")
+        self.name: str = name if name is not None else getattr(endpoint, "__name__", repr(endpoint))
+        self.tags: list[str | Enum] = list(options.get("tags") or [])
+        self.dependencies: list[Depends] = list(options.get("dependencies") or [])
+        self.summary = options.get("summary")
+        description = options.get("description")
+        self.description = description if description is not None else _description(endpoint)
+        self.response_description = options.get("response_description", "Successful Response")
+        self.responses: dict[int | str, dict[str, Any]] = dict(options.get("responses") or {})
+        self.deprecated = options.get("deprecated")
+        self.operation_id = options.get("operation_id")
+        self.include_in_schema = options.get("include_in_schema", True)
+        self.status_code = options.get("status_code")
+        given_class = options.get("response_class")
+        self.response_class: type[Response] = given_class or JSONResponse
+        self.callbacks: list[Any] = list(options.get("callbacks") or [])
+        self.openapi_extra = options.get("openapi_extra")
+        self.response_model_include = options.get("response_model_include")
+        self.response_model_exclude = options.get("response_model_exclude")
+        self.response_model_by_alias = options.get("response_model_by_alias", True)
+        self.response_model_exclude_unset = options.get("response_model_exclude_unset", False)
+        self.response_model_exclude_defaults = options.get("response_model_exclude_defaults", False)
+        self.response_model_exclude_none = options.get("response_model_exclude_none", False)
+        self.response_model: Any = response_model_of(
+            endpoint, options.get("response_model", NOT_GIVEN), namespace
+        )
+        generate = options.get("generate_unique_id_function") or generate_unique_id
+        self.generate_unique_id_function: Callable[[APIRoute], str] = generate
+        self.unique_id = self.operation_id or generate(self)
+        plan = plan_handler(endpoint, self.template.param_names, Role.HTTP, namespace, provided)
+        self.plan: HandlerPlan = _with_dependencies(plan, self.dependencies, path)
+        """How the handler is called: its parameters and dependencies, planned."""
+        self.returns: ReturnPlan = plan_return(
+            endpoint,
+            self.response_model,
+            self.response_class,
+            self.status_code,
+            include=self.response_model_include,
+            exclude=self.response_model_exclude,
+            by_alias=self.response_model_by_alias,
+            exclude_unset=self.response_model_exclude_unset,
+            exclude_defaults=self.response_model_exclude_defaults,
+            exclude_none=self.response_model_exclude_none,
+        )
+        """How its values become responses."""
+        self._given_response_class = given_class
+
+    def __repr__(self) -> str:
+        methods = sorted(self.methods)
+        return f"{type(self).__name__}(path={self.path!r}, name={self.name!r}, {methods=})"
+
+    def options(self) -> RouteOptions:
+        """The options this route was declared with (to declare it again elsewhere)."""
+        return {
+            "response_model": self.response_model,
+            "status_code": self.status_code,
+            "tags": self.tags,
+            "dependencies": self.dependencies,
+            "summary": self.summary,
+            "description": self.description,
+            "response_description": self.response_description,
+            "responses": self.responses,
+            "deprecated": self.deprecated,
+            "operation_id": self.operation_id,
+            "response_model_include": self.response_model_include,
+            "response_model_exclude": self.response_model_exclude,
+            "response_model_by_alias": self.response_model_by_alias,
+            "response_model_exclude_unset": self.response_model_exclude_unset,
+            "response_model_exclude_defaults": self.response_model_exclude_defaults,
+            "response_model_exclude_none": self.response_model_exclude_none,
+            "include_in_schema": self.include_in_schema,
+            "response_class": self._given_response_class,
+            "name": self.name,
+            "callbacks": self.callbacks,
+            "openapi_extra": self.openapi_extra,
+            "generate_unique_id_function": self.generate_unique_id_function,
+        }
+
+
+class APIWebSocketRoute:
+    """A WebSocket route: its path, handler (``endpoint``), name, dependencies and
+    per-connection options, planned once.
+
+    Args:
+        path: The path template.
+        endpoint: The ``async def`` handler.
+        name: The route's name for :meth:`APIRouter.url_path_for` (default: the handler's).
+        dependencies: ``Depends(...)`` run at the handshake, before the handler.
+        options: The connection options (the router's defaults with ``overrides``).
+        overrides: The route's own :class:`~fastrapi.WebSocketOptions`.
+        namespace: Where the route was declared (for string annotations naming local names).
+        provided: The app's objects a parameter gets by its type (its ``Hub``).
+
+    Raises:
+        RouteDefinitionError: a bad path, a handler that cannot be planned.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        name: str | None = None,
+        dependencies: Sequence[Depends] | None = None,
+        options: PumpOptions | None = None,
+        overrides: WebSocketOptions | None = None,
+        namespace: Mapping[str, Any] | None = None,
+        provided: Mapping[type, object] | None = None,
+    ) -> None:
+        self.path = path
+        self.endpoint = endpoint
+        self.template = PathTemplate(path)
+        self.name: str = name if name is not None else getattr(endpoint, "__name__", repr(endpoint))
+        self.dependencies: list[Depends] = list(dependencies or [])
+        self.overrides: WebSocketOptions = overrides or WebSocketOptions()
+        self.options: PumpOptions = options or PumpOptions(**self.overrides)
+        self.namespace = namespace
+        plan = plan_handler(
+            endpoint, self.template.param_names, Role.WEBSOCKET, namespace, provided
+        )
+        self.plan: HandlerPlan = _with_dependencies(plan, self.dependencies, path)
+        """How the handler is called: its parameters and dependencies, planned."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(path={self.path!r}, name={self.name!r})"
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+Hook = Callable[[], Any]
+H = TypeVar("H", bound=Hook)
+Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+
+
+class APIRouter:
+    """A table of routes and the decorators that fill it, to be included in an app (or another
+    router) with :meth:`include_router`; the app's own is ``app.router``.
+
+    Args:
+        prefix: Put before the path of every route (``"/items"``: starts with ``/``, does not
+            end with one).
+        tags: OpenAPI tags of every route.
+        dependencies: ``Depends(...)`` run before every route's handler (HTTP and WebSocket).
+        default_response_class: The response class of routes that name none.
+        responses: More OpenAPI responses of every route.
+        callbacks: OpenAPI callbacks of every route.
+        routes: Routes to start with.
+        redirect_slashes: Answer a path that only differs by a trailing slash from a route's
+            with a 307 redirect to it (default ``True``).
+        default: Accepted for FastAPI's sake (an ASGI app for unmatched requests); unused.
+        dependency_overrides_provider: Accepted for FastAPI's sake; the app's
+            ``dependency_overrides`` apply.
+        route_class: The class of the HTTP routes (an :class:`APIRoute` subclass).
+        on_startup: Functions run at startup (added to the app's when it is included).
+        on_shutdown: Functions run at shutdown (likewise).
+        lifespan: Accepted for FastAPI's sake; the app's ``lifespan`` is the one entered.
+        deprecated: Mark every route deprecated in OpenAPI.
+        include_in_schema: List the routes in OpenAPI (default ``True``).
+        generate_unique_id_function: Makes each route's ``unique_id``.
+
+    Raises:
+        RouteDefinitionError: a bad prefix.
+    """
+
+    def __init__(
+        self,
+        *,
+        prefix: str = "",
+        tags: Sequence[str | Enum] | None = None,
+        dependencies: Sequence[Depends] | None = None,
+        default_response_class: type[Response] | None = None,
+        responses: Mapping[int | str, dict[str, Any]] | None = None,
+        callbacks: Sequence[Any] | None = None,
+        routes: Sequence[Any] | None = None,
+        redirect_slashes: bool = True,
+        default: Any = None,
+        dependency_overrides_provider: Any = None,
+        route_class: type[APIRoute] = APIRoute,
+        on_startup: Sequence[Hook] | None = None,
+        on_shutdown: Sequence[Hook] | None = None,
+        lifespan: Any = None,
+        deprecated: bool | None = None,
+        include_in_schema: bool = True,
+        generate_unique_id_function: Callable[[APIRoute], str] | None = None,
+    ) -> None:
+        _check_prefix(prefix)
+        self.prefix = prefix
+        self.tags: list[str | Enum] = list(tags or [])
+        self.dependencies: list[Depends] = list(dependencies or [])
+        self.default_response_class = default_response_class
+        self.responses: dict[int | str, dict[str, Any]] = dict(responses or {})
+        self.callbacks: list[Any] = list(callbacks or [])
+        self.redirect_slashes = redirect_slashes
+        self.default = default
+        self.dependency_overrides_provider = dependency_overrides_provider
+        self.route_class = route_class
+        self.on_startup: list[Hook] = list(on_startup or [])
+        self.on_shutdown: list[Hook] = list(on_shutdown or [])
+        self.lifespan_context = lifespan
+        self.deprecated = deprecated
+        self.include_in_schema = include_in_schema
+        self.generate_unique_id_function = generate_unique_id_function
+        self.routes: list[Any] = []
+        """Every route, in the order declared (the first that matches a request wins)."""
+        self.http_routes: list[APIRoute] = []
+        self.websocket_routes: list[APIWebSocketRoute] = []
+        self._provided: Mapping[type, object] = {Hub: _LATER}
+        self._websocket_options = PumpOptions()
+        for route in routes or ():
+            self._add(route)
+
+    def _add(self, route: object) -> None:
+        self.routes.append(route)
+        if isinstance(route, APIRoute):
+            self.http_routes.append(route)
+        elif isinstance(route, APIWebSocketRoute):
+            self.websocket_routes.append(route)
+
+    # -- HTTP routes ------------------------------------------------------------------------
+
+    def add_api_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        methods: Sequence[str] | set[str] | None = None,
+        route_class_override: type[APIRoute] | None = None,
+        namespace: Mapping[str, Any] | None = None,
+        **options: Unpack[RouteOptions],
+    ) -> APIRoute:
+        """Add an HTTP route for ``endpoint`` (what the decorators do); the router's prefix,
+        tags, dependencies, responses and defaults apply.
 
         Raises:
-            RouteDefinitionError: a WebSocket route with the same path exists.
+            RouteDefinitionError: see :class:`APIRoute`.
         """
-        route = WebSocketRoute(path, handler)
-        if any(r.path.template == path.template for r in self.websocket_routes):
-            raise RouteDefinitionError(f"a WebSocket route for {path.template!r} exists already")
-        self.websocket_routes.append(route)
+        if namespace is None:
+            namespace = sys._getframe(1).f_locals  # the caller's scope, for its annotations
+        full = self._full_path(path)
+        given: RouteOptions = options
+        merged: RouteOptions = {
+            **given,
+            "tags": [*self.tags, *(given.get("tags") or [])],
+            "dependencies": [*self.dependencies, *(given.get("dependencies") or [])],
+            "responses": {**self.responses, **(given.get("responses") or {})},
+            "callbacks": [*self.callbacks, *(given.get("callbacks") or [])],
+            "deprecated": given.get("deprecated") or self.deprecated,
+            "include_in_schema": given.get("include_in_schema", True) and self.include_in_schema,
+            "response_class": given.get("response_class") or self.default_response_class,
+            "generate_unique_id_function": given.get("generate_unique_id_function")
+            or self.generate_unique_id_function,
+        }
+        route_class = route_class_override or self.route_class
+        route = route_class(
+            full,
+            endpoint,
+            methods=methods,
+            namespace=namespace,
+            provided=self._provided,
+            **merged,
+        )
+        self._add(route)
         return route
 
-    def add_http(self, path: PathTemplate, methods: Iterable[str], handler: H) -> HTTPRoute[H]:
-        """Declare an HTTP route.
+    def api_route(
+        self, path: str, *, methods: Sequence[str] | None = None, **options: Unpack[RouteOptions]
+    ) -> Callable[[F], F]:
+        """Declare an HTTP route for ``methods`` (default ``["GET"]``):
+        ``@router.api_route("/items", methods=["GET", "POST"])``. See :meth:`get`.
 
         Raises:
-            RouteDefinitionError: a route with the same path and method exists.
+            TypeError: an unknown option.
         """
-        route = HTTPRoute(path, frozenset(m.upper() for m in methods), handler)
-        for other in self.http_routes:
-            if other.path.template == path.template and other.methods & route.methods:
-                twice = ", ".join(sorted(other.methods & route.methods))
-                raise RouteDefinitionError(
-                    f"an HTTP route for {twice} {path.template!r} exists already"
+        _check_route_options("api_route()", options)
+
+        def decorate(endpoint: F) -> F:
+            namespace = sys._getframe(1).f_locals  # the declaring scope, for its annotations
+            self.add_api_route(path, endpoint, methods=methods, namespace=namespace, **options)
+            return endpoint
+
+        return decorate
+
+    def get(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Declare a GET route (which also answers HEAD, without the body).
+
+        The handler (``async def``, or a plain ``def`` that runs in a worker thread) takes
+        path and query parameters by name, marked values (``Query``, ``Header``, ``Cookie``,
+        ``Body``...), a pydantic model as its JSON body, dependencies (``Depends``), the
+        :class:`~fastrapi.Request` (a parameter annotated ``Request``) and the response-to-be
+        (one annotated ``Response``: the status code, headers and cookies set on it are sent).
+        Invalid values answer 422 with FastAPI's error JSON. What it returns is validated and
+        filtered by the response model (if any) and rendered by the response class (JSON by
+        default); a :class:`~fastrapi.Response` it returns is sent as it is.
+        ``options`` are :class:`RouteOptions`.
+        """
+        return self.api_route(path, methods=["GET"], **options)
+
+    def post(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Declare a POST route; see :meth:`get`."""
+        return self.api_route(path, methods=["POST"], **options)
+
+    def put(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Declare a PUT route; see :meth:`get`."""
+        return self.api_route(path, methods=["PUT"], **options)
+
+    def patch(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Declare a PATCH route; see :meth:`get`."""
+        return self.api_route(path, methods=["PATCH"], **options)
+
+    def delete(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Declare a DELETE route; see :meth:`get`."""
+        return self.api_route(path, methods=["DELETE"], **options)
+
+    def head(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Declare a HEAD route; see :meth:`get`."""
+        return self.api_route(path, methods=["HEAD"], **options)
+
+    def options(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Declare an OPTIONS route; see :meth:`get`."""
+        return self.api_route(path, methods=["OPTIONS"], **options)
+
+    def trace(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Declare a TRACE route; see :meth:`get`."""
+        return self.api_route(path, methods=["TRACE"], **options)
+
+    # -- WebSocket routes -------------------------------------------------------------------
+
+    def add_api_websocket_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        name: str | None = None,
+        *,
+        dependencies: Sequence[Depends] | None = None,
+        namespace: Mapping[str, Any] | None = None,
+        **options: Unpack[WebSocketOptions],
+    ) -> APIWebSocketRoute:
+        """Add a WebSocket route for ``endpoint`` (what :meth:`websocket` does).
+
+        Raises:
+            RouteDefinitionError: see :class:`APIWebSocketRoute`.
+            TypeError: an unknown option.
+            ValueError: an option is out of range.
+        """
+        check_websocket_options("websocket()", options)
+        if namespace is None:
+            namespace = sys._getframe(1).f_locals  # the caller's scope, for its annotations
+        route = APIWebSocketRoute(
+            self._full_path(path),
+            endpoint,
+            name=name,
+            dependencies=[*self.dependencies, *(dependencies or [])],
+            options=dataclasses.replace(self._websocket_options, **options),
+            overrides=options,
+            namespace=namespace,
+            provided=self._provided,
+        )
+        self._add(route)
+        return route
+
+    def websocket(
+        self,
+        path: str,
+        name: str | None = None,
+        *,
+        dependencies: Sequence[Depends] | None = None,
+        **options: Unpack[WebSocketOptions],
+    ) -> Callable[[F], F]:
+        """Declare a WebSocket route: ``@router.websocket("/chat/{room}")``.
+
+        The handler is an ``async def`` taking the :class:`~fastrapi.WebSocket` (its first
+        parameter, or any parameter annotated ``WebSocket``), path parameters by name, query
+        parameters with their defaults, values marked ``Query``/``Path``/``Header``/``Cookie``
+        and dependencies (``Depends``, and ``dependencies=`` of the route, its routers and the
+        app), all validated before the handler runs: a missing or invalid one refuses the
+        handshake with 403 and FastAPI's error JSON. ``options`` override the app's
+        :class:`~fastrapi.WebSocketOptions` for this route.
+
+        Raises:
+            RouteDefinitionError: a bad path, a handler that is not ``async def``, a parameter
+                that cannot be filled in.
+            TypeError: an unknown option.
+            ValueError: an option is out of range.
+        """
+        check_websocket_options("websocket()", options)
+        dataclasses.replace(self._websocket_options, **options)  # out of range: now
+
+        def decorate(endpoint: F) -> F:
+            namespace = sys._getframe(1).f_locals  # the declaring scope, for its annotations
+            self.add_api_websocket_route(
+                path, endpoint, name, dependencies=dependencies, namespace=namespace, **options
+            )
+            return endpoint
+
+        return decorate
+
+    # -- routers ----------------------------------------------------------------------------
+
+    def include_router(
+        self,
+        router: APIRouter,
+        *,
+        prefix: str = "",
+        tags: Sequence[str | Enum] | None = None,
+        dependencies: Sequence[Depends] | None = None,
+        default_response_class: type[Response] | None = None,
+        responses: Mapping[int | str, dict[str, Any]] | None = None,
+        callbacks: Sequence[Any] | None = None,
+        deprecated: bool | None = None,
+        include_in_schema: bool = True,
+        generate_unique_id_function: Callable[[APIRoute], str] | None = None,
+    ) -> None:
+        """Add every route of ``router`` here, under ``prefix``, with ``tags``,
+        ``dependencies`` (run first), ``responses`` and ``callbacks`` added to each, and its
+        startup and shutdown functions. The routes are declared again here (planned with this
+        router's options and the app's objects): a route added to ``router`` later is not.
+
+        Raises:
+            RouteDefinitionError: a bad prefix, or a route that cannot be declared here.
+        """
+        _check_prefix(prefix)
+        if router is self:
+            raise RouteDefinitionError("a router cannot include itself")
+        for route in router.routes:
+            if isinstance(route, APIRoute):
+                given = route.options()
+                options: RouteOptions = {
+                    **given,
+                    "tags": [*(tags or []), *route.tags],
+                    "dependencies": [*(dependencies or []), *route.dependencies],
+                    "responses": {**(responses or {}), **route.responses},
+                    "callbacks": [*(callbacks or []), *route.callbacks],
+                    "deprecated": route.deprecated or deprecated or router.deprecated,
+                    "include_in_schema": route.include_in_schema
+                    and include_in_schema
+                    and router.include_in_schema,
+                    "response_class": given.get("response_class")
+                    or router.default_response_class
+                    or default_response_class,
+                    "generate_unique_id_function": (
+                        route.generate_unique_id_function
+                        if route.generate_unique_id_function is not generate_unique_id
+                        else None
+                    )
+                    or router.generate_unique_id_function
+                    or generate_unique_id_function,
+                }
+                self.add_api_route(
+                    prefix + route.path,
+                    route.endpoint,
+                    methods=route.methods,
+                    route_class_override=type(route),
+                    namespace=route.namespace,
+                    **options,
                 )
-        self.http_routes.append(route)
-        return route
+            elif isinstance(route, APIWebSocketRoute):
+                self.add_api_websocket_route(
+                    prefix + route.path,
+                    route.endpoint,
+                    route.name,
+                    dependencies=[*(dependencies or []), *route.dependencies],
+                    namespace=route.namespace,
+                    **route.overrides,
+                )
+            else:
+                self._add(route)
+        self.on_startup.extend(router.on_startup)
+        self.on_shutdown.extend(router.on_shutdown)
 
-    def match_websocket(self, path: str) -> tuple[WebSocketRoute[H], dict[str, object]] | None:
+    def on_event(self, event_type: Literal["startup", "shutdown"]) -> Callable[[H], H]:
+        """Run the decorated function (sync or async) at startup or at shutdown.
+
+        Raises:
+            ValueError: ``event_type`` is neither.
+        """
+        if event_type not in ("startup", "shutdown"):
+            raise ValueError(f"event type must be 'startup' or 'shutdown', not {event_type!r}")
+        hooks = self.on_startup if event_type == "startup" else self.on_shutdown
+
+        def decorate(function: H) -> H:
+            hooks.append(function)
+            return function
+
+        return decorate
+
+    # -- lookups ----------------------------------------------------------------------------
+
+    def url_path_for(self, name: str, /, **path_params: object) -> str:
+        """The path of the route named ``name`` with ``path_params`` put in.
+
+        Raises:
+            NoMatchFound: no route of that name takes exactly those parameters.
+        """
+        for route in self.routes:
+            if (
+                isinstance(route, APIRoute | APIWebSocketRoute)
+                and route.name == name
+                and route.template.param_names == path_params.keys()
+            ):
+                return route.template.format(path_params)
+        raise NoMatchFound(name, path_params)
+
+    def match_websocket(self, path: str) -> tuple[APIWebSocketRoute, dict[str, object]] | None:
         """The first WebSocket route matching ``path`` and its parameters, or ``None``."""
         for route in self.websocket_routes:
-            params = route.path.match(path)
+            params = route.template.match(path)
             if params is not None:
                 return route, params
         return None
 
     def match_http(
         self, method: str, path: str
-    ) -> tuple[HTTPRoute[H], dict[str, object]] | MethodNotAllowed | None:
+    ) -> tuple[APIRoute, dict[str, object]] | MethodNotAllowed | None:
         """The first HTTP route matching ``method`` and ``path``.
 
         Returns the route and its parameters; :class:`MethodNotAllowed` when only other methods
@@ -188,7 +801,7 @@ class Router(Generic[H]):
         """
         allowed: set[str] = set()
         for route in self.http_routes:
-            params = route.path.match(path)
+            params = route.template.match(path)
             if params is None:
                 continue
             if method in route.methods or (method == "HEAD" and "GET" in route.methods):
@@ -199,3 +812,32 @@ class Router(Generic[H]):
                 allowed.add("HEAD")
             return MethodNotAllowed(tuple(sorted(allowed)))
         return None
+
+    def redirect_path(self, method: str, path: str) -> str | None:
+        """With ``redirect_slashes``, the other form of ``path`` (with or without its trailing
+        slash) when a route matches that one; else ``None``."""
+        if not self.redirect_slashes or path == "/" or not path:
+            return None
+        other = path[:-1] if path.endswith("/") else path + "/"
+        return other if self.match_http(method, other) is not None else None
+
+    def _full_path(self, path: str) -> str:
+        full = self.prefix + path
+        if not full:
+            raise RouteDefinitionError(
+                "a route's path and its router's prefix cannot both be empty"
+            )
+        return full
+
+
+def _check_route_options(where: str, options: Mapping[str, object]) -> None:
+    unknown = options.keys() - RouteOptions.__optional_keys__
+    if unknown:
+        raise TypeError(f"{where} got an unexpected keyword argument {min(unknown)!r}")
+
+
+def _check_prefix(prefix: str) -> None:
+    if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+        raise RouteDefinitionError(
+            f"a router prefix must start with '/' and not end with one: {prefix!r}"
+        )

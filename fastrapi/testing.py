@@ -82,7 +82,7 @@ def _config(app: FastrAPI, compression: bool) -> ServerConfig:
         max_body_size=app.max_body_size,
         max_message_size=max(
             [app.websocket_options.max_message_size]
-            + [r.handler.options.max_message_size for r in app.router.websocket_routes]
+            + [r.options.max_message_size for r in app.router.websocket_routes]
         ),
     )
 

@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 import trio
 
-from .._pump import PumpOptions
-from ..app import WebSocketOptions
+from .._pump import PumpOptions, WebSocketOptions
 from ._config import make_config
 from ._serve import serve_native
 
@@ -133,7 +132,7 @@ async def serve(
     shutdown_timeout = options.get("shutdown_timeout", 5.0)
     max_message_size = max(
         [app.websocket_options.max_message_size, defaults.get("max_message_size", 0)]
-        + [r.handler.options.max_message_size for r in app.router.websocket_routes]
+        + [r.options.max_message_size for r in app.router.websocket_routes]
     )
     if server == "hypercorn":
         from ._hypercorn import serve_hypercorn  # only then: Hypercorn takes a while to import

@@ -238,7 +238,7 @@ async def test_a_dependency_takes_the_request(http: HTTP) -> None:
         return m
 
     with trio.fail_after(5):
-        assert (await http(app, "POST", "/")).text == "POST"
+        assert (await http(app, "POST", "/")).json() == "POST"
 
 
 # -- WebSocket routes ------------------------------------------------------------------------
@@ -307,7 +307,7 @@ async def test_the_thread_limit_is_the_apps(http: HTTP) -> None:
         return "ok"
 
     with trio.fail_after(5):
-        assert (await http(app, "GET", "/")).text == "ok"
+        assert (await http(app, "GET", "/")).json() == "ok"
     assert (app.thread_limiter.total_tokens, seen) == (1, [1])
 
 

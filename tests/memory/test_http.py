@@ -37,7 +37,7 @@ def make_app() -> FastrAPI:
     async def put_json(request: Request) -> object:
         return {"got": await request.json()}
 
-    @app.patch("/text")
+    @app.patch("/text", response_class=PlainTextResponse)
     async def text() -> str:
         return "plain"
 

@@ -40,7 +40,7 @@ async def test_middleware_wraps_routes_in_order(http: HTTP) -> None:
             return PlainTextResponse("no key", 401)
         return await call_next(request)
 
-    @app.get("/")
+    @app.get("/", response_class=PlainTextResponse)
     async def index() -> str:
         order.append("handler")
         return "hi"

@@ -8,7 +8,7 @@ import pytest
 import trio
 import trio.testing
 
-from fastrapi import FastrAPI, Request, Response, WebSocket
+from fastrapi import FastrAPI, PlainTextResponse, Request, Response, WebSocket
 from fastrapi.testing import _serving
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def make_app() -> FastrAPI:
     async def echo(request: Request) -> Response:
         return Response(await request.body())
 
-    @app.get("/hello")
+    @app.get("/hello", response_class=PlainTextResponse)
     async def hello() -> str:
         return "hi"
 
