@@ -37,8 +37,8 @@ from .responses import HTMLResponse as HTMLResponse
 from .responses import JSONResponse as JSONResponse
 from .responses import PlainTextResponse as PlainTextResponse
 from .responses import Response as Response
-from .security import SecurityScopes as SecurityScopes
 from .routing import APIRouter as APIRouter
+from .security import SecurityScopes as SecurityScopes
 from .websocket import CloseCode as CloseCode
 from .websocket import WebSocket as WebSocket
 from .websocket import WebSocketState as WebSocketState

@@ -269,8 +269,8 @@ def plan_handler(
     """
     from .background import BackgroundTasks
     from .requests import Request
-    from .security.oauth2 import SecurityScopes
     from .responses import Response
+    from .security.oauth2 import SecurityScopes
     from .websocket import WebSocket
 
     name = getattr(handler, "__qualname__", repr(handler))

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 NOT_GIVEN: Final = object()
 """``response_model`` was not given: the return annotation decides."""
 
+
 def response_model_of(
     endpoint: Callable[..., object], given: object, namespace: Mapping[str, Any] | None
 ) -> Any:
@@ -122,11 +123,11 @@ class ReturnPlan:
         if sub_response is not None and sub_response.status_code != (status or 200):
             status = sub_response.status_code
         if status is None:
-            response = self.response_class(content)  # type: ignore[arg-type]  # any content
+            response = self.response_class(content)
         elif _no_body(status):
             response = Response(b"", status)
         else:
-            response = self.response_class(content, status)  # type: ignore[arg-type]
+            response = self.response_class(content, status)
         if sub_response is not None:
             merge_headers(sub_response, response)
         return response

@@ -30,4 +30,4 @@ async def test_threads_counted_before_the_app_served_do_not_hold_up_its_sync_rou
             response = await http(app, "GET", "/sync")
             assert app.thread_limiter.total_tokens == 1  # the app's limit, all free again
             assert app.thread_limiter.borrowed_tokens == 0
-    assert (response.status_code, response.text) == (200, "ran")
+    assert (response.status_code, response.json()) == (200, "ran")
