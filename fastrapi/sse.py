@@ -14,12 +14,15 @@ once.
 
 from __future__ import annotations
 
+import base64
 from typing import TYPE_CHECKING, Any, Final
 
 import pydantic
 import trio
 
 from ._json import dumps
+from .exceptions import HistoryGap
+from .hub import Position
 from .responses import ContentStream, StreamingResponse, iterate, stream_until_disconnect
 
 if TYPE_CHECKING:
@@ -27,8 +30,16 @@ if TYPE_CHECKING:
 
     from ._types import Receive, Scope, Send
     from .background import BackgroundTasks
+    from .hub import Hub, Message
 
-__all__ = ["EventSourceResponse", "ServerSentEvent", "format_sse_event"]
+__all__ = [
+    "EventSourceResponse",
+    "ServerSentEvent",
+    "event_id",
+    "format_sse_event",
+    "hub_events",
+    "parse_event_id",
+]
 
 PING_INTERVAL: Final = 15.0
 """Seconds of silence after which an SSE stream sends a keep-alive comment."""
@@ -213,3 +224,71 @@ def streamed(items: Any, response_class: type[Any] | None) -> StreamingResponse:
 async def _json_lines(items: Any) -> AsyncIterator[bytes]:
     async for item in iterate(items):
         yield dumps(item) + b"\n"
+
+
+# -- a Hub topic as an event stream, resumable by Last-Event-ID ---------------------------------
+
+
+def event_id(position: Position) -> str:
+    """The SSE ``id:`` of a Hub message: its position as ``epoch:offset``."""
+    return f"{position.epoch}:{position.offset}"
+
+
+def parse_event_id(text: str) -> Position | None:
+    """The position an ``id:`` (a ``Last-Event-ID``) names; ``None`` if it names none."""
+    epoch, colon, offset = text.strip().rpartition(":")
+    if not colon or not epoch or not offset.isdigit():
+        return None
+    return Position(epoch, int(offset))
+
+
+def _hub_event(message: Message) -> ServerSentEvent:
+    data = message.data
+    if isinstance(data, bytes):  # SSE is text: binary goes as base64, typed so
+        return ServerSentEvent(
+            raw_data=base64.b64encode(data).decode(), event="binary", id=event_id(message.position)
+        )
+    return ServerSentEvent(raw_data=data, id=event_id(message.position))
+
+
+async def hub_events(
+    hub: Hub, topic: str, last_event_id: str | None = None, **options: Any
+) -> AsyncIterator[ServerSentEvent]:
+    """The messages of a Hub topic as SSE events, for an :class:`EventSourceResponse`: each
+    event's ``data`` is the message (the JSON text of published data, a published ``str`` as
+    it is, ``bytes`` in base64 with ``event: binary``) and its ``id`` the message's
+    :class:`~fastrapi.hub.Position` (:func:`event_id`).
+
+    A browser's ``EventSource`` sends the last id it saw as ``Last-Event-ID`` when it
+    reconnects; hand it over as ``last_event_id`` and the stream first sends what was
+    published since (from the topic's history), then the live messages, with none lost or
+    repeated between the two. If what followed is no longer kept (or the id is not one of
+    this stream), the first event is ``event: gap`` with ``data`` ``{"topic", "last_event_id",
+    "detail"}``: the client should reload its state; the live messages follow.
+
+    ``options`` go to :meth:`~fastrapi.Hub.subscribe` (``max_pending``, ``policy``...).
+    The stream runs until the client leaves.
+    """
+    async with hub.subscribe(topic, **options) as live:  # before the history: nothing is lost
+        last: Position | None = None
+        if last_event_id is not None:
+            since = parse_event_id(last_event_id)
+            missed: list[Message] = []
+            detail = "not an event id of this stream"
+            if since is not None:
+                try:
+                    missed = await hub.history(topic, since)
+                    last = since
+                except HistoryGap as exc:
+                    detail = str(exc)
+            if last is None:
+                gap = {"topic": topic, "last_event_id": last_event_id, "detail": detail}
+                yield ServerSentEvent(data=gap, event="gap")
+            for message in missed:
+                yield _hub_event(message)
+                last = message.position
+        async for message in live:
+            position = message.position
+            if last is not None and position.epoch == last.epoch and position.offset <= last.offset:
+                continue  # sent from the history already
+            yield _hub_event(message)

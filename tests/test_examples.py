@@ -383,3 +383,43 @@ async def test_secure_chat_guards_http_and_websocket_with_one_scheme() -> None:
     assert reader.subprotocol == "bearer"
     assert refused.value.status_code == 401
     assert refused.value.headers["www-authenticate"] == 'Bearer scope="chat:read"'
+
+
+async def test_sse_feed_resumes_where_the_client_left() -> None:
+    from tests.memory.test_sse import open_events
+
+    app = app_of("sse_feed")
+    body = b'{"title":"first"}'
+    json = {"content-type": "application/json"}
+    with trio.fail_after(10):
+        async with app.running():
+            first = await http_request(app, "POST", "/publish/news", headers=json, body=body)
+            second = await http_request(
+                app, "POST", "/publish/news", headers=json, body=b'{"title":"second"}'
+            )
+            seen = {"last-event-id": first.json()["id"]}
+            async with open_events(app, "native", "/feed/news", seen) as events:
+                missed = await events.next()
+    assert missed == f'data: {{"title":"second"}}\nid: {second.json()["id"]}'
+
+
+async def test_responses_example() -> None:
+    module = load("responses")
+    app = module.app
+    with trio.fail_after(10):
+        login = await http_request(app, "GET", "/login")
+        logout = await http_request(app, "GET", "/logout")
+        part = await http_request(app, "GET", "/report", headers={"range": "bytes=0-9"})
+        whole = await http_request(app, "GET", "/report")
+        cached = await http_request(
+            app, "GET", "/report", headers={"if-none-match": whole.headers["etag"]}
+        )
+    cookies = login.headers.getlist("set-cookie")
+    assert [c.split(";")[0] for c in cookies] == ["session=abc123", "theme=dark"]
+    assert (logout.status_code, logout.headers["location"]) == (303, "/")
+    assert logout.headers["set-cookie"].startswith("session=")
+    assert (part.status_code, part.body) == (206, b"day,visits")
+    assert whole.headers["content-disposition"] == 'attachment; filename="visits.csv"'
+    assert whole.body == b"day,visits\nmon,10\ntue,12\n"
+    assert cached.status_code == 304
+    assert module.audit == ["report downloaded"] * 3  # after each response, the 304 too

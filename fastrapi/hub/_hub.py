@@ -38,7 +38,7 @@ import trio
 from ..exceptions import HubUnavailable, WebSocketStateError
 from ..websocket import WebSocket, WebSocketState
 from ._backend import History, Position
-from ._members import Member, Subscription, _Budget
+from ._members import Member, Message, Subscription, _Budget
 from ._memory import MemoryBackend
 from ._redis import RedisBackend
 from ._wire import encode
@@ -242,6 +242,18 @@ class Hub:
         _check_topic(topic)
         published = self._backend.publish_nowait(topic, encode(data), self._history_of(topic))
         return self._fan_out(published, exclude)
+
+    async def history(self, topic: str, since: Position) -> list[Message]:
+        """The kept messages of ``topic`` published after ``since``, oldest first (what a
+        reconnecting consumer missed; SSE streams resume with it).
+
+        Raises:
+            HistoryGap: some of them are no longer kept, or ``since`` is of another epoch.
+            HubUnavailable: the backend cannot be reached.
+        """
+        _check_topic(topic)
+        kept = await self._backend.history(topic, since)
+        return [Message(p.topic, p.position, p.wire.data) for p in kept]
 
     def _history_of(self, topic: str) -> History:
         return self._topic_history.get(topic, self._history)

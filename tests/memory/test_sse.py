@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Annotated
 
+import h11
 import orjson
 import pydantic
 import pytest
 import trio
 
-from fastrapi import FastrAPI
-from fastrapi.sse import EventSourceResponse, ServerSentEvent, format_sse_event
+from fastrapi import FastrAPI, Header, Hub
+from fastrapi.hub import Position
+from fastrapi.server._stream import RECEIVE_SIZE
+from fastrapi.sse import (
+    EventSourceResponse,
+    ServerSentEvent,
+    event_id,
+    format_sse_event,
+    hub_events,
+    parse_event_id,
+)
+from fastrapi.testing import _serving
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
+
+    from fastrapi.server import ServerName
 
     from .conftest import HTTP
 
@@ -108,3 +122,101 @@ async def test_idle_streams_are_pinged(http: HTTP) -> None:
         response = await http(make_app(), "GET", "/slow")
     assert response.text.startswith(": ping\n\n")
     assert response.text.endswith('data: "late"\n\n')
+
+
+class EventReader:
+    """The client side of one open event stream: its head, then one event block at a time."""
+
+    def __init__(self, stream: trio.abc.Stream) -> None:
+        self.stream = stream
+        self.conn = h11.Connection(h11.CLIENT)
+        self.buffer = b""
+        self.status = 0
+
+    async def _more(self) -> None:
+        while True:
+            event = self.conn.next_event()
+            if event is h11.NEED_DATA:
+                self.conn.receive_data(bytes(await self.stream.receive_some(RECEIVE_SIZE)))
+            elif isinstance(event, h11.Response):
+                self.status = event.status_code
+            elif isinstance(event, h11.Data):
+                self.buffer += bytes(event.data)
+                return
+            else:
+                raise AssertionError(f"the stream ended: {event!r}")
+
+    async def next(self) -> str:
+        """The next event block (a comment-only block too), without its blank line."""
+        while b"\n\n" not in self.buffer:
+            await self._more()
+        block, self.buffer = self.buffer.split(b"\n\n", 1)
+        return block.decode()
+
+
+@asynccontextmanager
+async def open_events(
+    app: FastrAPI, server: ServerName, path: str, headers: dict[str, str] | None = None
+) -> AsyncIterator[EventReader]:
+    """Open ``path`` as an event stream on ``server``; the client leaves when the block ends."""
+    async with _serving(app, server, []) as stream:
+        reader = EventReader(stream)
+        fields = [("host", "x"), *(headers or {}).items()]
+        request = h11.Request(method="GET", target=path, headers=fields)
+        await stream.send_all(
+            reader.conn.send(request) + (reader.conn.send(h11.EndOfMessage()) or b"")
+        )
+        yield reader
+
+
+def hub_app() -> FastrAPI:
+    app = FastrAPI(hub=Hub(history_size=10))
+
+    @app.get("/feed/{topic}")
+    async def feed(
+        topic: str, hub: Hub, last_event_id: Annotated[str | None, Header()] = None
+    ) -> EventSourceResponse:
+        return EventSourceResponse(hub_events(hub, topic, last_event_id))
+
+    return app
+
+
+def test_event_ids_are_positions() -> None:
+    assert event_id(Position("e1", 7)) == "e1:7"
+    assert parse_event_id("e1:7") == Position("e1", 7)
+    assert parse_event_id("a:b:3") == Position("a:b", 3)
+    for bad in ("", "7", ":7", "e1:", "e1:x", "e1:-1"):
+        assert parse_event_id(bad) is None
+
+
+async def test_a_hub_feed_resumes_from_last_event_id(target: str, http: HTTP) -> None:
+    app = hub_app()
+    assert app.hub is not None
+    server: ServerName = "hypercorn" if target == "hypercorn" else "native"
+    with trio.fail_after(10):
+        async with app.running():
+            positions = [await app.hub.publish("news", {"n": n}) for n in range(3)]
+            resume = {"last-event-id": event_id(positions[1])}
+            async with open_events(app, server, "/feed/news", resume) as events:
+                missed = await events.next()
+                await app.hub.publish("news", {"n": 3})  # subscribed before the history
+                await app.hub.publish("news", b"\x00\x01")
+                live = await events.next()
+                binary = await events.next()
+            assert events.status == 200
+            async with open_events(app, server, "/feed/news", {"last-event-id": "junk"}) as events:
+                junk = await events.next()
+            old = {"last-event-id": "gone-epoch:1"}
+            async with open_events(app, server, "/feed/news", old) as events:
+                gone = await events.next()
+                await app.hub.publish("news", "after the gap")
+                after = await events.next()
+    assert missed == f'data: {{"n":2}}\nid: {event_id(positions[2])}'
+    assert live == f'data: {{"n":3}}\nid: {positions[2].epoch}:4'
+    assert binary == f"event: binary\ndata: AAE=\nid: {positions[2].epoch}:5"
+    assert junk.startswith("event: gap\ndata: ")
+    assert '"detail":"not an event id of this stream"' in junk
+    assert gone.startswith("event: gap\n")
+    assert '"last_event_id":"gone-epoch:1"' in gone
+    assert after.startswith("data: after the gap\nid: ")
+    assert app.hub.statistics().members == 0  # every subscription ended with its client
