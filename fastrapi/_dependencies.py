@@ -4,7 +4,8 @@ A :class:`Solver` lives for one HTTP request or one WebSocket connection. It res
 dependency tree of a :class:`~fastrapi._params.HandlerPlan` depth first, calls each dependency
 once (unless ``use_cache=False``), runs plain ``def`` functions in a worker thread under the
 app's capacity limiter, and enters generator dependencies on an ``AsyncExitStack`` whose exit
-(:meth:`Solver.aclose`) is their cleanup: after the response, or when the connection ends.
+(:meth:`Solver.aclose`) is their cleanup: after the response, or when the connection ends; when
+the handler raises, before the error is answered (:meth:`Solver.unwind`), as FastAPI does.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 import trio
 
-from ._params import CallKind
-from .exceptions import RequestValidationError
+from ._params import NO_BODY, CallKind
+from .exceptions import RequestValidationError, WebSocketRequestValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -42,6 +43,7 @@ class Solver:
         "_limiter",
         "_overrides",
         "_stack",
+        "_websocket",
         "inputs",
         "response",
     )
@@ -52,11 +54,14 @@ class Solver:
         connection: HTTPConnection,
         overrides: Mapping[Callable[..., Any], Callable[..., Any]],
         limiter: trio.CapacityLimiter,
+        *,
+        websocket: bool = False,
     ) -> None:
         self.inputs = inputs
         self._connection = connection
         self._overrides = overrides
         self._limiter = limiter
+        self._websocket = websocket
         self._cache: dict[object, object] = {}  # by callable, or (callable, scopes)
         self._stack: contextlib.AsyncExitStack | None = None  # made by the first generator
         self.response: Response | None = None
@@ -73,7 +78,8 @@ class Solver:
 
         Raises:
             RequestValidationError: values of the request (of this plan or its dependencies)
-                are missing or invalid; it lists them all.
+                are missing or invalid; it lists them all (on a WebSocket,
+                ``WebSocketRequestValidationError``).
             Exception: what a dependency raised (``HTTPException``, say).
         """
         from ._params import plan_dependency
@@ -93,7 +99,7 @@ class Solver:
             )
             try:
                 value = await self.call(sub)
-            except RequestValidationError as exc:
+            except (RequestValidationError, WebSocketRequestValidationError) as exc:
                 errors.extend(exc.errors())
                 continue
             if dep.use_cache:
@@ -103,7 +109,7 @@ class Solver:
         values, bad = plan.bind(self.inputs)
         errors.extend(bad)
         if errors:
-            raise RequestValidationError(errors)
+            raise self._invalid(errors)
         kwargs.update(values)
         kwargs.update(dict.fromkeys(plan.connection_params, self._connection))
         if plan.response_params:
@@ -113,6 +119,14 @@ class Solver:
                 self.response = Response()
             kwargs.update(dict.fromkeys(plan.response_params, self.response))
         return kwargs
+
+    def _invalid(
+        self, errors: list[Mapping[str, object]]
+    ) -> RequestValidationError | WebSocketRequestValidationError:
+        if self._websocket:
+            return WebSocketRequestValidationError(errors)
+        body = self.inputs.body
+        return RequestValidationError(errors, body=None if body is NO_BODY else body)
 
     async def call(self, plan: HandlerPlan) -> object:
         """Call ``plan``'s function with its arguments; a generator is entered (its cleanup
@@ -141,6 +155,31 @@ class Solver:
         tb: TracebackType | None,
     ) -> bool | None:
         return await trio.to_thread.run_sync(manager.__exit__, kind, exc, tb, limiter=self._limiter)
+
+    async def unwind(self, error: Exception) -> Exception:
+        """Run the cleanups of generator dependencies now, ``error`` thrown in at their
+        ``yield``, and return the error to answer: what a cleanup raised instead (FastAPI's
+        ``except OwnerError: raise HTTPException(400)``), else ``error``.
+
+        This is FastAPI's order: the handler's error passes through the dependencies before an
+        exception handler answers it. A cleanup that swallows the error (no ``raise``) cannot
+        leave the request without an answer: ``error`` is answered all the same, with a
+        warning. The cleanups are spent after this; :meth:`aclose` has nothing left to do.
+        """
+        stack = self._stack
+        if stack is None:
+            return error
+        self._stack = None
+        try:
+            swallowed = await stack.__aexit__(type(error), error, error.__traceback__)
+        except Exception as raised:
+            return raised
+        if swallowed:
+            logger.warning(
+                "a dependency's cleanup swallowed %r; answered as if it had re-raised it",
+                error,
+            )
+        return error
 
     async def aclose(self, error: BaseException | None = None) -> None:
         """Run the cleanups of generator dependencies, last entered first.

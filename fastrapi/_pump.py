@@ -665,9 +665,9 @@ class Connection:
 
 CreateWebSocket = Callable[[Connection], tuple["WebSocket", Awaitable[object]]]
 """Makes the connection's WebSocket and the handler's call on it (awaited by run_session)."""
-Refuse = Callable[[Connection, "WebSocket", Exception], Awaitable[bool]]
-"""Answers what the handler raised before ``accept()`` with a refusal of its own (``True``);
-``False``: the error is judged as any other."""
+Refuse = Callable[[Connection, "WebSocket", Exception], Awaitable[Exception | None]]
+"""Answers what the handler raised (a refusal or a close of its own: ``None``), or returns the
+error to judge: the same, or one that replaced it."""
 
 
 async def run_session(
@@ -697,8 +697,11 @@ async def run_session(
                 )
         except Exception as exc:  # re-raised bare below, never inside a group
             outcome, handler_error = _judge(exc)
-            if await refuse(conn, ws, exc):
+            unanswered = await refuse(conn, ws, exc)
+            if unanswered is None:
                 outcome, handler_error = Close(CloseCode.NORMAL_CLOSURE), None
+            elif unanswered is not exc:
+                outcome, handler_error = _judge(unanswered)
         finally:
             await conn.finish(outcome)
             nursery.cancel_scope.cancel()

@@ -18,24 +18,29 @@ import trio
 from ._asgi import ASGITransport
 from ._connection import HTTPConnection
 from ._dependencies import Solver
+from ._errors import ExceptionHandler, ExceptionHandlers, http_response, server_error_response
+from ._errors import call as call_exception_handler
+from ._errors import checked as checked_response
 from ._monitor import AppStatistics, Monitor, client_of
 from ._params import NO_BODY, Inputs
 from ._pump import PumpOptions, WebSocketOptions, check_websocket_options, run_session
 from .background import added_tasks, run_background
 from .datastructures import Address, Headers
+from .exception_handlers import http_exception_response, validation_error_response
 from .exceptions import (
     HTTPException,
     ListenError,
     RequestValidationError,
-    ResponseValidationError,
     RouteDefinitionError,
+    WebSocketDisconnect,
+    WebSocketRequestValidationError,
 )
 from .hub import Hub
 from .requests import Request
-from .responses import JSONResponse, PlainTextResponse, Response
+from .responses import Response
 from .routing import APIRoute, APIRouter, APIWebSocketRoute, MethodNotAllowed, RouteOptions
 from .sse import streamed
-from .websocket import WebSocket
+from .websocket import CloseCode, WebSocket, WebSocketState
 
 if TYPE_CHECKING:
     from enum import Enum
@@ -56,6 +61,7 @@ CallNext = Callable[[Request], Awaitable[Response]]
 HTTPMiddleware = Callable[[Request, CallNext], Awaitable[Response]]
 HandshakeHook = Callable[[HTTPConnection], Awaitable[None]]
 M = TypeVar("M", bound=Callable[..., Awaitable[Any]])
+EH = TypeVar("EH", bound=Callable[..., Any])
 Hook = Callable[[], Awaitable[None] | None]
 H = TypeVar("H", bound=Hook)
 Lifespan = Callable[["FastrAPI"], AbstractAsyncContextManager[None]]
@@ -202,8 +208,11 @@ class FastrAPI:
         is served under behind a proxy)."""
         self.root_path_in_servers = root_path_in_servers
         self.strict_content_type = strict_content_type
-        self.exception_handlers: dict[Any, Callable[..., Any]] = dict(exception_handlers or {})
-        """Exception class or status code -> handler, as given (FastAPI's)."""
+        self.exception_handlers: dict[Any, Callable[..., Any]] = {}
+        """Exception class or status code -> handler, as registered (FastAPI's)."""
+        self._exception_table = ExceptionHandlers()
+        for key, handler in (exception_handlers or {}).items():
+            self.add_exception_handler(key, handler)
         self.user_middleware: list[Any] = list(middleware or [])
         """The ``middleware=`` given, outermost first (FastAPI's)."""
         self.lifespan = lifespan
@@ -380,6 +389,42 @@ class FastrAPI:
             )
         self._mounts.append((path, app))
 
+    def exception_handler(self, key: type[BaseException] | int) -> Callable[[EH], EH]:
+        """Answer an exception class (and its subclasses), or an HTTP status, with the
+        decorated handler: ``@app.exception_handler(UnicornError)``; see
+        :meth:`add_exception_handler`."""
+
+        def decorate(handler: EH) -> EH:
+            self.add_exception_handler(key, handler)
+            return handler
+
+        return decorate
+
+    def add_exception_handler(
+        self, key: type[BaseException] | int, handler: ExceptionHandler
+    ) -> None:
+        """Answer ``key`` (an exception class, or an HTTP status) with ``handler``.
+
+        ``handler(request, exc)`` (``async def``, or ``def``, run in a worker thread) returns
+        the :class:`~fastrapi.Response` for an HTTP route that raised ``exc`` (or whose
+        dependency did). The nearest class in the exception's MRO wins; a status (``404``)
+        takes an :class:`~fastrapi.HTTPException` of that status first, including the 404 and
+        405 of the router. ``Exception`` (or ``500``) takes what nothing else does: its
+        response is sent, and the error still goes to the server's log.
+
+        On a WebSocket route the same handler is called as ``handler(websocket, exc)``: before
+        ``accept()`` a Response it returns (or an ``HTTPException`` it raises) refuses the
+        handshake with it; after, it may close with a code of its choosing
+        (``await websocket.close(4000)``), or the connection closes with 1011.
+
+        Raises:
+            TypeError: ``key`` is neither an exception class nor an ``int``, or ``handler`` is
+                not callable.
+            ValueError: ``key`` is a status outside 400-599.
+        """
+        self._exception_table.add(key, handler)
+        self.exception_handlers[key] = handler
+
     def middleware(self, kind: Literal["http", "websocket"]) -> Callable[[M], M]:
         """Add a middleware: ``@app.middleware("http")`` or ``@app.middleware("websocket")``.
 
@@ -418,6 +463,13 @@ class FastrAPI:
         if not trio.lowlevel.in_trio_run():
             await _refuse_non_trio(scope, receive, send)
             return
+        if scope["type"] == "http":
+            # As Starlette does: the error that made a 500 goes on to the server, which logs
+            # it (a test client raises it) once the response is out.
+            error = await self._http(scope, receive, _counting(self.monitor, scope, send))
+            if error is not None:
+                raise error
+            return
         await self.serve_asgi(scope, receive, send, self.log_handler_error)
 
     async def serve_asgi(
@@ -428,23 +480,26 @@ class FastrAPI:
         on_error: ErrorHandler,
         defaults: WebSocketOptions | None = None,
     ) -> None:
-        """The ASGI entry point that tells ``on_error`` what a WebSocket handler raised, with
-        the WebSocket options given to ``serve()`` (``defaults``)."""
+        """The ASGI entry point that tells ``on_error`` what a handler raised that made a 500
+        or a 1011, with the WebSocket options given to ``serve()`` (``defaults``)."""
         kind = scope["type"]
         if kind == "websocket":
             transport = ASGITransport(scope, receive, send)
             if await transport.wait_connect():
                 await self.serve_websocket(scope, transport, on_error, defaults)
         elif kind == "http":
-            await self._http(scope, receive, _counting(self.monitor, scope, send))
+            error = await self._http(scope, receive, _counting(self.monitor, scope, send))
+            if error is not None:
+                on_error(scope, error, "answered with HTTP 500")
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 
     def log_handler_error(self, scope: Scope, exc: Exception, outcome: str) -> None:
-        """Log what a WebSocket handler (or its dependency) raised, with its route, peer and
-        what the client got (``outcome``); the server carries on."""
+        """Log what a handler (or its dependency) raised, with its route, peer and what the
+        client got (``outcome``); the server carries on."""
         logger.error(
-            "WebSocket handler for %s (client %s) failed; %s",
+            "%s handler for %s (client %s) failed; %s",
+            "WebSocket" if scope["type"] == "websocket" else "HTTP " + scope["method"],
             scope["path"],
             client_of(scope),
             outcome,
@@ -500,7 +555,10 @@ class FastrAPI:
             if direct is not None:  # nothing to resolve or validate: no solver
                 made.append((connection.session, None))
                 return ws, direct
-            solver = Solver(Inputs(ws), ws, self.dependency_overrides, self.thread_limiter)
+            solver = Solver(
+                Inputs(ws), ws, self.dependency_overrides, self.thread_limiter, websocket=True
+            )
+            ws._solver = solver
             made.append((connection.session, solver))
             return ws, solver.call(plan)
 
@@ -511,7 +569,7 @@ class FastrAPI:
         started = trio.current_time()
         error: BaseException | None = None
         try:
-            await run_session(transport, create, _refused_by_handler, options)
+            await run_session(transport, create, self._websocket_error, options)
         except Exception as exc:
             error = exc
             accepted = bool(made) and made[0][0].accepted
@@ -524,6 +582,41 @@ class FastrAPI:
                 self.monitor.ended(route.path, session, scope, started)
                 if solver is not None:
                     await solver.aclose(error)
+
+    async def _websocket_error(
+        self, connection: Connection, ws: WebSocket, exc: Exception
+    ) -> Exception | None:
+        """Answer what a WebSocket handler (or its dependency) raised: ``None`` once answered
+        (a refusal, or a close), else the error to judge (1011 and reported, or the close of a
+        ``WebSocketException``).
+
+        As on HTTP, the error goes through the dependencies' cleanups first, then to its
+        exception handler, else to the built-in answer: before ``accept()``, an
+        ``HTTPException`` refuses the handshake with its status, an invalid handshake value
+        with 403 and FastAPI's error JSON.
+        """
+        if isinstance(exc, WebSocketDisconnect):
+            return exc  # the peer left: the normal end, for no handler
+        solver = ws._solver
+        if solver is not None:
+            exc = await solver.unwind(exc)
+        table = self._exception_table
+        entry = table.lookup(exc, websocket=True) if table else None
+        if entry is None or isinstance(exc, BaseExceptionGroup):
+            return None if await _refused_by_default(connection, ws, exc) else exc
+        try:
+            result = await call_exception_handler(entry, ws, exc, self.thread_limiter)
+        except HTTPException as raised:
+            return None if await _refused_by_default(connection, ws, raised) else raised
+        except Exception as failure:  # the handler's own bug: judged and reported instead
+            return failure
+        state = ws.application_state
+        if state is WebSocketState.CONNECTING and result is not None:
+            response = checked_response(entry, result)
+            await _refuse_with(connection, ws.scope, response, f"{type(exc).__name__}: {exc}")
+        elif state is WebSocketState.CONNECTED:  # accepted, and the handler did not close
+            await ws.close(CloseCode.INTERNAL_ERROR)
+        return None
 
     def statistics(self) -> AppStatistics:
         """What this process served so far: open WebSockets per route, messages, close codes,
@@ -546,7 +639,9 @@ class FastrAPI:
             return path[len(root) :] or "/"
         return path
 
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> Exception | None:
+        """Answer one HTTP request; return the error nothing answered (it made the 500), for
+        the caller to report."""
         path = self._scope_path(scope)
         for prefix, mounted in self._mounts:
             if path == prefix or path.startswith(prefix + "/"):
@@ -554,29 +649,34 @@ class FastrAPI:
                 child["path"] = path[len(prefix) :] or "/"
                 child["root_path"] = scope.get("root_path", "") + prefix
                 await mounted(child, receive, send)
-                return
+                return None
         request = Request(scope, {}, receive, self.max_body_size)
         exchange = _Exchange()
         call: CallNext = partial(self._route, exchange=exchange)
         for middleware in reversed(self._http_middleware):
             call = partial(_through, middleware, call)
+        error: Exception | None = None
         try:
             try:
                 response = await call(request)
-            except Exception as exc:
-                response = _server_error(request, exc, "HTTP middleware")
+            except Exception as exc:  # unanswered by the route and the exception handlers
+                error = exc
+                response = await server_error_response(
+                    self._exception_table, request, exc, self.thread_limiter
+                )
             await response(scope, receive, send)
         except BaseException as exc:
             if exchange.solver is not None:
                 await exchange.solver.aclose(exc)
             raise
-        if exchange.solver is not None:
-            await exchange.solver.aclose(exchange.error)
+        if exchange.solver is not None:  # the route answered: its cleanups, after the response
+            await exchange.solver.aclose(error)
         background = response.background
-        if background is None and exchange.error is None:
+        if background is None and exchange.error is None and error is None:
             background = added_tasks(scope)  # a handler's BackgroundTasks parameter
         if background is not None:
             await run_background(background, self.thread_limiter, scope)
+        return error
 
     async def _route(self, request: Request, *, exchange: _Exchange) -> Response:
         path = self._scope_path(request._scope)
@@ -585,10 +685,10 @@ class FastrAPI:
             other = self.router.redirect_path(request.method, path)
             if other is not None:
                 return Response(b"", 307, headers={"location": _moved(request, other)})
-            return JSONResponse({"detail": "Not Found"}, 404)
+            return await self._answer(request, HTTPException(404))
         if isinstance(found, MethodNotAllowed):
-            allow = {"allow": ", ".join(found.allowed)}
-            return JSONResponse({"detail": "Method Not Allowed"}, 405, headers=allow)
+            allow = {"Allow": ", ".join(found.allowed)}
+            return await self._answer(request, HTTPException(405, headers=allow))
         route, path_params = found
         request.path_params = path_params
         plan = route.plan
@@ -607,22 +707,22 @@ class FastrAPI:
                 result = streamed(plan.call(**arguments), None)
             else:
                 result = await solver.call(plan)
-        except HTTPException as exc:
-            exchange.error = exc
-            return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
-        except RequestValidationError as exc:
-            exchange.error = exc
-            return JSONResponse({"detail": exc.errors()}, 422)
         except Exception as exc:
+            # FastAPI's order: the error goes through the dependencies' cleanups first (one
+            # may turn it into an HTTPException), then to its exception handler.
+            exchange.solver = None
             exchange.error = exc
-            return _server_error(request, exc, "HTTP handler")
-        try:
-            return route.returns.render(result, solver.response)
-        except ResponseValidationError as exc:
-            exchange.error = exc
-            return _server_error(request, exc, f"HTTP handler (its value: {exc.errors()})")
-        except TypeError as exc:
-            return _server_error(request, exc, f"HTTP handler (it returned {result!r})")
+            return await self._answer(request, await solver.unwind(exc))
+        # a ResponseValidationError or TypeError of the value goes on to the 500 path
+        return route.returns.render(result, solver.response)
+
+    async def _answer(self, request: Request, exc: Exception) -> Response:
+        """The response for ``exc`` from its exception handler or the built-in one.
+
+        Raises:
+            Exception: ``exc`` when neither answers it (the 500 path takes it).
+        """
+        return await http_response(self._exception_table, request, exc, self.thread_limiter)
 
     # -- lifespan -----------------------------------------------------------------------------
 
@@ -728,10 +828,11 @@ async def _call_hook(hook: Hook) -> None:
 
 @dataclass(slots=True)
 class _Exchange:
-    """One HTTP request's dependencies and what its handler raised, for their cleanup."""
+    """One HTTP request's dependencies, for their cleanup after the response (``None`` once
+    an error ran it), and what its route raised."""
 
     solver: Solver | None = None
-    error: BaseException | None = None
+    error: Exception | None = None
 
 
 async def _through(middleware: HTTPMiddleware, call_next: CallNext, request: Request) -> Response:
@@ -743,11 +844,6 @@ def _moved(request: Request, path: str) -> str:
     query = request.scope.get("query_string", b"")
     url = f"{request.base_url[:-1]}{path}"
     return f"{url}?{query.decode('latin-1')}" if query else url
-
-
-def _server_error(request: Request, exc: Exception, what: str) -> Response:
-    logger.error("%s for %s %s failed", what, request.method, request.url, exc_info=exc)
-    return PlainTextResponse("Internal Server Error", 500)
 
 
 async def _json_body(request: Request) -> object:
@@ -770,40 +866,49 @@ async def _json_body(request: Request) -> object:
         ) from None
 
 
-async def _refused_by_handler(connection: Connection, ws: WebSocket, exc: Exception) -> bool:
+async def _refused_by_default(connection: Connection, ws: WebSocket, exc: Exception) -> bool:
     """A handler (or its dependency) that raised ``HTTPException`` or an invalid handshake value
     before ``accept()`` refuses the handshake with it; after, it is an error like any other."""
-    if not isinstance(exc, HTTPException | RequestValidationError):
+    if isinstance(exc, HTTPException):
+        response = http_exception_response(exc)
+        why = str(exc.detail)
+    elif isinstance(exc, WebSocketRequestValidationError | RequestValidationError):
+        # one documented status for an invalid handshake value: 403
+        response = validation_error_response(exc.errors(), 403)
+        why = exc.summary()
+    else:
         return False
+    return await _refuse_with(connection, ws.scope, response, why)
+
+
+async def _refuse_with(connection: Connection, scope: Scope, response: Response, why: str) -> bool:
+    """Refuse the handshake with ``response``, unless it was accepted or closed already."""
     session = connection.session
     if not session.refuse():
         return False
-    if isinstance(exc, HTTPException):
-        await _refuse(connection.transport, ws.scope, exc)
-    else:  # one documented status for an invalid handshake value: 403
-        await _refuse(
-            connection.transport, ws.scope, HTTPException(403, exc.errors()), exc.summary()
-        )
+    await _reject(connection.transport, scope, response, why)
     session.on_close_sent()
     return True
 
 
-async def _refuse(
-    transport: Transport, scope: Scope, exc: HTTPException, why: str | None = None
-) -> None:
-    """Refuse a handshake with the status, headers and ``{"detail": ...}`` of ``exc``; log it
-    at INFO with the reason (``why``, or the detail)."""
+async def _refuse(transport: Transport, scope: Scope, exc: HTTPException) -> None:
+    """Refuse a handshake with the status, headers and ``{"detail": ...}`` of ``exc``."""
+    await _reject(transport, scope, http_exception_response(exc), str(exc.detail))
+
+
+async def _reject(transport: Transport, scope: Scope, response: Response, why: str) -> None:
+    """Refuse a handshake with ``response``; log it at INFO with the reason (``why``)."""
     logger.info(
         "WebSocket %s (client %s) refused with %d: %s",
         scope["path"],
         client_of(scope),
-        exc.status_code,
-        exc.detail if why is None else why,
+        response.status_code,
+        why,
     )
-    body = orjson.dumps({"detail": exc.detail})
-    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()]
-    headers.append((b"content-type", b"application/json"))
-    await transport.reject(exc.status_code, headers, body)
+    headers = [
+        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()
+    ]
+    await transport.reject(response.status_code, headers, response.body)
 
 
 def _counting(monitor: Monitor, scope: Scope, send: Send) -> Send:

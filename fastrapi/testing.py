@@ -95,17 +95,22 @@ async def _serving(
     *,
     lockstep: bool = False,
     compression: bool = False,
+    report: ErrorHandler | None = None,
 ) -> AsyncIterator[trio.abc.Stream]:
     """Run one server connection of ``app``; yield the client's end of its stream.
 
     ``lockstep`` and ``compression`` (permessage-deflate offered to the native server) are for
     the native server.
 
-    On exit the client's end is closed and the server side has finished.
+    On exit the client's end is closed and the server side has finished. What a handler
+    raised (that made a 1011 or a 500) goes to ``errors``, or to ``report`` if given.
     """
 
     def on_error(scope: Scope, exc: Exception, outcome: str) -> None:
-        errors.append(exc)
+        if report is not None:
+            report(scope, exc, outcome)
+        else:
+            errors.append(exc)
 
     if server == "hypercorn":
         if lockstep:
@@ -411,13 +416,14 @@ async def http_request(
 ) -> TestResponse:
     """Send one HTTP/1.1 request to ``app`` in memory and return its response.
 
-    ``server="hypercorn"`` sends it to the app served by Hypercorn on loopback instead.
+    ``server="hypercorn"`` sends it to the app served by Hypercorn on loopback instead. A
+    handler's error that made a 500 is logged, as a server logs it.
     """
     conn = h11.Connection(h11.CLIENT)
     given = {k.lower(): v for k, v in (headers or {}).items()}
     request_headers = [("host", given.pop("host", SERVER.host)), ("content-length", str(len(body)))]
     request_headers += list(given.items())
-    async with _serving(app, server, []) as stream:
+    async with _serving(app, server, [], report=app.log_handler_error) as stream:
         await stream.send_all(
             conn.send(h11.Request(method=method.upper(), target=path, headers=request_headers))
             + (conn.send(h11.Data(data=body)) or b"")

@@ -25,6 +25,7 @@ from .exceptions import MessageDecodeError, MessageTypeError, WebSocketDisconnec
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
+    from ._dependencies import Solver
     from ._pump import Connection
     from ._types import Scope
 
@@ -54,6 +55,10 @@ class WebSocket(HTTPConnection):
     _default_subprotocol: str | None = None
     """What ``accept()`` without a subprotocol answers: set by a security scheme that read the
     client's token from its subprotocols (``fastrapi.security.utils.bearer_authorization``)."""
+
+    _solver: Solver | None = None
+    """The solver of the handler's dependencies, if it has any (their cleanups run before
+    an exception handler answers the handler's error)."""
 
     def __init__(
         self,

@@ -211,7 +211,7 @@ async def _serve_http(
             scope = _scope(head, client, local, scheme)
             if head.websocket:
                 return await _websocket(stream, wire, parser, head, scope, context)
-            if not await _exchange(wire, parser, head, scope, context.app, config):
+            if not await _exchange(wire, parser, head, scope, context, config):
                 return None
             if not parser.next_cycle():
                 return None
@@ -259,7 +259,7 @@ async def _exchange(
     parser: HTTPParser,
     head: RequestHead,
     scope: Scope,
-    app: FastrAPI,
+    context: ServerContext,
     config: ServerConfig,
 ) -> bool:
     """Run one HTTP request through the app; ``False`` if the connection must close."""
@@ -318,7 +318,8 @@ async def _exchange(
             await trio.lowlevel.cancel_shielded_checkpoint()
 
     try:
-        await app(scope, receive, send)
+        # on_error: a handler's error that made a 500 is logged, not raised to us
+        await context.app.serve_asgi(scope, receive, send, context.on_error)
     except _Gone:
         if broken is not None and start is None and not sent:
             await _error(wire, parser, broken.status, str(broken))
