@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import errno
+import gc
 import logging
 import os
-from functools import partial
+import socket
 from typing import TYPE_CHECKING, Final
 
 import trio
@@ -17,7 +18,7 @@ from ..exceptions import ListenError
 from ._http11 import ServerContext, serve_connection
 
 if TYPE_CHECKING:
-    import socket
+    import ssl
     from collections.abc import Awaitable, Callable
 
     from .._types import ErrorHandler
@@ -32,7 +33,13 @@ _BUSY: Final = (
 )
 
 
-def _address(sock: trio.socket.SocketType, peer: bool) -> Address | None:
+BACKLOG: Final = 2048  # (uvicorn's too; the kernel caps it at net.core.somaxconn)
+ACCEPT_BATCH: Final = 64
+_OUT_OF_RESOURCES: Final = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
+_CLIENT_GONE: Final = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EPERM})
+
+
+def _address(sock: trio.socket.SocketType | socket.socket, peer: bool) -> Address | None:
     try:
         name = sock.getpeername() if peer else sock.getsockname()
     except OSError:
@@ -63,6 +70,45 @@ async def _refuse(stream: trio.abc.Stream) -> None:
                 pass
 
 
+def _close(sockets: list[socket.socket]) -> None:
+    for listening in sockets:
+        if listening.fileno() >= 0:
+            trio.lowlevel.notify_closing(listening)
+            listening.close()
+
+
+async def _accept(
+    listening: socket.socket,
+    handle: Callable[[trio.abc.Stream], Awaitable[None]],
+    connections: trio.Nursery,
+    ssl_context: ssl.SSLContext | None,
+) -> None:
+    """Accept connections on ``listening`` until cancelled, up to ``ACCEPT_BATCH`` per wake-up
+    (one per scheduler pass would leave new clients waiting behind every busy connection),
+    each served by ``handle`` in ``connections``."""
+    while True:
+        await trio.lowlevel.wait_readable(listening)
+        for _ in range(ACCEPT_BATCH):
+            try:
+                conn, _ = listening.accept()
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                if exc.errno in _OUT_OF_RESOURCES:
+                    logger.error("accepting connections: %s; trying again in 0.1 s", exc)
+                    await trio.sleep(0.1)
+                    break
+                if exc.errno in _CLIENT_GONE:
+                    continue
+                raise
+            stream: trio.abc.Stream = trio.SocketStream(trio.socket.from_stdlib_socket(conn))
+            if ssl_context is not None:
+                stream = trio.SSLStream(
+                    stream, ssl_context, server_side=True, https_compatible=True
+                )
+            connections.start_soon(handle, stream)
+
+
 async def serve_native(
     app: FastrAPI,
     host: str,
@@ -82,19 +128,22 @@ async def serve_native(
         ListenError: ``host``:``port`` cannot be listened on.
     """
     if sock is not None:
-        sockets = [trio.SocketListener(trio.socket.from_stdlib_socket(sock))]
+        sockets = [sock]
     else:
         try:
-            sockets = await trio.open_tcp_listeners(port, host=host)
+            listeners = await trio.open_tcp_listeners(port, host=host, backlog=BACKLOG)
         except OSError as exc:
             raise listen_error(exc, host, port) from None
-    bound = _address(sockets[0].socket, peer=False)
-    listeners: list[trio.abc.Listener[trio.abc.Stream]] = list(sockets)
-    if config.ssl_context is not None:
-        listeners = [
-            trio.SSLListener(listener, config.ssl_context, https_compatible=True)
-            for listener in sockets
+        # the stdlib sockets themselves: _accept takes a batch of connections per wake-up
+        sockets = [
+            socket.socket(
+                listener.socket.family, listener.socket.type, fileno=listener.socket.detach()
+            )
+            for listener in listeners
         ]
+    for listening in sockets:
+        listening.setblocking(False)
+    bound = _address(sockets[0], peer=False)
     context = ServerContext(app, config, set(), on_error, Attendant(), defaults)
     open_connections = 0
 
@@ -123,25 +172,32 @@ async def serve_native(
                 await stream.aclose()
             await trio.aclose_forcefully(stream)
 
-    async with app.running(), trio.open_nursery() as services:
-        services.start_soon(context.attendant.run)  # outlives the connections, as it must
-        async with trio.open_nursery() as connections:
-            async with trio.open_nursery() as accepting:
-                accepting.start_soon(
-                    partial(trio.serve_listeners, handle, listeners, handler_nursery=connections)
-                )
-                assert bound is not None  # a listening socket has a name
-                scheme = "https" if config.ssl_context is not None else "http"
-                logger.info("serving on %s (Ctrl+C to stop)", bound.url(scheme=scheme))
-                task_status.started(bound)
-                if shutdown_trigger is None:
-                    await trio.sleep_forever()
-                await shutdown_trigger()
-                accepting.cancel_scope.cancel()
-            for listener in listeners:
-                await trio.aclose_forcefully(listener)
-            logger.info("shutting down: closing %d WebSocket(s)", len(context.sessions))
-            for session in list(context.sessions):
-                session.request_close(CloseCode.GOING_AWAY, "server shutting down")
-            connections.cancel_scope.deadline = trio.current_time() + shutdown_timeout
-        services.cancel_scope.cancel()
+    try:
+        async with app.running(), trio.open_nursery() as services:
+            services.start_soon(context.attendant.run)  # outlives the connections, as it must
+            async with trio.open_nursery() as connections:
+                async with trio.open_nursery() as accepting:
+                    for listening in sockets:
+                        accepting.start_soon(
+                            _accept, listening, handle, connections, config.ssl_context
+                        )
+                    # what startup made stays: the collector stops walking it (a cycle in it is
+                    # kept for good, as in a forking server)
+                    gc.collect()
+                    gc.freeze()
+                    assert bound is not None  # a listening socket has a name
+                    scheme = "https" if config.ssl_context is not None else "http"
+                    logger.info("serving on %s (Ctrl+C to stop)", bound.url(scheme=scheme))
+                    task_status.started(bound)
+                    if shutdown_trigger is None:
+                        await trio.sleep_forever()
+                    await shutdown_trigger()
+                    accepting.cancel_scope.cancel()
+                _close(sockets)  # new clients are refused by the kernel from here on
+                logger.info("shutting down: closing %d WebSocket(s)", len(context.sessions))
+                for session in list(context.sessions):
+                    session.request_close(CloseCode.GOING_AWAY, "server shutting down")
+                connections.cancel_scope.deadline = trio.current_time() + shutdown_timeout
+            services.cancel_scope.cancel()
+    finally:
+        _close(sockets)

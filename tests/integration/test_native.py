@@ -8,6 +8,7 @@ import ssl
 import struct
 from functools import partial
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import pytest
 import trio
@@ -21,6 +22,9 @@ from fastrapi.server import _stream
 from fastrapi.testing import open_live_server
 
 from . import served_app
+
+if TYPE_CHECKING:
+    from fastrapi.server._parser import ParserName
 
 pytestmark = pytest.mark.integration
 
@@ -324,3 +328,18 @@ async def test_a_direct_write_to_a_reset_connection_is_a_disconnect() -> None:
             # closed with SO_LINGER 0: a reset
             await done.wait()
     assert outcome == [1006]
+
+
+@pytest.mark.parametrize("http", ["httptools", "h11"])
+async def test_many_clients_at_once_are_all_accepted_and_answered(http: ParserName) -> None:
+    # more connections than one accept batch, all arriving together, each with a request
+    # pipelined behind its connect: every one gets its answer, none is left behind
+    async def client(port: int, answers: list[bytes]) -> None:
+        answers.append(await http_get("127.0.0.1", port))
+
+    answers: list[bytes] = []
+    with trio.fail_after(20):
+        async with open_live_server(echo_app(), http=http) as server, trio.open_nursery() as n:
+            for _ in range(150):
+                n.start_soon(client, server.port, answers)
+    assert answers == [b"HTTP/1.1 200 OK"] * 150
