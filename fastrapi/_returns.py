@@ -48,6 +48,10 @@ def response_model_of(
     except Exception:  # a name only a type checker sees: no model, as if unannotated
         return None
     model = hints.get("return")
+    if inspect.isasyncgenfunction(target) or inspect.isgeneratorfunction(target):
+        from .sse import item_model
+
+        model = item_model(model)  # a stream: its items are validated one by one
     if model is None or model is type(None) or model is Any or model is object:
         return None
     if isinstance(model, type) and issubclass(model, Response):

@@ -704,7 +704,8 @@ class FastrAPI:
             result: object
             if plan.streams:  # a generator: what it yields is the body
                 arguments = await solver.arguments(plan)
-                result = streamed(plan.call(**arguments), None)
+                content = route.returns.content if route.returns.adapter is not None else None
+                result = streamed(plan.call(**arguments), route.response_class, content)
             else:
                 result = await solver.call(plan)
         except Exception as exc:

@@ -15,6 +15,8 @@ once.
 from __future__ import annotations
 
 import base64
+import collections.abc
+import typing
 from typing import TYPE_CHECKING, Any, Final
 
 import pydantic
@@ -26,7 +28,7 @@ from .hub import Position
 from .responses import ContentStream, StreamingResponse, iterate, stream_until_disconnect
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+    from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 
     from ._types import Receive, Scope, Send
     from .background import BackgroundTasks
@@ -211,14 +213,49 @@ async def _with_pings(content: Any, interval: float | None) -> AsyncIterator[byt
         raise failed[0]
 
 
-def streamed(items: Any, response_class: type[Any] | None) -> StreamingResponse:
+def item_model(annotation: Any) -> Any:
+    """The response model of a generator route annotated ``annotation``: the item type of an
+    ``AsyncIterable[T]``, ``Iterator[T]``, ``Generator[T, ...]``...; ``None`` (no model) for
+    items sent as they are (``ServerSentEvent``, ``str``, ``bytes``) or no item type."""
+    origin = typing.get_origin(annotation)
+    if origin not in _STREAMS or not typing.get_args(annotation):
+        return None
+    item = typing.get_args(annotation)[0]
+    if isinstance(item, type) and issubclass(item, ServerSentEvent | str | bytes):
+        return None
+    return item
+
+
+_STREAMS: Final = frozenset(
+    {
+        collections.abc.AsyncIterable,
+        collections.abc.AsyncIterator,
+        collections.abc.AsyncGenerator,
+        collections.abc.Iterable,
+        collections.abc.Iterator,
+        collections.abc.Generator,
+    }
+)
+
+
+def streamed(
+    items: Any, response_class: type[Any] | None, content: Callable[[Any], Any] | None = None
+) -> StreamingResponse:
     """The response of a generator route: its items as SSE events (``response_class`` an
     :class:`EventSourceResponse`), as the body pieces of another ``StreamingResponse`` class,
-    or else as JSON Lines."""
+    or else as JSON Lines. ``content`` (the route's response model) validates and filters each
+    item that is not an event."""
+    if content is not None:
+        items = _checked(items, content)
     if response_class is not None and issubclass(response_class, StreamingResponse):
         response: StreamingResponse = response_class(items)
         return response
     return StreamingResponse(_json_lines(items), media_type="application/jsonl")
+
+
+async def _checked(items: Any, content: Callable[[Any], Any]) -> AsyncIterator[Any]:
+    async for item in iterate(items):
+        yield item if isinstance(item, ServerSentEvent | bytes) else content(item)
 
 
 async def _json_lines(items: Any) -> AsyncIterator[bytes]:

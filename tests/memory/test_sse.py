@@ -11,8 +11,9 @@ import pydantic
 import pytest
 import trio
 
-from fastrapi import FastrAPI, Header, Hub
+from fastrapi import Body, FastrAPI, Header, Hub
 from fastrapi.hub import Position
+from fastrapi.responses import StreamingResponse
 from fastrapi.server._stream import RECEIVE_SIZE
 from fastrapi.sse import (
     EventSourceResponse,
@@ -77,6 +78,15 @@ def make_app() -> FastrAPI:
             yield {"plain": True}
 
         return EventSourceResponse(stream())
+
+    @app.get("/declared", response_class=EventSourceResponse)
+    def declared() -> Iterator[Item]:
+        yield from items
+
+    @app.post("/words", response_class=StreamingResponse)
+    async def words(text: Annotated[str, Body(embed=True)]) -> AsyncIterator[str]:
+        for word in text.split():
+            yield word.upper()
 
     @app.get("/slow")
     async def slow() -> EventSourceResponse:
@@ -220,3 +230,14 @@ async def test_a_hub_feed_resumes_from_last_event_id(target: str, http: HTTP) ->
     assert '"last_event_id":"gone-epoch:1"' in gone
     assert after.startswith("data: after the gap\nid: ")
     assert app.hub.statistics().members == 0  # every subscription ended with its client
+
+
+async def test_the_response_class_of_a_generator_route(http: HTTP) -> None:
+    app = make_app()
+    with trio.fail_after(10):
+        events = await http(app, "GET", "/declared")
+        json = {"content-type": "application/json"}
+        words = await http(app, "POST", "/words", body=b'{"text": "a b"}', headers=json)
+    assert events.headers["content-type"] == "text/event-stream; charset=utf-8"
+    assert events.text == 'data: {"name":"a","price":1.5}\n\ndata: {"name":"b","price":2.0}\n\n'
+    assert words.body == b"AB"
