@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import logging
 import sys
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, replace
@@ -114,7 +115,7 @@ class FastrAPI:
         *,
         debug: bool = False,
         routes: Sequence[Any] | None = None,
-        title: str = "FastrAPI",
+        title: str = "FastAPI",
         summary: str | None = None,
         description: str = "",
         version: str = "0.1.0",
@@ -177,6 +178,7 @@ class FastrAPI:
         """The app's route table and its decorators' implementation (``app.get`` is
         ``app.router.get``)."""
         self.router._provided = {Hub: hub}
+        self.router._strict = True
         self.router._websocket_options = self.websocket_options
         self.on_startup: Final = self.router.on_startup
         self.on_shutdown: Final = self.router.on_shutdown
@@ -238,9 +240,16 @@ class FastrAPI:
         """Run the decorated function (sync or async) at startup or at shutdown, as
         ``on_startup``/``on_shutdown`` do: ``@app.on_event("startup")``.
 
+        Deprecated as in FastAPI (a ``DeprecationWarning``): use ``lifespan`` instead.
+
         Raises:
             ValueError: ``event_type`` is neither.
         """
+        warnings.warn(
+            "on_event is deprecated, use lifespan event handlers instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return self.router.on_event(event_type)
 
     # -- declaring routes ---------------------------------------------------------------------
@@ -556,7 +565,7 @@ class FastrAPI:
                 made.append((connection.session, None))
                 return ws, direct
             solver = Solver(
-                Inputs(ws), ws, self.dependency_overrides, self.thread_limiter, websocket=True
+                Inputs(ws), ws, self.dependency_overrides or {}, self.thread_limiter, websocket=True
             )
             ws._solver = solver
             made.append((connection.session, solver))
@@ -694,7 +703,7 @@ class FastrAPI:
         plan = route.plan
         inputs = Inputs(request)
         solver = exchange.solver = Solver(
-            inputs, request, self.dependency_overrides, self.thread_limiter
+            inputs, request, self.dependency_overrides or {}, self.thread_limiter
         )
         if plan.needs_response:
             solver.response = Response(status_code=route.status_code or 200)

@@ -259,6 +259,9 @@ class APIRoute:
         methods: The HTTP methods (default ``["GET"]``).
         namespace: Where the route was declared (for string annotations naming local names).
         provided: The app's objects a parameter gets by its type (its ``Hub``).
+        strict: A path that is no valid template is an error (else the route is kept for the
+            documents but never served: FastAPI's callback and webhook paths, such as
+            ``"{$callback_url}/invoices"``); an app's routes are strict.
         **options: :class:`RouteOptions`.
 
     Raises:
@@ -274,12 +277,13 @@ class APIRoute:
         methods: Sequence[str] | set[str] | None = None,
         namespace: Mapping[str, Any] | None = None,
         provided: Mapping[type, object] | None = None,
+        strict: bool = True,
         **options: Unpack[RouteOptions],
     ) -> None:
         _check_route_options(type(self).__name__, options)
         self.path = path
         self.endpoint = endpoint
-        self.template = PathTemplate(path)
+        self.template, self.servable = _template(path, strict)
         self.methods: set[str] = {m.upper() for m in (methods or ["GET"])}
         self.namespace = namespace
         name = options.get("name")
@@ -305,15 +309,15 @@ class APIRoute:
         self.response_model_exclude_unset = options.get("response_model_exclude_unset", False)
         self.response_model_exclude_defaults = options.get("response_model_exclude_defaults", False)
         self.response_model_exclude_none = options.get("response_model_exclude_none", False)
-        self.response_model: Any = response_model_of(
-            endpoint, options.get("response_model", NOT_GIVEN), namespace
-        )
+        names = self.template.param_names if self.servable else _loose_names(path)
+        plan = plan_handler(endpoint, names, Role.HTTP, namespace, provided)
+        self.plan: HandlerPlan = _with_dependencies(plan, self.dependencies, path)
+        """How the handler is called: its parameters and dependencies, planned."""
+        given_model = options.get("response_model", NOT_GIVEN)
+        self.response_model: Any = response_model_of(endpoint, given_model, namespace)
         generate = options.get("generate_unique_id_function") or generate_unique_id
         self.generate_unique_id_function: Callable[[APIRoute], str] = generate
         self.unique_id = self.operation_id or generate(self)
-        plan = plan_handler(endpoint, self.template.param_names, Role.HTTP, namespace, provided)
-        self.plan: HandlerPlan = _with_dependencies(plan, self.dependencies, path)
-        """How the handler is called: its parameters and dependencies, planned."""
         self.returns: ReturnPlan = plan_return(
             endpoint,
             self.response_model,
@@ -394,6 +398,7 @@ class APIWebSocketRoute:
         self.path = path
         self.endpoint = endpoint
         self.template = PathTemplate(path)
+        self.servable = True
         self.name: str = name if name is not None else getattr(endpoint, "__name__", repr(endpoint))
         self.dependencies: list[Depends] = list(dependencies or [])
         self.overrides: WebSocketOptions = overrides or WebSocketOptions()
@@ -488,6 +493,7 @@ class APIRouter:
         self.http_routes: list[APIRoute] = []
         self.websocket_routes: list[APIWebSocketRoute] = []
         self._provided: Mapping[type, object] = {Hub: _LATER}
+        self._strict = False  # the app's router is strict: its routes are served
         self._websocket_options = PumpOptions()
         for route in routes or ():
             self._add(route)
@@ -495,7 +501,8 @@ class APIRouter:
     def _add(self, route: object) -> None:
         self.routes.append(route)
         if isinstance(route, APIRoute):
-            self.http_routes.append(route)
+            if route.servable:
+                self.http_routes.append(route)
         elif isinstance(route, APIWebSocketRoute):
             self.websocket_routes.append(route)
 
@@ -540,6 +547,7 @@ class APIRouter:
             methods=methods,
             namespace=namespace,
             provided=self._provided,
+            strict=self._strict,
             **merged,
         )
         self._add(route)
@@ -777,6 +785,7 @@ class APIRouter:
         for route in self.routes:
             if (
                 isinstance(route, APIRoute | APIWebSocketRoute)
+                and route.servable
                 and route.name == name
                 and route.template.param_names == path_params.keys()
             ):
@@ -823,11 +832,30 @@ class APIRouter:
 
     def _full_path(self, path: str) -> str:
         full = self.prefix + path
-        if not full:
+        if not full and self._strict:
             raise RouteDefinitionError(
                 "a route's path and its router's prefix cannot both be empty"
             )
         return full
+
+
+_LOOSE_PARAM: Final = re.compile(r"\{(\w+)(?::\w+)?\}")
+
+
+def _template(path: str, strict: bool) -> tuple[PathTemplate, bool]:
+    """The compiled template of ``path`` and whether it can be served; with ``strict`` off, a
+    path that is no template gives a placeholder and ``False``."""
+    try:
+        return PathTemplate(path), True
+    except RouteDefinitionError:
+        if strict:
+            raise
+        return PathTemplate("/"), False
+
+
+def _loose_names(path: str) -> frozenset[str]:
+    """The parameter names of a path that is no valid template (for planning its handler)."""
+    return frozenset(_LOOSE_PARAM.findall(path))
 
 
 def _check_route_options(where: str, options: Mapping[str, object]) -> None:

@@ -64,7 +64,7 @@ def test_fastapi_keywords_are_kept() -> None:
 
 def test_defaults_are_fastapis() -> None:
     app = FastrAPI()
-    assert (app.title, app.version, app.description, app.summary) == ("FastrAPI", "0.1.0", "", None)
+    assert (app.title, app.version, app.description, app.summary) == ("FastAPI", "0.1.0", "", None)
     assert (app.openapi_url, app.docs_url, app.redoc_url) == ("/openapi.json", "/docs", "/redoc")
     assert app.exception_handlers == {}
     assert app.user_middleware == []
@@ -92,13 +92,20 @@ def test_websocket_route_option_unknown_is_a_type_error() -> None:
 def test_on_event_adds_hooks() -> None:
     app = FastrAPI(on_startup=[print])
 
-    @app.on_event("startup")
-    def start() -> None: ...
+    with pytest.warns(DeprecationWarning, match="lifespan"):
 
-    @app.on_event("shutdown")
-    async def stop() -> None: ...
+        @app.on_event("startup")
+        def start() -> None: ...
+
+    with pytest.warns(DeprecationWarning, match="on_event"):
+
+        @app.on_event("shutdown")
+        async def stop() -> None: ...
 
     assert app.on_startup == [print, start]
     assert app.on_shutdown == [stop]
-    with pytest.raises(ValueError, match="'boot'"):
+    with (
+        pytest.raises(ValueError, match="'boot'"),
+        pytest.warns(DeprecationWarning, match="on_event"),
+    ):
         app.on_event("boot")  # type: ignore[arg-type]  # the error under test

@@ -313,7 +313,20 @@ def test_empty_path_needs_a_prefix() -> None:
     router.get("")(_plain)
     assert router.routes[0].path == "/items"
     with pytest.raises(RouteDefinitionError, match="cannot both be empty"):
-        APIRouter().get("")(_plain)
+        FastrAPI().get("")(_plain)
+
+
+def test_paths_that_are_no_templates_are_documents_only_outside_the_app() -> None:
+    callbacks = APIRouter()
+    callbacks.post("{$callback_url}/invoices/{$request.body.id}")(_plain)
+    route = callbacks.routes[0]
+    assert (route.path, route.servable, callbacks.http_routes) == (
+        "{$callback_url}/invoices/{$request.body.id}",
+        False,
+        [],
+    )
+    with pytest.raises(RouteDefinitionError, match="must start with '/'"):
+        FastrAPI().include_router(callbacks)
 
 
 def test_a_router_cannot_include_itself() -> None:
