@@ -9,6 +9,7 @@ from .app import FastrAPI as FastrAPI
 from .app import WebSocketOptions as WebSocketOptions
 from .background import BackgroundTasks as BackgroundTasks
 from .datastructures import Address as Address
+from .datastructures import UploadFile as UploadFile
 from .exceptions import FastrapiError as FastrapiError
 from .exceptions import HistoryGap as HistoryGap
 from .exceptions import HTTPException as HTTPException
@@ -28,6 +29,8 @@ from .hub import Hub as Hub
 from .params import Body as Body
 from .params import Cookie as Cookie
 from .params import Depends as Depends
+from .params import File as File
+from .params import Form as Form
 from .params import Header as Header
 from .params import Path as Path
 from .params import Query as Query
@@ -56,6 +59,8 @@ __all__ = [
     "Depends",
     "FastrAPI",
     "FastrapiError",
+    "File",
+    "Form",
     "HTMLResponse",
     "HTTPConnection",
     "HTTPException",
@@ -78,6 +83,7 @@ __all__ = [
     "Security",
     "SecurityScopes",
     "SlowConsumerError",
+    "UploadFile",
     "WebSocket",
     "WebSocketDisconnect",
     "WebSocketException",

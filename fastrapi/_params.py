@@ -14,6 +14,8 @@ request is a list of pydantic-style errors when it arrives (FastAPI's 422 ``deta
 from __future__ import annotations
 
 import collections.abc
+import copy
+import dataclasses
 import enum
 import functools
 import inspect
@@ -26,8 +28,10 @@ from typing import Annotated, Any, Final, final
 import pydantic
 
 from ._connection import HTTPConnection
+from ._forms import MISSING_MULTIPART, multipart_installed
+from .datastructures import FormData, UploadFile
 from .exceptions import RouteDefinitionError
-from .params import UNSET, Body, Depends, Header, Param, Security
+from .params import UNSET, Body, Depends, File, Header, Param, Security
 
 if typing.TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -45,6 +49,19 @@ class Source(enum.Enum):
     HEADER = "header"
     COOKIE = "cookie"
     BODY = "body"
+    FORM = "form"
+
+    @property
+    def loc(self) -> str:
+        """The first item of an error's ``loc`` (a form field's is ``"body"``, as FastAPI's)."""
+        return "body" if self is Source.FORM else self.value
+
+
+class BodyKind(enum.Enum):
+    """What a route's body is read as, planned from its parameters."""
+
+    JSON = "json"
+    FORM = "form"
 
 
 class CallKind(enum.Enum):
@@ -80,6 +97,32 @@ class Value:
     adapter: pydantic.TypeAdapter[Any] | None  # None: any string is fine (unannotated, str)
     default: object = _REQUIRED
     many: bool = False
+    fields: tuple[ModelField, ...] | None = None
+    """A parameter model's fields (``Annotated[Model, Query()]``): the value is a dict."""
+    default_factory: Callable[[], object] | None = None
+    blank_is_missing: bool = False
+    """An empty string counts as missing (a form field, as FastAPI has it)."""
+    read_bytes: bool = False
+    """A file field annotated ``bytes`` (or a list of them): the form gives the contents."""
+
+    def default_value(self) -> object:
+        """The default for this request (a fresh copy of a mutable one)."""
+        if self.default_factory is not None:
+            return self.default_factory()
+        default = self.default
+        return copy.copy(default) if isinstance(default, list | dict | set) else default
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class ModelField:
+    """One field of a parameter model: its name for validation, where it is in the request,
+    and what stands for it when it is absent (FastAPI shows that in a missing error's input)."""
+
+    name: str
+    key: str
+    many: bool
+    absent: object = NO_BODY
 
 
 @final
@@ -116,6 +159,10 @@ class HandlerPlan:
     """Parameters that get an object of the app (its Hub), by name."""
     background_params: tuple[str, ...] = ()
     """Parameters that get the request's :class:`~fastrapi.background.BackgroundTasks`."""
+    body_kind: BodyKind | None = None
+    """How the route's body is read (for it and its dependencies), if it takes one."""
+    bytes_fields: frozenset[str] = frozenset()
+    """Form fields whose files are read into ``bytes`` (for it and its dependencies)."""
     scopes: tuple[str, ...] = ()
     """The OAuth2 scopes required along the chain down to here (``Security(scopes=...)``)."""
     uses_scopes: bool = False
@@ -161,15 +208,15 @@ class HandlerPlan:
         for param in self.params:
             raw = self._raw(param, inputs)
             if raw is NO_BODY:
-                if param.default is _REQUIRED:
+                if param.default is _REQUIRED and param.default_factory is None:
                     errors.append(_missing(param, self.embed_body))
                 else:
-                    kwargs[param.name] = param.default
+                    kwargs[param.name] = param.default_value()
             elif param.adapter is None:
                 kwargs[param.name] = raw
             else:
                 try:
-                    kwargs[param.name] = param.adapter.validate_python(raw)
+                    kwargs[param.name] = param.adapter.validate_python(raw, from_attributes=True)
                 except pydantic.ValidationError as exc:
                     errors.extend(_errors(exc, _loc(param, self.embed_body)))
         return kwargs, errors
@@ -180,25 +227,71 @@ class HandlerPlan:
             return inputs.connection.path_params[param.key]
         if source is Source.BODY:
             body = inputs.body
-            if not self.embed_body or body is NO_BODY:
-                return body
-            return body.get(param.key, NO_BODY) if isinstance(body, dict) else NO_BODY
-        conn = inputs.connection
-        many: Mapping[str, str] = (
-            conn.cookies
-            if source is Source.COOKIE
-            else (conn.query_params if source is Source.QUERY else conn.headers)
-        )
-        if param.many and source is not Source.COOKIE:
-            values = many.getlist(param.key)  # type: ignore[attr-defined]  # query or headers
-            return values if values else NO_BODY
-        return many.get(param.key, NO_BODY)
+            if self.embed_body and body is not NO_BODY:
+                body = body.get(param.key, NO_BODY) if isinstance(body, dict) else NO_BODY
+            return NO_BODY if body is None else body  # FastAPI: null is missing
+        many: Mapping[str, object]
+        if source is Source.FORM:
+            body = inputs.body
+            many = body if isinstance(body, FormData) else _NO_FORM
+        else:
+            conn = inputs.connection
+            many = (
+                conn.cookies
+                if source is Source.COOKIE
+                else (conn.query_params if source is Source.QUERY else conn.headers)
+            )
+        if param.fields is not None:
+            return _model_input(param, many)
+        return _field_value(param.key, param.many, param.blank_is_missing, many)
+
+
+_NO_FORM: Final = FormData(())
+
+
+def _field_value(
+    key: str, many: bool, blank_is_missing: bool, values: Mapping[str, object]
+) -> object:
+    """The value of ``key`` in a request's ``values`` (all of them for ``many``), or
+    ``NO_BODY``."""
+    if many and not isinstance(values, dict):  # a query, headers or a form: keys repeat
+        found = values.getlist(key)  # type: ignore[attr-defined]  # a multi-mapping
+        if blank_is_missing:
+            found = [v for v in found if v != ""]
+        return found if found else NO_BODY
+    value = values.get(key, NO_BODY)
+    if blank_is_missing and value == "":
+        return NO_BODY
+    return value
+
+
+def _model_input(param: Value, values: Mapping[str, object]) -> dict[str, object]:
+    """A parameter model's input: its fields found in ``values``, then every other key (so that
+    ``extra="forbid"`` can refuse them and ``extra="allow"`` keep them)."""
+    data: dict[str, object] = {}
+    seen: set[str] = set()
+    for field in param.fields or ():
+        value = _field_value(field.key, field.many, param.blank_is_missing, values)
+        if value is not NO_BODY:
+            data[field.name] = value
+        elif field.absent is not NO_BODY:
+            data[field.name] = copy.copy(field.absent)
+        seen.add(field.key)
+        seen.add(field.name)
+    for key in values:
+        if key not in seen:
+            if isinstance(values, dict):
+                data[key] = values[key]
+            else:
+                repeats = values.getlist(key)  # type: ignore[attr-defined]  # a multi-mapping
+                data[key] = repeats[0] if len(repeats) == 1 else repeats
+    return data
 
 
 def _loc(param: Value, embed: bool) -> tuple[str, ...]:
-    if param.source is Source.BODY and not embed:
-        return ("body",)
-    return (param.source.value, param.key)
+    if param.fields is not None or (param.source is Source.BODY and not embed):
+        return (param.source.loc,)
+    return (param.source.loc, param.key)
 
 
 def _missing(param: Value, embed: bool) -> Mapping[str, object]:
@@ -213,7 +306,7 @@ def _errors(exc: pydantic.ValidationError, loc: tuple[str, ...]) -> ErrorList:
             "type": error["type"],
             "loc": (*loc, *error["loc"]),  # a tuple, as pydantic's and FastAPI's
             "msg": error["msg"],
-            "input": error.get("input"),
+            "input": _shown(error.get("input")),
         }
         if "ctx" in error:
             item["ctx"] = {k: _plain(v) for k, v in error["ctx"].items()}
@@ -224,6 +317,13 @@ def _errors(exc: pydantic.ValidationError, loc: tuple[str, ...]) -> ErrorList:
 def validation_errors(exc: pydantic.ValidationError) -> ErrorList:
     """pydantic's errors of ``exc``, made JSON-safe, with their own ``loc``."""
     return _errors(exc, ())
+
+
+def _shown(value: object) -> object:
+    """An error's input as JSON can carry it (a body that was not JSON is its text)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
 
 
 def _plain(value: object) -> object:
@@ -352,9 +452,25 @@ def plan_handler(
     if role is Role.WEBSOCKET and not connection:
         raise RouteDefinitionError(f"handler {name} must take the WebSocket as its first parameter")
     bodies = sum(v.source is Source.BODY for v in values)
-    needs_body = bodies > 0 or any(d.plan.needs_body for d in dependencies)
+    forms = [v for v in values if v.source is Source.FORM]
+    kinds = {d.plan.body_kind for d in dependencies} - {None}
+    if forms:
+        kinds.add(BodyKind.FORM)
+    if bodies:
+        kinds.add(BodyKind.JSON)
+    needs_body = bool(kinds)
     if role is Role.WEBSOCKET and needs_body:
         raise RouteDefinitionError(f"handler {name}: a WebSocket handshake has no body")
+    if len(kinds) > 1:
+        raise RouteDefinitionError(
+            f"handler {name}: a body is either JSON (Body) or a form (Form, File), not both"
+        )
+    body_kind = kinds.pop() if kinds else None
+    if body_kind is BodyKind.FORM and not multipart_installed():
+        raise RouteDefinitionError(f"handler {name}: {MISSING_MULTIPART}")
+    bytes_fields = frozenset(v.key for v in forms if v.read_bytes).union(
+        *(d.plan.bytes_fields for d in dependencies)
+    )
     return HandlerPlan(
         handler,
         kind,
@@ -370,6 +486,8 @@ def plan_handler(
         uses_scopes=uses_scopes,
         response_params=tuple(response),
         needs_response=bool(response) or any(d.plan.needs_response for d in dependencies),
+        body_kind=body_kind,
+        bytes_fields=bytes_fields,
     )
 
 
@@ -429,7 +547,7 @@ def _value(
 ) -> Value:
     marker = typing.cast("Param | None", marker)  # a Depends was taken by the caller
     default = parameter.default
-    if isinstance(default, Param):
+    if isinstance(default, Param) or default is ...:
         default = _REQUIRED
     if marker is not None and marker.default is not UNSET:
         default = marker.default
@@ -441,10 +559,14 @@ def _value(
         key = parameter.name
     if isinstance(marker, Header):
         key = key.lower()
+    inner = _optional(base)
     if marker is None:
         if parameter.name in path_params:
             source = Source.PATH
-        elif isinstance(base, type) and issubclass(base, pydantic.BaseModel):
+        elif _is_upload(inner):
+            source = Source.FORM
+            marker = File()
+        elif _is_body_type(inner):
             source = Source.BODY
         else:
             source = Source.QUERY
@@ -452,9 +574,15 @@ def _value(
         source = Source(marker.source)
     if source is Source.PATH and key not in path_params:
         raise RouteDefinitionError(f"{where}: Path() names {key!r}, not in the path template")
-    many = source in (Source.QUERY, Source.HEADER) and typing.get_origin(_optional(base)) in _MANY
+    fields = None
+    if source in _MODEL_SOURCES and _is_model(inner):
+        convert = not isinstance(marker, Header) or marker.convert_underscores
+        fields = _model_fields(inner, source, convert)
+    many = source in _MULTI_SOURCES and typing.get_origin(inner) in _MANY
     constraints = marker.constraints if marker is not None else {}
-    if base is _REQUIRED or (base is str and not extras and not constraints):
+    if base is _REQUIRED or (
+        base is str and not extras and not constraints and source is not Source.FORM
+    ):
         adapter = None  # a string stays as it came
     else:
         typ = base
@@ -465,9 +593,74 @@ def _value(
             adapter = pydantic.TypeAdapter(typ)
         except (pydantic.PydanticSchemaGenerationError, TypeError, ValueError) as exc:
             raise RouteDefinitionError(f"{where}: cannot validate {base!r}: {exc}") from exc
-    if default is _REQUIRED and _optional(base) is not base:
+    if default is _REQUIRED and inner is not base:
         default = None  # ``int | None`` with no default is optional
-    return Value(parameter.name, source, key, adapter, default, many)
+    read_bytes = isinstance(marker, File) and (
+        inner is bytes or (many and bytes in typing.get_args(inner))
+    )
+    return Value(
+        parameter.name,
+        source,
+        key,
+        adapter,
+        default,
+        many,
+        fields=fields,
+        default_factory=marker.default_factory if marker is not None else None,
+        blank_is_missing=source is Source.FORM,
+        read_bytes=read_bytes,
+    )
+
+
+_MODEL_SOURCES: Final = frozenset({Source.QUERY, Source.HEADER, Source.COOKIE, Source.FORM})
+_MULTI_SOURCES: Final = frozenset({Source.QUERY, Source.HEADER, Source.FORM})
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel)
+
+
+def _is_upload(annotation: Any) -> bool:
+    """``UploadFile``, or a list of them: a file of a form without a marker."""
+    if typing.get_origin(annotation) in _MANY:
+        return any(_is_upload(arg) for arg in typing.get_args(annotation))
+    return annotation is UploadFile
+
+
+def _is_body_type(annotation: Any) -> bool:
+    """Whether an unmarked parameter of this type is the JSON body, as FastAPI decides: a
+    model, a dataclass, a mapping, or a sequence or union of those."""
+    if isinstance(annotation, type):
+        return issubclass(annotation, pydantic.BaseModel | dict) or dataclasses.is_dataclass(
+            annotation
+        )
+    origin = typing.get_origin(annotation)
+    if origin in (dict, collections.abc.Mapping):
+        return True
+    if origin in _MANY or origin in (typing.Union, types.UnionType):
+        return any(_is_body_type(arg) for arg in typing.get_args(annotation))
+    return False
+
+
+def _model_fields(
+    model: type[pydantic.BaseModel], source: Source, convert_underscores: bool
+) -> tuple[ModelField, ...]:
+    """Where each field of a parameter model is found in the request."""
+    out = []
+    for name, info in model.model_fields.items():
+        alias = info.validation_alias if isinstance(info.validation_alias, str) else info.alias
+        field_name = alias or name
+        key = field_name
+        if source is Source.HEADER:
+            if convert_underscores and alias is None:
+                key = name.replace("_", "-")
+            key = key.lower()
+        many = typing.get_origin(_optional(info.annotation)) in _MANY
+        absent: object = NO_BODY
+        if not info.is_required() and info.default is not None and info.default_factory is None:
+            absent = info.default
+        out.append(ModelField(field_name, key, many, absent))
+    return tuple(out)
 
 
 def _optional(annotation: Any) -> Any:

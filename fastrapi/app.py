@@ -13,17 +13,17 @@ from functools import partial
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, Unpack, final
 
-import orjson
 import trio
 
 from ._asgi import ASGITransport
+from ._body import read_body
 from ._connection import HTTPConnection
 from ._dependencies import Solver
 from ._errors import ExceptionHandler, ExceptionHandlers, http_response, server_error_response
 from ._errors import call as call_exception_handler
 from ._errors import checked as checked_response
 from ._monitor import AppStatistics, Monitor, client_of
-from ._params import NO_BODY, Inputs
+from ._params import Inputs
 from ._pump import PumpOptions, WebSocketOptions, check_websocket_options, run_session
 from .background import added_tasks, run_background
 from .datastructures import Address, Headers
@@ -678,6 +678,8 @@ class FastrAPI:
             if exchange.solver is not None:
                 await exchange.solver.aclose(exc)
             raise
+        finally:
+            await request.close()  # the form's files
         if exchange.solver is not None:  # the route answered: its cleanups, after the response
             await exchange.solver.aclose(error)
         background = response.background
@@ -709,7 +711,8 @@ class FastrAPI:
             solver.response = Response(status_code=route.status_code or 200)
         try:
             if plan.needs_body:
-                solver.inputs = replace(inputs, body=await _json_body(request))
+                body = await read_body(request, plan, self.strict_content_type)
+                solver.inputs = replace(inputs, body=body)
             result: object
             if plan.streams:  # a generator: what it yields is the body
                 arguments = await solver.arguments(plan)
@@ -854,26 +857,6 @@ def _moved(request: Request, path: str) -> str:
     query = request.scope.get("query_string", b"")
     url = f"{request.base_url[:-1]}{path}"
     return f"{url}?{query.decode('latin-1')}" if query else url
-
-
-async def _json_body(request: Request) -> object:
-    raw = await request.body()
-    if not raw:
-        return NO_BODY
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "json_invalid",
-                    "loc": ["body"],
-                    "msg": "JSON decode error",
-                    "input": {},
-                    "ctx": {"error": str(exc)},
-                }
-            ]
-        ) from None
 
 
 async def _refused_by_default(connection: Connection, ws: WebSocket, exc: Exception) -> bool:

@@ -1,12 +1,21 @@
-"""Read-only views of a request's headers, query string and form, and a peer address."""
+"""Read-only views of a request's headers, query string and form, uploaded files, and a peer
+address."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import partial
 from http.cookies import CookieError, SimpleCookie
-from typing import NamedTuple, final
+from typing import TYPE_CHECKING, Any, BinaryIO, Final, NamedTuple, TypeVar, final
 from urllib.parse import parse_qsl
+
+import trio
+from pydantic_core import core_schema
+
+if TYPE_CHECKING:
+    import pydantic
+
+_T = TypeVar("_T")
 
 __all__ = ["Address", "FormData", "Headers", "QueryParams", "UploadFile", "parse_cookies"]
 
@@ -100,15 +109,87 @@ def parse_cookies(header: str) -> dict[str, str]:
     return {name: morsel.value for name, morsel in jar.items()}
 
 
-@final
-@dataclass(frozen=True, slots=True)
-class UploadFile:
-    """A file of a multipart form: its name, content type and bytes (kept in memory, bounded
-    by the app's ``max_body_size``)."""
+SPOOL_MAX_SIZE: Final = 2**20
+"""Bytes of an uploaded file kept in memory; past this it is spooled to a temporary file."""
 
-    filename: str
-    content_type: str
-    content: bytes
+
+class UploadFile:
+    """A file of a multipart form (FastAPI's ``UploadFile``): its name, content type and
+    headers, and its bytes in :attr:`file`, a ``SpooledTemporaryFile`` kept in memory up to
+    1 MiB and on disk past that.
+
+    The async methods run the file's I/O in a worker thread once it is on disk, so a large
+    upload never blocks the server. A route's upload files are closed after its response.
+
+    Args:
+        file: The file object holding the bytes (read from its current position).
+        size: Its size in bytes, if known (kept up to date by :meth:`write`).
+        filename: The name the client gave, if any.
+        headers: The part's headers (``content-type`` among them).
+    """
+
+    def __init__(
+        self,
+        file: BinaryIO,
+        *,
+        size: int | None = None,
+        filename: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.file = file
+        self.size = size
+        self.filename = filename
+        self.headers: Mapping[str, str] = headers if headers is not None else Headers(())
+
+    @property
+    def content_type(self) -> str | None:
+        """The part's ``Content-Type``, if it had one."""
+        return self.headers.get("content-type")
+
+    @property
+    def _in_memory(self) -> bool:
+        return not getattr(self.file, "_rolled", True)
+
+    async def _io(self, call: Callable[[], _T]) -> _T:
+        if self._in_memory:
+            return call()
+        return await trio.to_thread.run_sync(call)
+
+    async def write(self, data: bytes) -> None:
+        """Append ``data`` at the file's position (and count it in :attr:`size`)."""
+        if self.size is not None:
+            self.size += len(data)
+        await self._io(partial(self.file.write, data))
+
+    async def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes from the current position (all of the rest by default)."""
+        return await self._io(partial(self.file.read, size))
+
+    async def seek(self, offset: int) -> None:
+        """Move to byte ``offset`` (``await file.seek(0)`` to read again)."""
+        await self._io(partial(self.file.seek, offset))
+
+    async def close(self) -> None:
+        """Close the file (a temporary file on disk is deleted)."""
+        await self._io(self.file.close)
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[Any], handler: pydantic.GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        """Validated as itself: a form field that is text, not a file, is an error."""
+        return core_schema.no_info_plain_validator_function(_upload_file)
+
+    def __repr__(self) -> str:
+        return (
+            f"UploadFile(filename={self.filename!r}, size={self.size!r}, headers={self.headers!r})"
+        )
+
+
+def _upload_file(value: object) -> UploadFile:
+    if not isinstance(value, UploadFile):
+        raise ValueError(f"Expected UploadFile, received: {type(value)}")
+    return value
 
 
 @final
@@ -135,6 +216,12 @@ class FormData(Mapping[str, "str | UploadFile"]):
     def multi_items(self) -> list[tuple[str, str | UploadFile]]:
         """Every (name, value) pair, in order."""
         return list(self._items)
+
+    async def close(self) -> None:
+        """Close every uploaded file of the form."""
+        for _, value in self._items:
+            if isinstance(value, UploadFile):
+                await value.close()
 
     def __repr__(self) -> str:
         return f"FormData({self._items!r})"

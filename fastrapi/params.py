@@ -14,7 +14,18 @@ from typing import TYPE_CHECKING, Any, Final, final
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-__all__ = ["Body", "Cookie", "Depends", "Header", "Param", "Path", "Query", "Security"]
+__all__ = [
+    "Body",
+    "Cookie",
+    "Depends",
+    "File",
+    "Form",
+    "Header",
+    "Param",
+    "Path",
+    "Query",
+    "Security",
+]
 
 
 class _Unset:
@@ -26,21 +37,93 @@ UNSET: Final = _Unset()
 """No default given in the marker: the parameter's own default (if any) applies."""
 
 
+_FIELD_ARGUMENTS: Final = frozenset(
+    {
+        "gt",
+        "ge",
+        "lt",
+        "le",
+        "multiple_of",
+        "min_length",
+        "max_length",
+        "pattern",
+        "strict",
+        "allow_inf_nan",
+        "max_digits",
+        "decimal_places",
+        "discriminator",
+        "union_mode",
+        "fail_fast",
+        "coerce_numbers_to_str",
+    }
+)
+"""The markers' keywords that constrain the value (pydantic ``Field`` arguments)."""
+
+
 class Param:
-    """Base of the markers: a default, an alias, and pydantic ``Field`` constraints.
+    """Base of the markers: a default, an alias, constraints, and what documents the
+    parameter (FastAPI's keywords).
 
     Args:
-        default: The value when the request has none (or give it as the parameter's default).
-        alias: The name in the request, when it differs from the parameter's.
-        **constraints: pydantic ``Field`` arguments (``ge=1``, ``max_length=64``, ...).
+        default: The value when the request has none (or give it as the parameter's default);
+            ``...`` means required.
+        default_factory: Makes the default, per request.
+        alias: The name in the request, when it differs from the parameter's
+            (``validation_alias`` wins over it, as in FastAPI).
+        title: Kept for the API documents, as the next few; none changes validation.
+        description: The parameter's description.
+        examples: Example values (and ``example``, the old single one).
+        openapi_examples: Named OpenAPI examples.
+        deprecated: Marks the parameter deprecated in the documents.
+        include_in_schema: ``False`` leaves it out of the documents.
+        json_schema_extra: Added to its JSON schema.
+        regex: The old name of ``pattern``.
+        **constraints: pydantic ``Field`` constraints (``ge=1``, ``max_length=64``,
+            ``pattern=...``, ...); other keywords are kept in :attr:`extra`.
     """
 
     source: str = ""
 
-    def __init__(self, default: Any = UNSET, *, alias: str | None = None, **constraints: Any):
+    def __init__(
+        self,
+        default: Any = UNSET,
+        *,
+        default_factory: Callable[[], Any] | None = None,
+        alias: str | None = None,
+        alias_priority: int | None = None,
+        validation_alias: str | None = None,
+        serialization_alias: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        examples: list[Any] | None = None,
+        example: Any = UNSET,
+        openapi_examples: dict[str, Any] | None = None,
+        deprecated: bool | str | None = None,
+        include_in_schema: bool = True,
+        json_schema_extra: dict[str, Any] | None = None,
+        regex: str | None = None,
+        **constraints: Any,
+    ) -> None:
+        if default is ...:
+            default = UNSET
+        if regex is not None:
+            constraints.setdefault("pattern", regex)
         self.default = default
-        self.alias = alias
-        self.constraints = constraints
+        self.default_factory = default_factory
+        self.alias = validation_alias if isinstance(validation_alias, str) else alias
+        self.alias_priority = alias_priority
+        self.serialization_alias = serialization_alias
+        self.title = title
+        self.description = description
+        self.examples = examples
+        self.example = example
+        self.openapi_examples = openapi_examples
+        self.deprecated = deprecated
+        self.include_in_schema = include_in_schema
+        self.json_schema_extra = json_schema_extra
+        self.constraints = {k: v for k, v in constraints.items() if k in _FIELD_ARGUMENTS}
+        self.extra = {k: v for k, v in constraints.items() if k not in _FIELD_ARGUMENTS}
+        """Keywords that are neither FastAPI's nor constraints (kept for the API documents)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(alias={self.alias!r}, {self.constraints!r})"
@@ -48,7 +131,9 @@ class Param:
 
 @final
 class Query(Param):
-    """A query-string parameter (``?limit=10``); a ``list[...]`` type takes every value."""
+    """A query-string parameter (``?limit=10``); a ``list[...]`` type takes every value of a
+    repeated key, and a pydantic model (``Annotated[Filters, Query()]``) takes them all as its
+    fields."""
 
     source = "query"
 
@@ -63,30 +148,25 @@ class Path(Param):
 @final
 class Header(Param):
     """A request header; ``user_agent`` reads ``User-Agent`` (underscores become hyphens
-    unless ``convert_underscores=False``)."""
+    unless ``convert_underscores=False``); ``list[str]`` takes every value of a repeated
+    header, and a pydantic model takes the headers as its fields."""
 
     source = "header"
 
     def __init__(
-        self,
-        default: Any = UNSET,
-        *,
-        alias: str | None = None,
-        convert_underscores: bool = True,
-        **constraints: Any,
+        self, default: Any = UNSET, *, convert_underscores: bool = True, **options: Any
     ) -> None:
-        super().__init__(default, alias=alias, **constraints)
+        super().__init__(default, **options)
         self.convert_underscores = convert_underscores
 
 
 @final
 class Cookie(Param):
-    """A cookie the client sent."""
+    """A cookie the client sent (a pydantic model takes the cookies as its fields)."""
 
     source = "cookie"
 
 
-@final
 class Body(Param):
     """The JSON request body (HTTP routes only).
 
@@ -97,10 +177,44 @@ class Body(Param):
     source = "body"
 
     def __init__(
-        self, default: Any = UNSET, *, alias: str | None = None, embed: bool = False, **c: Any
+        self,
+        default: Any = UNSET,
+        *,
+        embed: bool | None = None,
+        media_type: str = "application/json",
+        **options: Any,
     ) -> None:
-        super().__init__(default, alias=alias, **c)
-        self.embed = embed
+        super().__init__(default, **options)
+        self.embed = bool(embed)
+        self.media_type = media_type
+
+
+class Form(Body):
+    """A field of a form body (``application/x-www-form-urlencoded`` or
+    ``multipart/form-data``); a pydantic model (``Annotated[Login, Form()]``) takes the whole
+    form as its fields. An empty field counts as missing, as in FastAPI."""
+
+    source = "form"
+
+    def __init__(
+        self,
+        default: Any = UNSET,
+        *,
+        media_type: str = "application/x-www-form-urlencoded",
+        **options: Any,
+    ) -> None:
+        super().__init__(default, media_type=media_type, **options)
+
+
+@final
+class File(Form):
+    """A file of a ``multipart/form-data`` body: annotate it ``bytes`` (its content),
+    :class:`~fastrapi.UploadFile`, or a ``list`` of either for a repeated field."""
+
+    def __init__(
+        self, default: Any = UNSET, *, media_type: str = "multipart/form-data", **options: Any
+    ) -> None:
+        super().__init__(default, media_type=media_type, **options)
 
 
 class Depends:

@@ -316,8 +316,13 @@ async def test_dependencies() -> None:
     with trio.fail_after(5):
         listed = await http_request(app, "GET", "/items?limit=1")
         too_many = await http_request(app, "GET", "/items?limit=1000")
-        added = await http_request(app, "POST", "/items", body=b'{"name": "nib", "price": 2}')
-        bad = await http_request(app, "POST", "/items", body=b'{"name": "", "price": 0}')
+        json = {"content-type": "application/json"}
+        added = await http_request(
+            app, "POST", "/items", body=b'{"name": "nib", "price": 2}', headers=json
+        )
+        bad = await http_request(
+            app, "POST", "/items", body=b'{"name": "", "price": 0}', headers=json
+        )
         report = await http_request(app, "GET", "/report", headers={"user-agent": "t"})
         async with open_websocket(app, "/items/feed?limit=2") as client:
             feed = [await client.receive_json(), await client.receive_json()]
@@ -423,3 +428,43 @@ async def test_responses_example() -> None:
     assert whole.body == b"day,visits\nmon,10\ntue,12\n"
     assert cached.status_code == 304
     assert module.audit == ["report downloaded"] * 3  # after each response, the 304 too
+
+
+async def test_upload_form() -> None:
+    app = app_of("upload_form")
+    boundary = "b0undary"
+    parts = [("title", None, b"holiday"), ("files", "a.txt", b"abc"), ("files", "b.txt", b"")]
+    body = b""
+    for name, filename, content in parts:
+        body += f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"'.encode()
+        body += f'; filename="{filename}"'.encode() if filename else b""
+        body += b"\r\n\r\n" + content + b"\r\n"
+    body += f"--{boundary}--\r\n".encode()
+    multipart = {"content-type": f"multipart/form-data; boundary={boundary}"}
+    urlencoded = {"content-type": "application/x-www-form-urlencoded"}
+    with trio.fail_after(5):
+        page = await http_request(app, "GET", "/")
+        uploaded = await http_request(app, "POST", "/upload", body=body, headers=multipart)
+        login = await http_request(
+            app, "POST", "/login", body=b"username=a&password=b", headers=urlencoded
+        )
+        extra = await http_request(
+            app, "POST", "/login", body=b"username=a&password=b&admin=1", headers=urlencoded
+        )
+        no_file = await http_request(app, "POST", "/checksum", body=b"", headers=multipart)
+    assert 'enctype="multipart/form-data"' in page.text
+    empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    assert uploaded.json() == {
+        "title": "holiday",
+        "files": [
+            {
+                "name": "a.txt",
+                "size": 3,
+                "sha256": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+            },
+            {"name": "b.txt", "size": 0, "sha256": empty},
+        ],
+    }
+    assert login.json() == {"welcome": "a"}
+    assert (extra.status_code, extra.json()["detail"][0]["type"]) == (422, "extra_forbidden")
+    assert (no_file.status_code, no_file.json()["detail"][0]["loc"]) == (422, ["body", "data"])

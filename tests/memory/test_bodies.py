@@ -1,14 +1,15 @@
-"""Request bodies: body(), json(), form() (urlencoded, multipart), stream(), max_body_size."""
+"""Request bodies: body(), json(), form() (urlencoded, multipart), stream(), max_body_size;
+and as routes plan them: Form, File, UploadFile, form models, JSON and its content type."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Any
 
+import pydantic
 import pytest
 import trio
 
-from fastrapi import FastrAPI, Request
-from fastrapi.datastructures import UploadFile
+from fastrapi import FastrAPI, File, Form, Request, UploadFile
 
 if TYPE_CHECKING:
     from .conftest import HTTP
@@ -25,6 +26,7 @@ MULTIPART = (
     f"--{BOUNDARY}--\r\n"
 ).encode()
 MULTIPART_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
+JSON = "application/json"
 
 
 def make_app() -> FastrAPI:
@@ -36,7 +38,7 @@ def make_app() -> FastrAPI:
         out: dict[str, object] = {}
         for key, value in data.multi_items():
             if isinstance(value, UploadFile):
-                out[key] = [value.filename, value.content_type, value.content.decode()]
+                out[key] = [value.filename, value.content_type, (await value.read()).decode()]
             else:
                 out[key] = data.getlist(key) if len(data.getlist(key)) > 1 else value
         return out
@@ -159,3 +161,219 @@ async def test_an_endless_chunked_body_is_refused_while_it_arrives() -> None:
                     break
     assert event.status_code == 413
     assert sum(seen) <= 16
+
+
+class Login(pydantic.BaseModel):
+    model_config = {"extra": "forbid"}
+
+    username: str
+    password: str
+
+
+class Item(pydantic.BaseModel):
+    name: str
+    price: float
+
+
+def multipart(*parts: tuple[str, str | None, bytes]) -> bytes:
+    """A multipart body of (name, filename or None, content) parts."""
+    out = b""
+    for name, filename, content in parts:
+        disposition = f'form-data; name="{name}"'
+        if filename is not None:
+            disposition += f'; filename="{filename}"'
+        out += f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n".encode()
+        if filename is not None:
+            out += b"Content-Type: application/octet-stream\r\n"
+        out += b"\r\n" + content + b"\r\n"
+    return out + f"--{BOUNDARY}--\r\n".encode()
+
+
+def planned_app(
+    uploads: list[UploadFile] | None = None, max_body_size: int = 4 * 2**20, **options: Any
+) -> FastrAPI:
+    app = FastrAPI(max_body_size=max_body_size, **options)
+
+    @app.post("/files")
+    async def files(
+        title: Annotated[str, Form(max_length=10)],
+        data: Annotated[bytes, File()],
+        upload: UploadFile,
+        more: list[UploadFile] | None = None,
+    ) -> dict[str, object]:
+        if uploads is not None:
+            uploads.append(upload)
+        return {
+            "title": title,
+            "data": len(data),
+            "upload": [upload.filename, upload.content_type, upload.size, upload._in_memory],
+            "head": (await upload.read(5)).decode(),
+            "more": [m.filename for m in more or []],
+        }
+
+    @app.post("/login")
+    async def login(data: Annotated[Login, Form()]) -> Login:
+        return data
+
+    @app.post("/items")
+    async def create(item: Item) -> Item:
+        return item
+
+    return app
+
+
+async def test_form_fields_files_and_lists(http: HTTP) -> None:
+    big = b"B" * (2**20 + 10)  # past the spool size: on disk
+    body = multipart(
+        ("title", None, b"hello"),
+        ("data", "d.bin", b"12345678"),
+        ("upload", "big.bin", big),
+        ("more", "m1.txt", b"a"),
+        ("more", "m2.txt", b"b"),
+    )
+    uploads: list[UploadFile] = []
+    with trio.fail_after(10):
+        response = await http(
+            planned_app(uploads),
+            "POST",
+            "/files",
+            body=body,
+            headers={"content-type": MULTIPART_TYPE},
+        )
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "title": "hello",
+        "data": 8,
+        "upload": ["big.bin", "application/octet-stream", len(big), False],
+        "head": "BBBBB",
+        "more": ["m1.txt", "m2.txt"],
+    }
+    assert uploads[0].file.closed  # closed after the response
+
+
+async def test_form_errors_are_fastapis(http: HTTP) -> None:
+    body = multipart(("title", None, b"far too long a title"), ("upload", None, b"text"))
+    app = planned_app()
+    with trio.fail_after(5):
+        bad = await http(app, "POST", "/files", body=body, headers={"content-type": MULTIPART_TYPE})
+        as_json = await http(
+            app, "POST", "/files", body=b'{"title": "x"}', headers={"content-type": JSON}
+        )
+    assert bad.status_code == 422
+    assert [(e["type"], e["loc"]) for e in bad.json()["detail"]] == [
+        ("string_too_long", ["body", "title"]),
+        ("missing", ["body", "data"]),
+        ("value_error", ["body", "upload"]),
+    ]
+    assert as_json.status_code == 422  # a JSON body is no form: every field is missing
+    assert [e["loc"] for e in as_json.json()["detail"]] == [
+        ["body", "title"],
+        ["body", "data"],
+        ["body", "upload"],
+    ]
+
+
+async def test_form_model_forbids_extras(http: HTTP) -> None:
+    app = planned_app()
+    urlencoded = {"content-type": "application/x-www-form-urlencoded"}
+    with trio.fail_after(5):
+        good = await http(app, "POST", "/login", body=b"username=a&password=b", headers=urlencoded)
+        extra = await http(
+            app, "POST", "/login", body=b"username=a&password=b&x=1", headers=urlencoded
+        )
+        missing = await http(app, "POST", "/login", body=b"username=a", headers=urlencoded)
+    assert good.json() == {"username": "a", "password": "b"}
+    assert extra.json()["detail"] == [
+        {
+            "type": "extra_forbidden",
+            "loc": ["body", "x"],
+            "msg": "Extra inputs are not permitted",
+            "input": "1",
+        }
+    ]
+    assert missing.json()["detail"] == [
+        {
+            "type": "missing",
+            "loc": ["body", "password"],
+            "msg": "Field required",
+            "input": {"username": "a"},
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (multipart(("title", None, b"t"), ("upload", "u", b"x"))[:-20], 400),  # truncated
+        (b"--" + BOUNDARY.encode() + b"\r\nno headers end", 400),
+        (multipart(("upload", "u", b"x" * 2000)), 413),  # over max_body_size
+    ],
+)
+async def test_bad_multipart_bodies_on_a_planned_route(
+    body: bytes, status: int, http: HTTP
+) -> None:
+    with trio.fail_after(10):
+        response = await http(
+            planned_app(max_body_size=1024),
+            "POST",
+            "/files",
+            body=body,
+            headers={"content-type": MULTIPART_TYPE},
+        )
+    assert response.status_code == status
+
+
+@pytest.mark.parametrize(
+    ("content_type", "strict", "status", "error"),
+    [
+        (JSON, True, 200, None),
+        ("application/geo+json; charset=utf-8", True, 200, None),
+        ("text/plain", True, 422, "model_attributes_type"),
+        ("application/not-really-json", True, 422, "model_attributes_type"),
+        (None, True, 422, "model_attributes_type"),
+        (None, False, 200, None),  # strict_content_type=False: no content type is JSON
+        ("text/plain", False, 422, "model_attributes_type"),
+    ],
+)
+async def test_json_needs_a_json_content_type(
+    content_type: str | None, strict: bool, status: int, error: str | None, http: HTTP
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    body = b'{"name": "pen", "price": 2.5}'
+    with trio.fail_after(5):
+        response = await http(
+            planned_app(strict_content_type=strict), "POST", "/items", body=body, headers=headers
+        )
+    assert response.status_code == status
+    if error is None:
+        assert response.json() == {"name": "pen", "price": 2.5}
+    else:
+        assert response.json()["detail"] == [
+            {
+                "type": error,
+                "loc": ["body"],
+                "msg": "Input should be a valid dictionary or object to extract fields from",
+                "input": body.decode(),
+            }
+        ]
+
+
+async def test_broken_json_and_null(http: HTTP) -> None:
+    app = planned_app()
+    with trio.fail_after(5):
+        broken = await http(
+            app, "POST", "/items", body=b"{some broken json}", headers={"content-type": JSON}
+        )
+        null = await http(app, "POST", "/items", body=b"null", headers={"content-type": JSON})
+    assert broken.json()["detail"] == [
+        {
+            "type": "json_invalid",
+            "loc": ["body", 1],
+            "msg": "JSON decode error",
+            "input": {},
+            "ctx": {"error": "Expecting property name enclosed in double quotes"},
+        }
+    ]
+    assert null.json()["detail"] == [
+        {"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}
+    ]

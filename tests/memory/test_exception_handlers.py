@@ -190,8 +190,11 @@ async def test_handlers_replace_the_defaults_and_may_call_them(http: HTTP) -> No
         invalid = await http(app, "GET", "/items/foo")
         teapot = await http(app, "GET", "/items/3")
         four = await http(app, "GET", "/items/4")
-        body = await http(app, "POST", "/items/x", body=b'{"title": "towel", "size": "XL"}')
-        default = await http(app, "POST", "/items/default", body=b'{"title": "t"}')
+        json = {"content-type": "application/json"}
+        body = await http(
+            app, "POST", "/items/x", body=b'{"title": "towel", "size": "XL"}', headers=json
+        )
+        default = await http(app, "POST", "/items/default", body=b'{"title": "t"}', headers=json)
     assert invalid.status_code == 400
     assert invalid.json()["lines"] == [
         "('path', 'item_id'): Input should be a valid integer, unable to parse string as an integer"

@@ -87,7 +87,9 @@ async def test_body_text_html_and_status(http: HTTP) -> None:
         echo = await http(app, "POST", "/echo", body=b"payload")
         text = await http(app, "PATCH", "/text")
         html = await http(app, "DELETE", "/html")
-        json = await http(app, "PUT", "/json", body=b'{"a": 1}')
+        json = await http(
+            app, "PUT", "/json", body=b'{"a": 1}', headers={"content-type": "application/json"}
+        )
     assert (echo.status_code, echo.body, echo.headers["x-method"]) == (200, b"payload", "POST")
     assert (text.text, text.headers["content-type"]) == ("plain", "text/plain; charset=utf-8")
     assert (html.status_code, html.text) == (202, "<p>hi</p>")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 import uuid
 from typing import Annotated, Any
 
@@ -13,14 +14,18 @@ from fastrapi import (
     Body,
     Cookie,
     Depends,
+    File,
+    Form,
     Header,
     HTTPConnection,
     Path,
     Query,
     Request,
+    UploadFile,
     WebSocket,
 )
-from fastrapi._params import NO_BODY, Inputs, Role, plan_handler
+from fastrapi._params import NO_BODY, BodyKind, Inputs, Role, Source, plan_handler
+from fastrapi.datastructures import FormData
 from fastrapi.exceptions import RouteDefinitionError
 
 
@@ -317,3 +322,152 @@ def test_depends_needs_something_to_call() -> None:
 
     with pytest.raises(RouteDefinitionError, match="Depends\\(\\) needs a callable"):
         plan_handler(handler, frozenset(), Role.WEBSOCKET)
+
+
+class Filters(pydantic.BaseModel):
+    model_config = {"extra": "forbid"}
+
+    limit: int = 10
+    tags: list[str] = []
+
+
+class CommonHeaders(pydantic.BaseModel):
+    save_data: bool
+    x_tag: list[str] = []
+
+
+def test_parameter_models_take_their_fields_and_refuse_extras() -> None:
+    async def handler(
+        filters: Annotated[Filters, Query()], headers: Annotated[CommonHeaders, Header()]
+    ) -> None:
+        """Parameters only: the plan is what is tested."""
+
+    plan = plan_handler(handler, frozenset(), Role.HTTP)
+    bound = ok(plan, inputs("limit=5&tags=a&tags=b", headers={"save-data": "yes", "x-tag": "t"}))
+    assert bound["filters"] == Filters(limit=5, tags=["a", "b"])
+    assert bound["headers"] == CommonHeaders(save_data=True, x_tag=["t"])
+    _, errors = plan.bind(inputs("other=1", headers={"save_data": "yes"}))
+    assert errors == [
+        {
+            "type": "extra_forbidden",
+            "loc": ("query", "other"),
+            "msg": "Extra inputs are not permitted",
+            "input": "1",
+        },
+        {
+            "type": "missing",
+            "loc": ("header", "save_data"),
+            "msg": "Field required",
+            "input": {"x_tag": []},  # FastAPI's input: what was found ("save_data" is not read)
+        },
+    ]
+
+
+def test_header_model_without_converting_underscores() -> None:
+    async def handler(
+        headers: Annotated[CommonHeaders, Header(convert_underscores=False)],
+    ) -> None:
+        """Parameters only: the plan is what is tested."""
+
+    plan = plan_handler(handler, frozenset(), Role.HTTP)
+    assert ok(plan, inputs(headers={"save_data": "no"}))["headers"] == CommonHeaders(
+        save_data=False
+    )
+
+
+def test_marker_options_are_kept_and_ellipsis_is_required() -> None:
+    marker = Query(
+        ...,
+        alias="item-query",
+        title="Query string",
+        description="what to look for",
+        deprecated=True,
+        include_in_schema=False,
+        examples=["x"],
+        openapi_examples={"a": {"value": "x"}},
+        regex="^fixed$",
+        max_length=5,
+        something_else=1,
+    )
+    assert (marker.title, marker.description, marker.deprecated) == (
+        "Query string",
+        "what to look for",
+        True,
+    )
+    assert (marker.include_in_schema, marker.examples, marker.extra) == (
+        False,
+        ["x"],
+        {"something_else": 1},
+    )
+    assert marker.constraints == {"pattern": "^fixed$", "max_length": 5}
+
+    async def handler(q: Annotated[str, marker]) -> None:
+        """Parameters only: the plan is what is tested."""
+
+    plan = plan_handler(handler, frozenset(), Role.HTTP, {"marker": marker})
+    assert ok(plan, inputs("item-query=fixed")) == {"q": "fixed"}
+    _, errors = plan.bind(inputs("item-query=other"))
+    assert [(e["type"], e["loc"]) for e in errors] == [
+        ("string_pattern_mismatch", ("query", "item-query"))
+    ]
+    _, errors = plan.bind(inputs())
+    assert [(e["type"], e["loc"]) for e in errors] == [("missing", ("query", "item-query"))]
+
+
+def test_default_factory_and_fresh_mutable_defaults() -> None:
+    async def handler(
+        a: Annotated[list[str], Query(default_factory=lambda: ["made"])],
+        b: Annotated[list[str], Query()] = [],  # noqa: B006  # a fresh copy per request
+    ) -> None:
+        """Parameters only: the plan is what is tested."""
+
+    plan = plan_handler(handler, frozenset(), Role.HTTP)
+    first, second = ok(plan, inputs()), ok(plan, inputs())
+    assert first == {"a": ["made"], "b": []}
+    assert first["b"] is not second["b"]
+
+
+def test_form_plans_and_what_they_read() -> None:
+    async def handler(
+        name: Annotated[str, Form()],
+        data: Annotated[bytes, File()],
+        upload: UploadFile,
+        many: list[UploadFile] | None = None,
+    ) -> None:
+        """Parameters only: the plan is what is tested."""
+
+    plan = plan_handler(handler, frozenset(), Role.HTTP)
+    assert (plan.body_kind, plan.bytes_fields) == (BodyKind.FORM, frozenset({"data"}))
+    assert [v.source for v in plan.params] == [Source.FORM] * 4
+    _, errors = plan.bind(inputs(body=FormData([("name", ""), ("upload", "text")])))
+    assert [(e["type"], e["loc"]) for e in errors] == [
+        ("missing", ("body", "name")),  # an empty field is missing, as in FastAPI
+        ("missing", ("body", "data")),
+        ("value_error", ("body", "upload")),
+    ]
+
+
+def test_routes_without_a_body_plan_none() -> None:
+    async def handler(q: str = "") -> None:
+        """Parameters only: the plan is what is tested."""
+
+    plan = plan_handler(handler, frozenset(), Role.HTTP)
+    assert (plan.body_kind, plan.needs_body, plan.bytes_fields) == (None, False, frozenset())
+
+
+def test_a_route_cannot_take_json_and_a_form() -> None:
+    async def handler(item: Item, name: Annotated[str, Form()]) -> None:
+        """Parameters only: the plan is what is tested."""
+
+    with pytest.raises(RouteDefinitionError, match="either JSON"):
+        plan_handler(handler, frozenset(), Role.HTTP)
+
+
+def test_forms_need_python_multipart(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "python_multipart", None)
+
+    async def handler(name: Annotated[str, Form()]) -> None:
+        """Parameters only: the plan is what is tested."""
+
+    with pytest.raises(RouteDefinitionError, match='requires "python-multipart"'):
+        plan_handler(handler, frozenset(), Role.HTTP)
