@@ -48,9 +48,16 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Echo, JSON, 64 KiB, handshakes, idle memory and fan-out against the peers, and the Hub
-    across two processes on Redis (not a default; ``nox -s bench -- --quick``, ``--servers``,
-    ``--workloads``: see benchmarks/README.md)."""
+    """Echo, JSON, 64 KiB, handshakes, idle memory and fan-out against the peers, the Hub
+    across two processes on Redis, then the HTTP routes under wrk (not a default; ``nox -s
+    bench -- --quick``, ``--servers``, ``--workloads``; ``-- --http [ARGS]`` for the HTTP run
+    alone: see benchmarks/README.md)."""
     session.install("-e", ".[redis]", *nox.project.dependency_groups(PYPROJECT, "bench"))
     session.run("bash", "tests/redis/install.sh", external=True)
+    session.run("bash", "benchmarks/install_wrk.sh", external=True)
+    if session.posargs[:1] == ["--http"]:
+        session.run("python", "benchmarks/http_run.py", *session.posargs[1:])
+        return
     session.run("python", "benchmarks/run.py", *session.posargs)
+    if not session.posargs:
+        session.run("python", "benchmarks/http_run.py")
