@@ -13,7 +13,7 @@ import logging
 import os
 import stat
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import datetime
 from email.utils import format_datetime, formatdate
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
@@ -24,6 +24,7 @@ import trio
 
 from . import _files
 from ._json import dumps
+from ._streams import ContentStream, iterate, stream_until_disconnect
 from .datastructures import Headers
 
 if TYPE_CHECKING:
@@ -46,8 +47,6 @@ __all__ = [
 logger: Final = logging.getLogger("fastrapi")
 
 RawHeaders = list[tuple[bytes, bytes]]
-Content = str | bytes | memoryview
-ContentStream = AsyncIterable[Content] | Iterable[Content]
 
 
 class MutableHeaders:
@@ -450,90 +449,6 @@ class StreamingResponse(Response):
         charset = self.charset
         async for piece in iterate(self.body_iterator):
             yield piece.encode(charset) if isinstance(piece, str) else bytes(piece)
-
-
-async def iterate(content: ContentStream) -> AsyncIterator[Any]:
-    """The items of an async or plain iterable; a plain one's ``next()`` runs in a worker
-    thread (one at a time), and it is closed when we stop early."""
-    if isinstance(content, AsyncIterable):
-        iterator = aiter(content)
-        try:
-            async for item in iterator:
-                yield item
-        finally:
-            close = getattr(iterator, "aclose", None)
-            if close is not None:
-                with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_TIMEOUT):
-                    await close()
-        return
-    sync = iter(content)
-    done = object()
-    try:
-        while True:
-            item = await trio.to_thread.run_sync(_next, sync, done)
-            if item is done:
-                return
-            yield item
-    finally:
-        close = getattr(sync, "close", None)
-        if close is not None:
-            with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_TIMEOUT):
-                await trio.to_thread.run_sync(close)
-
-
-def _next(iterator: Iterator[Any], done: object) -> Any:
-    return next(iterator, done)
-
-
-CLOSE_TIMEOUT: Final = 5.0
-"""Seconds an iterator's own cleanup may take once the stream stopped."""
-
-
-async def stream_until_disconnect(
-    pieces: AsyncIterator[bytes], scope: Scope, receive: Receive, send: Send
-) -> bool:
-    """Send each piece as a body message, then the end; stop at once if the client leaves
-    (a ``http.disconnect`` from ``receive``, or a failed send). ``True`` if it all went.
-
-    An error of ``pieces`` is logged with the request and ends the stream without its final
-    message (the server then drops the connection: the client sees a truncated body).
-    """
-    complete = False
-    failed: Exception | None = None
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(_watch_disconnect, receive, nursery.cancel_scope)
-        try:
-            async for piece in pieces:
-                if piece:
-                    await send({"type": "http.response.body", "body": piece, "more_body": True})
-            await send({"type": "http.response.body", "body": b""})
-            complete = True
-        except (OSError, trio.BrokenResourceError, trio.ClosedResourceError):
-            pass  # the client left while we wrote
-        except Exception as exc:  # logged below, outside the nursery's group
-            failed = exc
-        finally:
-            aclose = getattr(pieces, "aclose", None)
-            if aclose is not None:
-                with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_TIMEOUT):
-                    await aclose()
-            nursery.cancel_scope.cancel()
-    if failed is not None:
-        logger.error(
-            "the streamed response of %s %s failed; the connection is dropped",
-            scope.get("method", "?"),
-            scope.get("path", "?"),
-            exc_info=failed,
-        )
-    return complete
-
-
-async def _watch_disconnect(receive: Receive, scope: trio.CancelScope) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            scope.cancel()
-            return
 
 
 class FileResponse(Response):

@@ -23,9 +23,10 @@ import pydantic
 import trio
 
 from ._json import dumps
+from ._streams import ContentStream, iterate, stream_until_disconnect
 from .exceptions import HistoryGap
 from .hub import Position
-from .responses import ContentStream, StreamingResponse, iterate, stream_until_disconnect
+from .responses import StreamingResponse
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping

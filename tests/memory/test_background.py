@@ -6,15 +6,17 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Annotated
 
+import h11
+import pytest
 import trio
-import trio.lowlevel
 
 from fastrapi import Depends, FastrAPI, HTTPException
 from fastrapi.background import BackgroundTask, BackgroundTasks
 from fastrapi.responses import PlainTextResponse
+from fastrapi.testing import open_live_server
 
 if TYPE_CHECKING:
-    import pytest
+    from fastrapi.server import ServerName
 
     from .conftest import HTTP
 
@@ -108,3 +110,36 @@ async def test_background_tasks_run_standalone() -> None:
     with trio.fail_after(5):
         await tasks()
     assert log == [1, 2]
+
+
+@pytest.mark.parametrize("server", ["native", "hypercorn"])
+async def test_a_task_outliving_shutdown_timeout_is_cancelled(server: ServerName) -> None:
+    app = FastrAPI()
+    started = trio.Event()
+    cancelled = trio.Event()
+
+    async def forever() -> None:
+        started.set()
+        try:
+            await trio.sleep_forever()
+        finally:
+            cancelled.set()
+
+    @app.get("/")
+    async def index(tasks: BackgroundTasks) -> str:
+        tasks.add_task(forever)
+        return "ok"
+
+    conn = h11.Connection(h11.CLIENT)
+    received = b""
+    with trio.fail_after(10):
+        async with open_live_server(app, server=server, shutdown_timeout=0.1) as address:
+            stream = await trio.open_tcp_stream(address.host, address.port)
+            request = h11.Request(method="GET", target="/", headers=[("host", "x")])
+            await stream.send_all(conn.send(request) + (conn.send(h11.EndOfMessage()) or b""))
+            while b"ok" not in received:
+                received += await stream.receive_some(4096)
+            await started.wait()  # the response is out, the task runs: now shut down
+        await cancelled.wait()
+        await stream.aclose()
+    assert received.startswith(b"HTTP/1.1 200")

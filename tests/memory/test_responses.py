@@ -14,6 +14,7 @@ import trio.lowlevel
 from fastrapi import FastrAPI
 from fastrapi.responses import (
     FileResponse,
+    JSONResponse,
     MutableHeaders,
     ORJSONResponse,
     RedirectResponse,
@@ -289,3 +290,43 @@ async def test_a_client_leaving_mid_stream_cancels_the_generator(target: str, ht
             await stopped.wait()  # cancelled at once, not at its next piece
     assert stopped.is_set()
     assert b"200" in received
+
+
+async def test_a_request_pipelined_behind_a_stream_is_served(app: FastrAPI) -> None:
+    conn = h11.Connection(h11.CLIENT)
+    first = h11.Request(method="GET", target="/async", headers=[("host", "x")])
+    second = b"GET /cookies HTTP/1.1\r\nhost: x\r\n\r\n"  # h11 clients do not pipeline
+    bodies: list[bytes] = []
+    statuses: list[int] = []
+    with trio.fail_after(10):
+        async with _serving(app, "native", []) as stream:
+            wire = conn.send(first) + (conn.send(h11.EndOfMessage()) or b"")
+            await stream.send_all(wire)
+            while len(bodies) < 2:
+                event = conn.next_event()
+                if event is h11.NEED_DATA:
+                    conn.receive_data(bytes(await stream.receive_some(RECEIVE_SIZE)))
+                elif isinstance(event, h11.Response):
+                    statuses.append(event.status_code)
+                    bodies.append(b"")
+                    if len(statuses) == 1:  # the second request goes while the first streams
+                        await stream.send_all(second)
+                elif isinstance(event, h11.Data):
+                    bodies[-1] += bytes(event.data)
+                elif isinstance(event, h11.EndOfMessage) and len(statuses) == 1:
+                    conn.start_next_cycle()
+            while not isinstance(event := conn.next_event(), h11.EndOfMessage):
+                if event is h11.NEED_DATA:
+                    conn.receive_data(bytes(await stream.receive_some(RECEIVE_SIZE)))
+                elif isinstance(event, h11.Data):
+                    bodies[-1] += bytes(event.data)
+    assert statuses == [200, 200]
+    assert bodies == [b"one two three", b"ok"]
+
+
+def test_json_falls_back_to_jsonable_encoder() -> None:
+    from decimal import Decimal
+
+    assert JSONResponse({"tags": {"a"}, "price": Decimal("2")}).body == b'{"tags":["a"],"price":2}'
+    with pytest.raises(TypeError, match="not JSON serializable: object"):
+        JSONResponse({"x": object()})
