@@ -58,8 +58,8 @@ async def read_body(request: Request, plan: HandlerPlan, strict_content_type: bo
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
         pass
-    try:  # the standard library's message and position, as FastAPI reports them
-        json.loads(raw)
+    try:  # what orjson refuses and Python's json takes (NaN), as FastAPI; or its error
+        return json.loads(raw)
     except json.JSONDecodeError as exc:
         error = {
             "type": "json_invalid",

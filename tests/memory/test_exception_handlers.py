@@ -37,6 +37,9 @@ if TYPE_CHECKING:
     from .conftest import HTTP, Connect
 
 
+JSON = {"content-type": "application/json"}
+
+
 class UnicornError(Exception):
     def __init__(self, name: str) -> None:
         super().__init__(name)
@@ -190,11 +193,10 @@ async def test_handlers_replace_the_defaults_and_may_call_them(http: HTTP) -> No
         invalid = await http(app, "GET", "/items/foo")
         teapot = await http(app, "GET", "/items/3")
         four = await http(app, "GET", "/items/4")
-        json = {"content-type": "application/json"}
         body = await http(
-            app, "POST", "/items/x", body=b'{"title": "towel", "size": "XL"}', headers=json
+            app, "POST", "/items/x", body=b'{"title": "towel", "size": "XL"}', headers=JSON
         )
-        default = await http(app, "POST", "/items/default", body=b'{"title": "t"}', headers=json)
+        default = await http(app, "POST", "/items/default", body=b'{"title": "t"}', headers=JSON)
     assert invalid.status_code == 400
     assert invalid.json()["lines"] == [
         "('path', 'item_id'): Input should be a valid integer, unable to parse string as an integer"
@@ -613,3 +615,99 @@ async def test_a_failing_websocket_handler_is_reported(connect: Connect) -> None
     with trio.fail_after(5), pytest.raises(RuntimeError, match="handler bug"):
         async with connect(app, "/ws") as client:
             assert (await client.wait_closed()).code == 1011
+
+
+# -- JSON bodies and their content type (FastAPI's strict_content_type) ---------------------
+
+
+def items_app(**options: bool) -> FastrAPI:
+    app = FastrAPI(**options)  # type: ignore[arg-type]
+
+    @app.post("/items")
+    async def create(item: Item) -> Item:
+        return item
+
+    return app
+
+
+BODY = b'{"title": "towel", "size": 5}'
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "application/geo+json", "Application/JSON; charset=utf-8"]
+)
+async def test_json_content_types_are_read_as_json(content_type: str, http: HTTP) -> None:
+    with trio.fail_after(5):
+        response = await http(
+            items_app(), "POST", "/items", body=BODY, headers={"content-type": content_type}
+        )
+    assert response.json() == {"title": "towel", "size": 5}
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/geo+json-seq"])
+async def test_json_without_a_json_content_type_is_a_422(
+    content_type: str | None, http: HTTP
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    with trio.fail_after(5):
+        response = await http(items_app(), "POST", "/items", body=BODY, headers=headers)
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": [
+            {
+                "type": "model_attributes_type",
+                "loc": ["body"],
+                "msg": "Input should be a valid dictionary or object to extract fields from",
+                "input": BODY.decode(),
+            }
+        ]
+    }
+
+
+async def test_without_strict_content_type_a_body_without_one_is_json(http: HTTP) -> None:
+    with trio.fail_after(5):
+        response = await http(items_app(strict_content_type=False), "POST", "/items", body=BODY)
+        text = await http(
+            items_app(strict_content_type=False),
+            "POST",
+            "/items",
+            body=BODY,
+            headers={"content-type": "text/plain"},
+        )
+    assert response.json() == {"title": "towel", "size": 5}
+    assert text.status_code == 422  # a content type that is not JSON still is not
+
+
+async def test_malformed_json_is_fastapis_json_invalid(http: HTTP) -> None:
+    app = items_app()
+    seen: list[object] = []
+
+    @app.exception_handler(RequestValidationError)
+    async def keep(request: Request, exc: RequestValidationError) -> Response:
+        seen.append(exc.body)
+        return await request_validation_exception_handler(request, exc)
+
+    with trio.fail_after(5):
+        response = await http(app, "POST", "/items", body=b"{some broken json}", headers=JSON)
+        lenient = await http(
+            app, "POST", "/items", body=b'{"title": "t", "size": 1, "x": NaN}', headers=JSON
+        )
+        not_text = await http(app, "POST", "/items", body=b'{"title": "\xff"}', headers=JSON)
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": [
+            {
+                "type": "json_invalid",
+                "loc": ["body", 1],
+                "msg": "JSON decode error",
+                "input": {},
+                "ctx": {"error": "Expecting property name enclosed in double quotes"},
+            }
+        ]
+    }
+    assert seen == ["{some broken json}"]
+    assert lenient.json() == {"title": "t", "size": 1}  # what Python's json takes, FastAPI does
+    assert (not_text.status_code, not_text.json()) == (
+        400,
+        {"detail": "There was an error parsing the body"},
+    )
