@@ -468,3 +468,72 @@ async def test_upload_form() -> None:
     assert login.json() == {"welcome": "a"}
     assert (extra.status_code, extra.json()["detail"][0]["type"]) == (422, "extra_forbidden")
     assert (no_file.status_code, no_file.json()["detail"][0]["loc"]) == (422, ["body", "data"])
+
+
+def load_package_app(package: str) -> FastrAPI:
+    """Import ``examples/PACKAGE/main.py`` afresh, as ``python -m PACKAGE.main`` would."""
+    if str(EXAMPLES) not in sys.path:
+        sys.path.insert(0, str(EXAMPLES))
+    for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+        del sys.modules[name]
+    app = importlib.import_module(f"{package}.main").app
+    assert isinstance(app, FastrAPI)
+    return app
+
+
+def test_every_example_package_has_a_main_app() -> None:
+    packages = [p for p in EXAMPLES.iterdir() if (p / "__init__.py").exists()]
+    assert packages
+    for package in packages:
+        load_package_app(package.name)
+        assert 'if __name__ == "__main__":' in (package / "main.py").read_text()
+
+
+async def test_bigger_app() -> None:
+    app = load_package_app("bigger_app")
+    token = {"x-token": "fake-super-secret-token"}
+    with trio.fail_after(5):
+        root = await http_request(app, "GET", "/?token=jessica")
+        no_jessica = await http_request(app, "GET", "/")
+        users = await http_request(app, "GET", "/users/?token=jessica")
+        me = await http_request(app, "GET", "/users/me?token=jessica")
+        items = await http_request(app, "GET", "/items/?token=jessica", headers=token)
+        plumbus = await http_request(app, "GET", "/items/plumbus?token=jessica", headers=token)
+        missing = await http_request(app, "GET", "/items/nope?token=jessica", headers=token)
+        bad_token = await http_request(app, "GET", "/items/?token=jessica")
+        put = await http_request(app, "PUT", "/items/gun?token=jessica", headers=token)
+        admin = await http_request(app, "POST", "/admin/?token=jessica", headers=token)
+        redirected = await http_request(app, "GET", "/items?token=jessica", headers=token)
+        async with open_websocket(app, "/items/gun/watch?token=jessica", headers=token) as ws:
+            watched = await ws.receive_json()
+        with pytest.raises(HandshakeRejected) as refused:
+            async with open_websocket(app, "/items/gun/watch?token=jessica"):
+                pytest.fail("the handshake must be refused")  # pragma: no cover
+    assert root.json() == {"message": "Hello Bigger Applications!"}
+    assert (no_jessica.status_code, no_jessica.json()["detail"][0]["loc"]) == (
+        422,
+        ["query", "token"],
+    )
+    assert users.json() == [{"username": "Rick"}, {"username": "Morty"}]
+    assert me.json() == {"username": "fakecurrentuser"}
+    assert items.json()["plumbus"] == {"name": "Plumbus", "price": 3.5}
+    assert plumbus.json() == {"name": "Plumbus", "price": 3.5}
+    assert (missing.status_code, missing.json()) == (404, {"detail": "Item not found"})
+    assert (bad_token.status_code, bad_token.json()["detail"][0]["loc"]) == (
+        422,
+        ["header", "x-token"],
+    )
+    assert (put.status_code, put.json()["detail"]) == (
+        403,
+        "You can only update the item: plumbus",
+    )
+    assert admin.json() == {"message": "Admin getting schwifty"}
+    assert (redirected.status_code, redirected.headers["location"]) == (
+        307,
+        "http://testserver/items/?token=jessica",
+    )
+    assert watched == {"name": "Portal Gun", "price": 0.0}
+    assert refused.value.status_code == 403
+    admin_route = next(r for r in app.routes if r.path == "/admin/")
+    assert admin_route.tags == ["admin"]
+    assert admin_route.responses == {418: {"description": "I'm a teapot"}}

@@ -1,0 +1,1 @@
+"""Routers shared with other projects: included with options given by the app."""
