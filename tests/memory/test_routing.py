@@ -104,7 +104,13 @@ def _shop() -> FastrAPI:
 async def test_response_model_validates_and_filters(http: HTTP) -> None:
     app = _shop()
     with trio.fail_after(5):
-        created = await http(app, "POST", "/items", body=b'{"name": "pen", "price": 1.5}')
+        created = await http(
+            app,
+            "POST",
+            "/items",
+            body=b'{"name": "pen", "price": 1.5}',
+            headers={"content-type": "application/json"},
+        )
         annotated = await http(app, "GET", "/annotated")
         unset = await http(app, "GET", "/dict-filtered")
         include = await http(app, "GET", "/include")
