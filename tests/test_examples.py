@@ -537,3 +537,29 @@ async def test_bigger_app() -> None:
     admin_route = next(r for r in app.routes if r.path == "/admin/")
     assert admin_route.tags == ["admin"]
     assert admin_route.responses == {418: {"description": "I'm a teapot"}}
+
+
+async def test_exception_handlers(capsys: pytest.CaptureFixture[str]) -> None:
+    app = app_of("exception_handlers")
+    with trio.fail_after(5):
+        unicorn = await http_request(app, "GET", "/unicorns/yolo")
+        fine = await http_request(app, "GET", "/unicorns/ann")
+        missing = await http_request(app, "GET", "/nowhere")
+        owner = await http_request(app, "GET", "/items/Morty")
+        rick = await http_request(app, "GET", "/items/Rick")
+        with pytest.raises(HandshakeRejected) as refused:
+            async with open_websocket(app, "/unicorns/yolo/ws"):
+                pytest.fail("refused")  # pragma: no cover
+        async with open_websocket(app, "/unicorns/yolo/ws?accept_first=true") as client:
+            assert await client.receive_text() == "hello yolo"
+            closed = await client.wait_closed()
+        async with open_websocket(app, "/unicorns/ann/ws") as client:
+            assert await client.receive_text() == "hello ann"
+    assert (unicorn.status_code, unicorn.json()) == (418, {"message": "Oops! yolo did something."})
+    assert fine.json() == {"unicorn_name": "ann"}
+    assert (missing.status_code, missing.json()) == (404, {"detail": "Not Found"})
+    assert "404 for http://" in capsys.readouterr().out
+    assert (owner.status_code, owner.json()) == (400, {"detail": "Owner error: Rick"})
+    assert rick.json() == {"owner": "Rick"}
+    assert refused.value.status_code == 418
+    assert closed == (4418, "yolo did something")

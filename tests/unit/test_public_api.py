@@ -13,6 +13,7 @@ PUBLIC_MODULES = [
     "fastrapi.background",
     "fastrapi.datastructures",
     "fastrapi.encoders",
+    "fastrapi.exception_handlers",
     "fastrapi.exceptions",
     "fastrapi.hub",
     "fastrapi.middleware",
