@@ -230,6 +230,11 @@ class Response:
             raw.append((b"content-type", kind.encode("latin-1")))
         return raw
 
+    def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
+        """(Re)make the raw headers from ``headers`` and the body (Starlette's name, for
+        subclasses that change the body after ``__init__``)."""
+        self.raw_headers = self._head(headers)
+
     @property
     def headers(self) -> MutableHeaders:
         """The headers to send (a view: changing it changes the response)."""

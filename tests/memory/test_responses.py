@@ -330,3 +330,10 @@ def test_json_falls_back_to_jsonable_encoder() -> None:
     assert JSONResponse({"tags": {"a"}, "price": Decimal("2")}).body == b'{"tags":["a"],"price":2}'
     with pytest.raises(TypeError, match="not JSON serializable: object"):
         JSONResponse({"x": object()})
+
+
+def test_init_headers_after_a_new_body() -> None:
+    response = Response(b"a")
+    response.body = b"abc"
+    response.init_headers({"x-kind": "letters"})
+    assert response.headers == {"x-kind": "letters", "content-length": "3"}
