@@ -3,20 +3,22 @@ WebSocket handshake alike, with scopes (``chat:read`` to listen, ``chat:write`` 
 
     python examples/secure_chat.py
 
-then ``GET /me`` with ``Authorization: Bearer token-ann``, or open
+then get a token (``POST /token`` with the form ``username=ann&password=ann-secret&scope=chat:read
+chat:write``), and ``GET /me`` with ``Authorization: Bearer <token>``, or open
 ``ws://localhost:8000/chat/lobby`` with the same header, or from a browser:
-``new WebSocket("ws://localhost:8000/chat/lobby", ["bearer", "token-ann"])``. A missing or
-unknown token refuses the handshake with 401 and ``WWW-Authenticate``, before the handler runs.
+``new WebSocket("ws://localhost:8000/chat/lobby", ["bearer", token])``. A missing or unknown
+token refuses the handshake with 401 and ``WWW-Authenticate``, before the handler runs.
 """
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 
 from pydantic import BaseModel
 
 from fastrapi import Depends, FastrAPI, HTTPException, Hub, Security, SecurityScopes, WebSocket
-from fastrapi.security import OAuth2PasswordBearer
+from fastrapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 
 hub = Hub()
 app = FastrAPI(hub=hub)
@@ -30,14 +32,29 @@ class User(BaseModel):
     scopes: list[str]
 
 
-# Stands in for your token check (a JWT's signature and claims, a session table...).
-TOKENS = {
-    "token-ann": User(name="ann", scopes=["chat:read", "chat:write"]),
-    "token-bob": User(name="bob", scopes=["chat:read"]),
+# Stand-ins for your user store (with hashed passwords: pwdlib, argon2) and your tokens (JWTs,
+# or a session table).
+USERS = {
+    "ann": ("ann-secret", ["chat:read", "chat:write"]),
+    "bob": ("bob-secret", ["chat:read"]),
 }
+TOKENS: dict[str, User] = {}
 
 
-def current_user(scopes: SecurityScopes, token: Annotated[str, Depends(oauth2_scheme)]) -> User:
+@app.post("/token")
+async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> dict[str, str]:
+    """A bearer token for the user, with the scopes asked for that the user may have."""
+    password, allowed = USERS.get(form.username, ("", []))
+    if not password or not secrets.compare_digest(form.password, password):
+        raise HTTPException(400, "Incorrect username or password")
+    token = secrets.token_urlsafe(24)  # URL-safe: a browser may send it as a subprotocol
+    TOKENS[token] = User(name=form.username, scopes=[s for s in form.scopes if s in allowed])
+    return {"access_token": token, "token_type": "bearer"}
+
+
+async def current_user(
+    scopes: SecurityScopes, token: Annotated[str, Depends(oauth2_scheme)]
+) -> User:
     """The token's user, if it has every scope the route (and what it depends on) needs."""
     challenge = f'Bearer scope="{scopes.scope_str}"' if scopes.scopes else "Bearer"
     user = TOKENS.get(token)

@@ -361,14 +361,36 @@ async def test_typed_messages() -> None:
 
 async def test_secure_chat_guards_http_and_websocket_with_one_scheme() -> None:
     app = app_of("secure_chat")
-    ann = {"Authorization": "Bearer token-ann"}
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    async def token_of(body: bytes) -> str:
+        response = await http_request(app, "POST", "/token", headers=form, body=body)
+        assert response.status_code == 200, response.text
+        assert response.json()["token_type"] == "bearer"
+        token: str = response.json()["access_token"]
+        return token
+
     with trio.fail_after(10):
         async with app.running():
+            wrong = await http_request(
+                app, "POST", "/token", headers=form, body=b"username=ann&password=nope"
+            )
+            ann_token = await token_of(
+                b"username=ann&password=ann-secret&scope=chat:read+chat:write"
+            )
+            bob_token = await token_of(
+                b"username=bob&password=bob-secret&scope=chat:read+chat:write"
+            )
+            listener = await token_of(b"username=ann&password=ann-secret")  # asked for no scope
+            ann = {"Authorization": f"Bearer {ann_token}"}
             me = await http_request(app, "GET", "/me", headers=ann)
             nobody = await http_request(app, "GET", "/me")
+            unscoped = await http_request(
+                app, "GET", "/me", headers={"Authorization": f"Bearer {listener}"}
+            )
             async with (
                 open_websocket(app, "/chat/lobby", headers=ann) as writer,
-                open_websocket(app, "/chat/lobby", subprotocols=["bearer", "token-bob"]) as reader,
+                open_websocket(app, "/chat/lobby", subprotocols=["bearer", bob_token]) as reader,
             ):
                 await reader.send_text("may I?")
                 assert await reader.receive_json() == {"error": "you may only listen here"}
@@ -380,11 +402,14 @@ async def test_secure_chat_guards_http_and_websocket_with_one_scheme() -> None:
                     app, "/chat/lobby", headers={"Authorization": "Bearer x"}
                 ):
                     pytest.fail("the handshake must be refused")  # pragma: no cover
+    assert (wrong.status_code, wrong.json()) == (400, {"detail": "Incorrect username or password"})
     assert (me.status_code, me.json()) == (
         200,
         {"name": "ann", "scopes": ["chat:read", "chat:write"]},
     )
     assert (nobody.status_code, nobody.headers["www-authenticate"]) == (401, "Bearer")
+    assert unscoped.status_code == 403
+    assert unscoped.headers["www-authenticate"] == 'Bearer scope="chat:read"'
     assert reader.subprotocol == "bearer"
     assert refused.value.status_code == 401
     assert refused.value.headers["www-authenticate"] == 'Bearer scope="chat:read"'

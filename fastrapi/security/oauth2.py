@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, final
+from typing import TYPE_CHECKING, Annotated, Any, final
 
 from .._connection import HTTPConnection  # noqa: TC001 (the planner resolves it)
+from ..params import Form
 from ._models import OAuth2 as OAuth2Model
 from ._models import OAuthFlows as OAuthFlowsModel
 from .base import SecurityBase
@@ -18,8 +19,70 @@ __all__ = [
     "OAuth2",
     "OAuth2AuthorizationCodeBearer",
     "OAuth2PasswordBearer",
+    "OAuth2PasswordRequestForm",
+    "OAuth2PasswordRequestFormStrict",
     "SecurityScopes",
 ]
+
+
+class OAuth2PasswordRequestForm:
+    """The form of an OAuth2 password-flow token request (RFC 6749 4.3.2), as a dependency:
+    ``form: Annotated[OAuth2PasswordRequestForm, Depends()]`` in the route at ``tokenUrl``.
+
+    The fields come from an ``application/x-www-form-urlencoded`` (or multipart) body; a
+    missing ``username`` or ``password`` is a 422, as is a ``grant_type`` other than
+    ``password``. This class lets ``grant_type`` be absent (as FastAPI's does);
+    :class:`OAuth2PasswordRequestFormStrict` requires it, as the RFC does.
+
+    Attributes:
+        grant_type: ``"password"``, or ``None`` when the client did not say.
+        username: The user name.
+        password: The password.
+        scopes: The requested scopes (the form's ``scope`` field split at spaces).
+        client_id: The client's id, if sent in the form (RFC 6749 prefers HTTP Basic).
+        client_secret: The client's secret, if sent in the form.
+    """
+
+    def __init__(
+        self,
+        *,
+        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+        username: Annotated[str, Form()],
+        password: Annotated[str, Form(json_schema_extra={"format": "password"})],
+        scope: Annotated[str, Form()] = "",
+        client_id: Annotated[str | None, Form()] = None,
+        client_secret: Annotated[str | None, Form(json_schema_extra={"format": "password"})] = None,
+    ) -> None:
+        self.grant_type = grant_type
+        self.username = username
+        self.password = password
+        self.scopes = scope.split()
+        self.client_id = client_id
+        self.client_secret = client_secret
+
+
+class OAuth2PasswordRequestFormStrict(OAuth2PasswordRequestForm):
+    """:class:`OAuth2PasswordRequestForm` that requires ``grant_type=password`` (RFC 6749):
+    without it the request is a 422."""
+
+    def __init__(
+        self,
+        *,
+        grant_type: Annotated[str, Form(pattern="^password$")],
+        username: Annotated[str, Form()],
+        password: Annotated[str, Form(json_schema_extra={"format": "password"})],
+        scope: Annotated[str, Form()] = "",
+        client_id: Annotated[str | None, Form()] = None,
+        client_secret: Annotated[str | None, Form(json_schema_extra={"format": "password"})] = None,
+    ) -> None:
+        super().__init__(
+            grant_type=grant_type,
+            username=username,
+            password=password,
+            scope=scope,
+            client_id=client_id,
+            client_secret=client_secret,
+        )
 
 
 class OAuth2(SecurityBase):
