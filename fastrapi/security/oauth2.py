@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, final
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, final
 
 from .._connection import HTTPConnection  # noqa: TC001 (the planner resolves it)
 from ..params import Form
@@ -23,6 +23,14 @@ __all__ = [
     "OAuth2PasswordRequestFormStrict",
     "SecurityScopes",
 ]
+
+# The fields of both token forms (FastAPI's): a secret is marked ``format: password`` for the
+# API document.
+_Username: TypeAlias = Annotated[str, Form()]
+_Secret: TypeAlias = Annotated[str, Form(json_schema_extra={"format": "password"})]
+_Scope: TypeAlias = Annotated[str, Form()]
+_ClientId: TypeAlias = Annotated[str | None, Form()]
+_ClientSecret: TypeAlias = Annotated[str | None, Form(json_schema_extra={"format": "password"})]
 
 
 class OAuth2PasswordRequestForm:
@@ -47,11 +55,11 @@ class OAuth2PasswordRequestForm:
         self,
         *,
         grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
-        username: Annotated[str, Form()],
-        password: Annotated[str, Form(json_schema_extra={"format": "password"})],
-        scope: Annotated[str, Form()] = "",
-        client_id: Annotated[str | None, Form()] = None,
-        client_secret: Annotated[str | None, Form(json_schema_extra={"format": "password"})] = None,
+        username: _Username,
+        password: _Secret,
+        scope: _Scope = "",
+        client_id: _ClientId = None,
+        client_secret: _ClientSecret = None,
     ) -> None:
         self.grant_type = grant_type
         self.username = username
@@ -69,11 +77,11 @@ class OAuth2PasswordRequestFormStrict(OAuth2PasswordRequestForm):
         self,
         *,
         grant_type: Annotated[str, Form(pattern="^password$")],
-        username: Annotated[str, Form()],
-        password: Annotated[str, Form(json_schema_extra={"format": "password"})],
-        scope: Annotated[str, Form()] = "",
-        client_id: Annotated[str | None, Form()] = None,
-        client_secret: Annotated[str | None, Form(json_schema_extra={"format": "password"})] = None,
+        username: _Username,
+        password: _Secret,
+        scope: _Scope = "",
+        client_id: _ClientId = None,
+        client_secret: _ClientSecret = None,
     ) -> None:
         super().__init__(
             grant_type=grant_type,
