@@ -26,7 +26,8 @@ class StaticFiles:
 
     It answers GET and HEAD (405 otherwise) with the file's content type (from its name),
     ``Content-Length``, ``ETag`` and ``Last-Modified``; a request whose ``If-None-Match`` or
-    ``If-Modified-Since`` still holds gets 304 and no body. Files are streamed in
+    ``If-Modified-Since`` still holds gets 304 and no body; a ``Range`` gets 206 (each file
+    goes out through :class:`~fastrapi.responses.FileResponse`). Files are streamed in
     ``chunk_size`` pieces, never read whole. Nothing outside ``directory`` is served: a path
     with ``..``, an encoded slash or backslash, a NUL, or a symbolic link that leads out is a
     404, as is a missing file or (unless ``html``) a directory.

@@ -112,3 +112,12 @@ async def test_a_directory_without_html_is_a_404(tmp_path: Path, http: HTTP) -> 
     with trio.fail_after(5):
         response = await http(app, "GET", "/files/d")
     assert response.status_code == 404
+
+
+async def test_ranges_of_a_static_file(site: FastrAPI, http: HTTP) -> None:
+    with trio.fail_after(10):
+        part = await http(site, "GET", "/static/app.js", headers={"range": "bytes=4-4"})
+        past = await http(site, "GET", "/static/app.js", headers={"range": "bytes=100-"})
+    assert (part.status_code, part.body) == (206, b"x")
+    assert part.headers["content-range"] == "bytes 4-4/10"
+    assert past.status_code == 416
