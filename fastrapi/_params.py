@@ -414,12 +414,11 @@ def plan_handler(
                 raise RouteDefinitionError(
                     f"{where}: Depends() needs a callable, or an annotation to call"
                 )
-            own = marker.scopes if isinstance(marker, Security) else ()
-            sub_scopes = tuple(dict.fromkeys((*scopes, *own)))
-            sub = plan_handler(call, path_params, Role.DEPENDENCY, namespace, provided, sub_scopes)
-            key = tuple(sorted(sub_scopes)) if own or sub.uses_scopes else ()
-            uses_scopes = uses_scopes or bool(key)
-            dependencies.append(Dependency(parameter.name, call, marker.use_cache, sub, key))
+            dependency = plan_marker(
+                parameter.name, marker, call, path_params, namespace, provided, scopes
+            )
+            uses_scopes = uses_scopes or bool(dependency.scope_key)
+            dependencies.append(dependency)
         elif marker is None and base is SecurityScopes:
             fixed.append((parameter.name, SecurityScopes(scopes)))
             uses_scopes = True
@@ -489,6 +488,24 @@ def plan_handler(
         body_kind=body_kind,
         bytes_fields=bytes_fields,
     )
+
+
+def plan_marker(
+    name: str,
+    marker: Depends,
+    call: Callable[..., object],
+    path_params: frozenset[str],
+    namespace: Mapping[str, Any] | None = None,
+    provided: Mapping[type, object] | None = None,
+    scopes: tuple[str, ...] = (),
+) -> Dependency:
+    """The plan of the dependency ``marker`` (``Depends`` or ``Security``) for the parameter
+    ``name`` (``""``: run for its effect), below the ``scopes`` required above it."""
+    own = marker.scopes if isinstance(marker, Security) else ()
+    sub_scopes = tuple(dict.fromkeys((*scopes, *own)))
+    sub = plan_handler(call, path_params, Role.DEPENDENCY, namespace, provided, sub_scopes)
+    key = tuple(sorted(sub_scopes)) if own or sub.uses_scopes else ()
+    return Dependency(name, call, marker.use_cache, sub, key)
 
 
 def _parameter_hints(

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, TypeVar, Unpack, final
 
-from ._params import Dependency, HandlerPlan, Role, plan_handler
+from ._params import Dependency, HandlerPlan, Role, plan_handler, plan_marker
 from ._pump import PumpOptions, WebSocketOptions, check_websocket_options
 from ._returns import NOT_GIVEN, ReturnPlan, plan_return, response_model_of
 from .exceptions import NoMatchFound, RouteDefinitionError
@@ -231,8 +231,7 @@ def _with_dependencies(
         call = marker.dependency
         if call is None or not callable(call):
             raise RouteDefinitionError(f"{where}: dependencies=[Depends(...)] need a callable")
-        sub = plan_handler(call, plan.path_names, Role.DEPENDENCY)
-        extra.append(Dependency("", call, marker.use_cache, sub))
+        extra.append(plan_marker("", marker, call, plan.path_names))  # Security's scopes too
     return dataclasses.replace(
         plan,
         dependencies=(*extra, *plan.dependencies),

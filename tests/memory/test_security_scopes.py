@@ -126,3 +126,35 @@ async def test_an_override_keeps_the_scopes(http: HTTP) -> None:
         response = await http(app, "GET", "/items")
     assert response.json() == {"user": "fake"}
     assert seen == [["items", "me"]]
+
+
+async def test_route_dependencies_take_security_scopes(http: HTTP, connect: Connect) -> None:
+    app = FastrAPI()
+    seen: list[list[str]] = []
+
+    def admin_only(scopes: SecurityScopes, role: str = "user") -> None:
+        seen.append(scopes.scopes)
+        if role not in scopes.scopes:
+            raise HTTPException(403, "admins only", {"WWW-Authenticate": scopes.scope_str})
+
+    @app.get("/admin", dependencies=[Security(admin_only, scopes=["admin"])])
+    async def admin() -> str:
+        return "ok"
+
+    @app.websocket("/admin", dependencies=[Security(admin_only, scopes=["admin"])])
+    async def admin_ws(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.send_text("ok")
+
+    with trio.fail_after(5):
+        refused = await http(app, "GET", "/admin")
+        allowed = await http(app, "GET", "/admin?role=admin")
+        async with connect(app, "/admin?role=admin") as client:
+            assert await client.receive_text() == "ok"
+        with pytest.raises(HandshakeRejected) as caught:
+            async with connect(app, "/admin"):
+                pytest.fail("the handshake must be refused")  # pragma: no cover
+    assert (refused.status_code, refused.headers["www-authenticate"]) == (403, "admin")
+    assert (allowed.status_code, allowed.json()) == (200, "ok")
+    assert caught.value.status_code == 403
+    assert seen == [["admin"]] * 4
