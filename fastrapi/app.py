@@ -659,7 +659,7 @@ class FastrAPI:
                 child["root_path"] = scope.get("root_path", "") + prefix
                 await mounted(child, receive, send)
                 return None
-        request = Request(scope, {}, receive, self.max_body_size)
+        request = Request(scope, receive, path_params={}, max_body_size=self.max_body_size)
         exchange = _Exchange()
         call: CallNext = partial(self._route, exchange=exchange)
         for middleware in reversed(self._http_middleware):
@@ -702,6 +702,23 @@ class FastrAPI:
             return await self._answer(request, HTTPException(405, headers=allow))
         route, path_params = found
         request.path_params = path_params
+        custom = route.custom_handler
+        if custom is None:
+            return await self.serve_route(route, request, exchange, answer=True)
+        request._scope[_EXCHANGE] = exchange  # for the route class's handler to find
+        request._scope["path_params"] = path_params  # for a request it makes of the scope
+        try:
+            return await custom(request)
+        except Exception as exc:
+            return await self._answer(request, exc)
+
+    async def serve_route(
+        self, route: APIRoute, request: Request, exchange: _Exchange, *, answer: bool
+    ) -> Response:
+        """Serve ``request`` with ``route``: its dependencies and handler, then the response
+        for what it returned; an error is answered by its exception handler (``answer``) or,
+        once the dependencies' cleanups have seen it, raised (for a custom route class's
+        handler, :meth:`~fastrapi.routing.APIRoute.get_route_handler`)."""
         plan = route.plan
         inputs = Inputs(request)
         solver = exchange.solver = Solver(
@@ -725,7 +742,10 @@ class FastrAPI:
             # may turn it into an HTTPException), then to its exception handler.
             exchange.solver = None
             exchange.error = exc
-            return await self._answer(request, await solver.unwind(exc))
+            unwound = await solver.unwind(exc)
+            if not answer:
+                raise unwound from None
+            return await self._answer(request, unwound)
         # a ResponseValidationError or TypeError of the value goes on to the 500 path
         return route.returns.render(result, solver.response)
 
@@ -837,6 +857,22 @@ async def _call_hook(hook: Hook) -> None:
     result = hook()
     if inspect.isawaitable(result):
         await result
+
+
+_EXCHANGE: Final = "fastrapi.exchange"
+"""The scope key of the request's :class:`_Exchange`, set for custom route handlers only."""
+
+
+def route_handler(route: APIRoute) -> Callable[[Request], Awaitable[Response]]:
+    """The handler :meth:`APIRoute.get_route_handler` gives: ``route`` served by the app of
+    the request, its errors raised."""
+
+    async def handle(request: Request) -> Response:
+        scope = request.scope
+        app: FastrAPI = scope["app"]
+        return await app.serve_route(route, request, scope[_EXCHANGE], answer=False)
+
+    return handle
 
 
 @dataclass(slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, final
+from typing import TYPE_CHECKING, Final
 
 import orjson
 
@@ -14,28 +14,60 @@ from .exceptions import HTTPException
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator
 
-    from ._types import Receive, Scope
+    from ._types import Message, Receive, Scope
     from .datastructures import FormData
 
 __all__ = ["Request"]
 
+_DEFAULT_MAX_BODY: Final = 2**20
 
-@final
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
 class Request(HTTPConnection):
     """One HTTP request: method, URL, headers, query and path parameters, and its body.
 
-    Created by fastrapi for each request; never construct one yourself.
+    fastrapi makes one for each request. A custom route class (see
+    :meth:`~fastrapi.routing.APIRoute.get_route_handler`) may make its own from the one it got,
+    as with Starlette: ``MyRequest(request.scope, request.receive)``; a subclass may override
+    :meth:`body` (keeping what it read in ``self._body``).
+
+    Args:
+        scope: The request's ASGI scope.
+        receive: Its ASGI ``receive`` (none: an empty body).
+        send: Accepted for Starlette's sake; unused.
+        path_params: The path parameters (default: the scope's ``"path_params"``).
+        max_body_size: Largest body read (default: the app's ``max_body_size``).
     """
 
+    _body: bytes
+    """The body once read (absent until then)."""
+
     def __init__(
-        self, scope: Scope, path_params: dict[str, object], receive: Receive, max_body_size: int
+        self,
+        scope: Scope,
+        receive: Receive | None = None,
+        send: object = None,
+        *,
+        path_params: dict[str, object] | None = None,
+        max_body_size: int | None = None,
     ) -> None:
-        super().__init__(scope, path_params)
-        self._receive = receive
+        super().__init__(
+            scope, scope.get("path_params", {}) if path_params is None else path_params
+        )
+        self._receive = receive or _no_body
+        if max_body_size is None:
+            max_body_size = getattr(scope.get("app"), "max_body_size", _DEFAULT_MAX_BODY)
         self._max_body_size = max_body_size
-        self._body: bytes | None = None
         self._streamed = False
         self._form: FormData | None = None
+
+    @property
+    def receive(self) -> Receive:
+        """The request's ASGI ``receive``."""
+        return self._receive
 
     @property
     def method(self) -> str:
@@ -50,7 +82,7 @@ class Request(HTTPConnection):
             HTTPException: 413 as soon as more than the app's ``max_body_size`` has arrived.
             RuntimeError: the body was streamed already.
         """
-        if self._body is not None:
+        if hasattr(self, "_body"):
             yield self._body
             return
         if self._streamed:
@@ -77,7 +109,7 @@ class Request(HTTPConnection):
             HTTPException: 413 when the body is over the app's ``max_body_size`` (found while
                 reading, never after).
         """
-        if self._body is None:
+        if not hasattr(self, "_body"):
             self._body = b"".join([chunk async for chunk in self.stream()])
         return self._body
 

@@ -31,10 +31,12 @@ from .hub import Hub
 from .responses import JSONResponse, Response
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
     from enum import Enum
 
     from ._returns import IncEx
     from .params import Depends
+    from .requests import Request
 
 __all__ = [  # noqa: RUF022  # plain sorted(), as tests/unit/test_public_api.py checks
     "APIRoute",
@@ -331,6 +333,21 @@ class APIRoute:
         )
         """How its values become responses."""
         self._given_response_class = given_class
+        self.custom_handler: Callable[[Request], Awaitable[Response]] | None = None
+        """What serves the route when a subclass overrides :meth:`get_route_handler`."""
+        if type(self).get_route_handler is not APIRoute.get_route_handler:
+            self.custom_handler = self.get_route_handler()
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        """The coroutine function that serves a request with this route (FastAPI's hook for
+        custom route classes): it solves the dependencies, calls the handler and returns its
+        response; what they raise (``HTTPException``, ``RequestValidationError``...) is raised,
+        to be answered by the exception handlers. Override it to wrap that function; the
+        default route class serves requests without it.
+        """
+        from .app import route_handler
+
+        return route_handler(self)
 
     def __repr__(self) -> str:
         methods = sorted(self.methods)

@@ -4,6 +4,7 @@ trailing-slash redirect, first-registered-wins, url_for and root_path; on both s
 
 from __future__ import annotations
 
+import gzip
 import logging
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,6 +14,7 @@ import trio
 
 from fastrapi import (
     APIRouter,
+    Body,
     Depends,
     FastrAPI,
     Header,
@@ -23,9 +25,13 @@ from fastrapi import (
     Response,
     WebSocket,
 )
+from fastrapi.exceptions import RequestValidationError
+from fastrapi.routing import APIRoute
 from fastrapi.testing import HandshakeRejected
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from .conftest import HTTP, Connect
 
 
@@ -375,3 +381,72 @@ async def test_response_validation_error_is_logged_not_sent(
         response = await http(_shop(), "GET", "/invalid")
     assert "price" not in response.text
     assert "/invalid" in caplog.text
+
+
+class _GzipRequest(Request):
+    async def body(self) -> bytes:
+        if not hasattr(self, "_body"):
+            body = await super().body()
+            if "gzip" in self.headers.getlist("content-encoding"):
+                body = gzip.decompress(body)
+            self._body = body
+        return self._body
+
+
+class _GzipRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        original = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            return await original(_GzipRequest(request.scope, request.receive))
+
+        return handler
+
+
+class _LoggingRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        original = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                response = await original(request)
+            except RequestValidationError as exc:
+                body = await request.body()
+                detail = {"errors": len(exc.errors()), "body": body.decode()}
+                raise HTTPException(422, detail) from exc
+            response.headers["x-timed"] = "1"
+            return response
+
+        return handler
+
+
+async def test_custom_route_classes_wrap_the_handler(http: HTTP) -> None:
+    app = FastrAPI()
+    app.router.route_class = _GzipRoute
+
+    @app.post("/sum/{factor}")
+    async def total(factor: int, numbers: Annotated[list[int], Body()]) -> int:
+        return factor * sum(numbers)
+
+    logged = APIRouter(route_class=_LoggingRoute)
+
+    @logged.post("/checked")
+    async def checked(numbers: Annotated[list[int], Body()]) -> int:
+        return sum(numbers)
+
+    app.include_router(logged)
+    json = {"content-type": "application/json"}
+    with trio.fail_after(5):
+        zipped = await http(
+            app,
+            "POST",
+            "/sum/2",
+            body=gzip.compress(b"[1, 2, 3]"),
+            headers={**json, "content-encoding": "gzip"},
+        )
+        plain = await http(app, "POST", "/sum/3", body=b"[1]", headers=json)
+        ok = await http(app, "POST", "/checked", body=b"[1, 2]", headers=json)
+        bad = await http(app, "POST", "/checked", body=b'["x"]', headers=json)
+    assert (zipped.json(), plain.json()) == (12, 3)
+    assert (ok.json(), ok.headers["x-timed"]) == (3, "1")
+    assert (bad.status_code, bad.json()) == (422, {"detail": {"errors": 1, "body": '["x"]'}})
