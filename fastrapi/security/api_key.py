@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .._connection import HTTPConnection  # noqa: TC001 (the planner resolves it)
 from ._models import APIKey, APIKeyIn
@@ -14,6 +14,13 @@ if TYPE_CHECKING:
 
 
 __all__ = ["APIKeyBase", "APIKeyCookie", "APIKeyHeader", "APIKeyQuery"]
+
+_FOUND_IN: Final = {
+    APIKeyIn.query: "query_params",
+    APIKeyIn.header: "headers",
+    APIKeyIn.cookie: "cookies",
+}
+"""The attribute of the connection where a key of each location is."""
 
 
 class APIKeyBase(SecurityBase):
@@ -34,6 +41,7 @@ class APIKeyBase(SecurityBase):
         scheme_name: str | None,
         auto_error: bool,
     ) -> None:
+        self._found_in = _FOUND_IN[location]
         self.model = APIKey.model_validate(
             {"in": location, "name": name, "description": description}
         )
@@ -51,9 +59,6 @@ class APIKeyBase(SecurityBase):
             return None
         return api_key
 
-    def _found_in(self, connection: HTTPConnection) -> Mapping[str, str]:
-        raise NotImplementedError  # each subclass says where
-
     async def __call__(self, connection: HTTPConnection) -> str | None:
         """The key of the request or handshake.
 
@@ -61,7 +66,8 @@ class APIKeyBase(SecurityBase):
             HTTPException: 401 with ``WWW-Authenticate: APIKey`` for a missing or empty key
                 (only with ``auto_error``; else the value is ``None``).
         """
-        return self.check_api_key(self._found_in(connection).get(self.model.name))
+        found_in: Mapping[str, str] = getattr(connection, self._found_in)
+        return self.check_api_key(found_in.get(self.model.name))
 
 
 class APIKeyQuery(APIKeyBase):
@@ -85,9 +91,6 @@ class APIKeyQuery(APIKeyBase):
     ) -> None:
         super().__init__(APIKeyIn.query, name, description, scheme_name, auto_error)
 
-    def _found_in(self, connection: HTTPConnection) -> Mapping[str, str]:
-        return connection.query_params
-
 
 class APIKeyHeader(APIKeyBase):
     """A key in a request header (``X-API-Key: ...``; the name is case-insensitive).
@@ -109,9 +112,6 @@ class APIKeyHeader(APIKeyBase):
     ) -> None:
         super().__init__(APIKeyIn.header, name, description, scheme_name, auto_error)
 
-    def _found_in(self, connection: HTTPConnection) -> Mapping[str, str]:
-        return connection.headers
-
 
 class APIKeyCookie(APIKeyBase):
     """A key in a cookie (a browser sends it on a WebSocket handshake too).
@@ -132,6 +132,3 @@ class APIKeyCookie(APIKeyBase):
         auto_error: bool = True,
     ) -> None:
         super().__init__(APIKeyIn.cookie, name, description, scheme_name, auto_error)
-
-    def _found_in(self, connection: HTTPConnection) -> Mapping[str, str]:
-        return connection.cookies

@@ -25,6 +25,7 @@ from fastrapi.security import (
     OAuth2PasswordBearer,
     OpenIdConnect,
 )
+from fastrapi.security.http import HTTPBase
 from fastrapi.testing import HandshakeRejected
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ SCHEMES: dict[str, SecurityBase] = {
     "basic-realm": HTTPBasic(realm="kingdom"),
     "basic-opt": HTTPBasic(auto_error=False),
     "digest": HTTPDigest(),
+    "any": HTTPBase(scheme="custom"),
     "header": APIKeyHeader(name="X-Key"),
     "query": APIKeyQuery(name="key"),
     "cookie": APIKeyCookie(name="key"),
@@ -116,6 +118,12 @@ GIVES: list[tuple[str, str, dict[str, str], object]] = [
         {"Authorization": 'Digest username="ann"'},
         {"scheme": "Digest", "credentials": 'username="ann"'},
     ),
+    (
+        "any-scheme",
+        "/any",
+        {"Authorization": "Custom x y"},
+        {"scheme": "Custom", "credentials": "x y"},
+    ),
     ("header", "/header", {"X-Key": "k1"}, "k1"),
     ("query", "/query?key=k1", {}, "k1"),
     ("cookie", "/cookie", {"Cookie": "key=k1"}, "k1"),
@@ -145,6 +153,8 @@ REFUSES: list[tuple[str, str, dict[str, str], int, str | None]] = [
     ("basic-opt-malformed", "/basic-opt", {"Authorization": "Basic %%%"}, 401, "Basic"),
     ("digest-missing", "/digest", {}, 401, "Digest"),
     ("digest-wrong-scheme", "/digest", bearer("abc"), 401, "Digest"),
+    ("any-missing", "/any", {}, 401, "Custom"),
+    ("any-no-credentials", "/any", {"Authorization": "Custom"}, 401, "Custom"),
     ("header-missing", "/header", {}, 401, "APIKey"),
     ("header-empty", "/header", {"X-Key": ""}, 401, "APIKey"),
     ("query-missing", "/query", {}, 401, "APIKey"),
