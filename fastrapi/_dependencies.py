@@ -40,6 +40,7 @@ class Solver:
     __slots__ = (
         "_cache",
         "_connection",
+        "_function_stack",
         "_limiter",
         "_overrides",
         "_stack",
@@ -64,6 +65,7 @@ class Solver:
         self._websocket = websocket
         self._cache: dict[object, object] = {}  # by callable, or (callable, scopes)
         self._stack: contextlib.AsyncExitStack | None = None  # made by the first generator
+        self._function_stack: contextlib.AsyncExitStack | None = None  # scope="function" ones
         self.response: Response | None = None
         """The response-to-be given to ``Response`` parameters (made when first asked for)."""
 
@@ -98,7 +100,7 @@ class Solver:
                 else plan_dependency(call, dep.plan.path_names, dep.plan.scopes)
             )
             try:
-                value = await self.call(sub)
+                value = await self.call(sub, function_scope=dep.function_scope)
             except (RequestValidationError, WebSocketRequestValidationError) as exc:
                 errors.extend(exc.errors())
                 continue
@@ -128,9 +130,9 @@ class Solver:
         body = self.inputs.body
         return RequestValidationError(errors, body=None if body is NO_BODY else body)
 
-    async def call(self, plan: HandlerPlan) -> object:
+    async def call(self, plan: HandlerPlan, *, function_scope: bool = False) -> object:
         """Call ``plan``'s function with its arguments; a generator is entered (its cleanup
-        waits for :meth:`aclose`)."""
+        waits for :meth:`aclose`, or for :meth:`end_function_scope` if ``function_scope``)."""
         kwargs = await self.arguments(plan)
         function = plan.call
         if plan.kind is CallKind.ASYNC:
@@ -140,12 +142,31 @@ class Solver:
         if plan.kind is CallKind.ASYNC_GENERATOR:
             manager: contextlib.AbstractAsyncContextManager[object]
             manager = contextlib.asynccontextmanager(function)(**kwargs)  # type: ignore[arg-type]
-            return await self._cleanups.enter_async_context(manager)
+            return await self._stack_for(function_scope).enter_async_context(manager)
         sync_manager: contextlib.AbstractContextManager[object]
         sync_manager = contextlib.contextmanager(function)(**kwargs)  # type: ignore[arg-type]
         value: object = await trio.to_thread.run_sync(sync_manager.__enter__, limiter=self._limiter)
-        self._cleanups.push_async_exit(partial(self._exit_in_thread, sync_manager))
+        self._stack_for(function_scope).push_async_exit(partial(self._exit_in_thread, sync_manager))
         return value
+
+    def _stack_for(self, function_scope: bool) -> contextlib.AsyncExitStack:
+        if not function_scope:
+            return self._cleanups
+        if self._function_stack is None:
+            self._function_stack = contextlib.AsyncExitStack()
+        return self._function_stack
+
+    async def end_function_scope(self) -> None:
+        """The handler has returned: run the cleanups of ``Depends(..., scope="function")``
+        generators now, before the response (FastAPI's order).
+
+        Raises:
+            Exception: what such a cleanup raised (an ``HTTPException``, say), to be answered.
+        """
+        stack = self._function_stack
+        if stack is not None:
+            self._function_stack = None
+            await stack.aclose()
 
     async def _exit_in_thread(
         self,
@@ -166,19 +187,21 @@ class Solver:
         leave the request without an answer: ``error`` is answered all the same, with a
         warning. The cleanups are spent after this; :meth:`aclose` has nothing left to do.
         """
-        stack = self._stack
-        if stack is None:
-            return error
-        self._stack = None
-        try:
-            swallowed = await stack.__aexit__(type(error), error, error.__traceback__)
-        except Exception as raised:
-            return raised
-        if swallowed:
-            logger.warning(
-                "a dependency's cleanup swallowed %r; answered as if it had re-raised it",
-                error,
-            )
+        stacks = (self._function_stack, self._stack)  # the function's are the inner ones
+        self._function_stack = self._stack = None
+        for stack in stacks:
+            if stack is None:
+                continue
+            try:
+                swallowed = await stack.__aexit__(type(error), error, error.__traceback__)
+            except Exception as raised:
+                error = raised
+                continue
+            if swallowed:
+                logger.warning(
+                    "a dependency's cleanup swallowed %r; answered as if it had re-raised it",
+                    error,
+                )
         return error
 
     async def aclose(self, error: BaseException | None = None) -> None:
@@ -188,14 +211,16 @@ class Solver:
         ``yield``, so they may see it. An error of a cleanup itself is logged, not raised: the
         response is out already. Cancelled, the cleanups get ``CLEANUP_TIMEOUT`` seconds.
         """
-        stack = self._stack
-        if stack is None:
+        stacks = [stack for stack in (self._function_stack, self._stack) if stack is not None]
+        if not stacks:
             return  # no generator dependency: nothing to clean up
-        if isinstance(error, trio.Cancelled):
-            with trio.move_on_after(CLEANUP_TIMEOUT, shield=True):
+        self._function_stack = self._stack = None
+        for stack in stacks:
+            if isinstance(error, trio.Cancelled):
+                with trio.move_on_after(CLEANUP_TIMEOUT, shield=True):
+                    await self._exit(stack, error)
+            else:
                 await self._exit(stack, error)
-        else:
-            await self._exit(stack, error)
 
     @staticmethod
     async def _exit(stack: contextlib.AsyncExitStack, error: BaseException | None) -> None:

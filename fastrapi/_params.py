@@ -136,6 +136,8 @@ class Dependency:
     plan: HandlerPlan
     scope_key: tuple[str, ...] = ()
     """The sorted scopes in its cache key, when the dependency uses scopes (FastAPI's key)."""
+    function_scope: bool = False
+    """``Depends(..., scope="function")``: a generator's cleanup runs when the handler returns."""
 
 
 @final
@@ -505,7 +507,8 @@ def plan_marker(
     sub_scopes = tuple(dict.fromkeys((*scopes, *own)))
     sub = plan_handler(call, path_params, Role.DEPENDENCY, namespace, provided, sub_scopes)
     key = tuple(sorted(sub_scopes)) if own or sub.uses_scopes else ()
-    return Dependency(name, call, marker.use_cache, sub, key)
+    function_scope = marker.scope == "function"
+    return Dependency(name, call, marker.use_cache, sub, key, function_scope=function_scope)
 
 
 def _parameter_hints(

@@ -737,6 +737,7 @@ class FastrAPI:
                 result = streamed(plan.call(**arguments), route.response_class, content)
             else:
                 result = await solver.call(plan)
+                await solver.end_function_scope()  # scope="function" cleanups: before the answer
         except Exception as exc:
             # FastAPI's order: the error goes through the dependencies' cleanups first (one
             # may turn it into an HTTPException), then to its exception handler.

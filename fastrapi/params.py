@@ -9,7 +9,7 @@ pydantic model is the JSON body (HTTP routes), anything else is a query paramete
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, final
+from typing import TYPE_CHECKING, Any, Final, Literal, final
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -225,13 +225,28 @@ class Depends:
     markers, sub-dependencies, the ``Request`` or ``WebSocket``. It is called once per request
     or connection however many parameters depend on it, unless ``use_cache=False``.
     ``Annotated[User, Depends()]`` depends on ``User`` itself.
+
+    ``scope`` says when a generator's cleanup runs: ``"request"`` (the default) after the
+    response is sent, ``"function"`` as soon as the handler has returned, before the response
+    (so an error it raises is answered, as FastAPI's ``scope="function"``). When the handler
+    raises, both run at once, before the error is answered.
+
+    Raises:
+        ValueError: ``scope`` is neither.
     """
 
     def __init__(
-        self, dependency: Callable[..., Any] | None = None, *, use_cache: bool = True
+        self,
+        dependency: Callable[..., Any] | None = None,
+        *,
+        use_cache: bool = True,
+        scope: Literal["function", "request"] | None = None,
     ) -> None:
+        if scope not in (None, "function", "request"):
+            raise ValueError(f"Depends scope must be 'function' or 'request', not {scope!r}")
         self.dependency = dependency
         self.use_cache = use_cache
+        self.scope = scope
 
     def __repr__(self) -> str:
         name = getattr(self.dependency, "__qualname__", repr(self.dependency))

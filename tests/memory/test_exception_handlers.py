@@ -711,3 +711,67 @@ async def test_malformed_json_is_fastapis_json_invalid(http: HTTP) -> None:
         400,
         {"detail": "There was an error parsing the body"},
     )
+
+
+# -- Depends(scope=...) -------------------------------------------------------------------
+
+
+def scoped_app(events: list[str]) -> FastrAPI:
+    app = FastrAPI()
+
+    def function_scoped() -> Iterator[str]:
+        yield "f"
+        events.append("function cleanup")
+
+    async def request_scoped() -> AsyncIterator[str]:
+        yield "r"
+        events.append("request cleanup")
+
+    def refusing() -> Iterator[None]:
+        yield
+        raise HTTPException(409, "refused by the cleanup")
+
+    def failing_late() -> Iterator[None]:
+        yield
+        raise RuntimeError("too late to answer")
+
+    @app.get("/order")
+    def order(
+        r: Annotated[str, Depends(request_scoped)],
+        f: Annotated[str, Depends(function_scoped, scope="function")],
+    ) -> str:
+        events.append("handler")
+        return r + f
+
+    @app.get("/refused")
+    def refused(_: Annotated[None, Depends(refusing, scope="function")]) -> str:
+        return "not sent"
+
+    @app.get("/late")
+    def late(_: Annotated[None, Depends(failing_late, scope="request")]) -> str:
+        return "sent"
+
+    return app
+
+
+async def test_function_scoped_cleanups_run_before_the_response(
+    http: HTTP, caplog: pytest.LogCaptureFixture
+) -> None:
+    events: list[str] = []
+    app = scoped_app(events)
+    with trio.fail_after(5):
+        response = await http(app, "GET", "/order")
+        refused = await http(app, "GET", "/refused")
+        late = await http(app, "GET", "/late")
+    assert response.json() == "rf"
+    assert events == ["handler", "function cleanup", "request cleanup"]
+    assert (refused.status_code, refused.json()) == (409, {"detail": "refused by the cleanup"})
+    assert (late.status_code, late.json()) == (200, "sent")  # the response was out already
+    assert "a dependency's cleanup failed" in caplog.text
+
+
+def test_depends_scope_is_function_or_request() -> None:
+    assert Depends(scope="function").scope == "function"
+    assert Depends().scope is None
+    with pytest.raises(ValueError, match="'function' or 'request', not 'app'"):
+        Depends(scope="app")  # type: ignore[arg-type]
