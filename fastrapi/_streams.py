@@ -6,6 +6,7 @@ the event streams of :mod:`fastrapi.sse`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Final
@@ -69,24 +70,26 @@ async def stream_until_disconnect(
     """
     complete = False
     failed: Exception | None = None
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(_watch_disconnect, receive, nursery.cancel_scope)
-        try:
-            async for piece in pieces:
-                if piece:
-                    await send({"type": "http.response.body", "body": piece, "more_body": True})
-            await send({"type": "http.response.body", "body": b""})
-            complete = True
-        except (OSError, trio.BrokenResourceError, trio.ClosedResourceError):
-            pass  # the client left while we wrote
-        except Exception as exc:  # logged below, outside the nursery's group
-            failed = exc
-        finally:
-            aclose = getattr(pieces, "aclose", None)
-            if aclose is not None:
-                with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_TIMEOUT):
-                    await aclose()
-            nursery.cancel_scope.cancel()
+    with bare_errors():
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_watch_disconnect, receive, nursery.cancel_scope)
+            try:
+                async for piece in pieces:
+                    if piece:
+                        message = {"type": "http.response.body", "body": piece, "more_body": True}
+                        await send(message)
+                await send({"type": "http.response.body", "body": b""})
+                complete = True
+            except (OSError, trio.BrokenResourceError, trio.ClosedResourceError):
+                pass  # the client left while we wrote
+            except Exception as exc:  # logged below, outside the nursery's group
+                failed = exc
+            finally:
+                aclose = getattr(pieces, "aclose", None)
+                if aclose is not None:
+                    with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_TIMEOUT):
+                        await aclose()
+                nursery.cancel_scope.cancel()
     if failed is not None:
         logger.error(
             "the streamed response of %s %s failed; the connection is dropped",
@@ -98,8 +101,40 @@ async def stream_until_disconnect(
 
 
 async def _watch_disconnect(receive: Receive, scope: trio.CancelScope) -> None:
+    """Cancel ``scope`` when the client leaves (or its unread request body stops coming: the
+    server then drops the connection anyway)."""
     while True:
-        message = await receive()
+        try:
+            message = await receive()
+        except Exception:  # a server's sign that the connection is gone (not one of ours)
+            message = {"type": "http.disconnect"}
         if message["type"] == "http.disconnect":
             scope.cancel()
             return
+
+
+@contextlib.contextmanager
+def bare_errors() -> Iterator[None]:
+    """Let the one exception of a nursery out as it is, not in an ``ExceptionGroup`` (trio's
+    groups are strict): a server's own signal that the client is gone, or an async
+    generator's ``GeneratorExit``, must reach their handlers unwrapped. A ``Cancelled`` beside
+    it is dropped (it came from the same end); several real errors stay a group.
+    """
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        leaves = list(_leaves(group))
+        real = [e for e in leaves if not isinstance(e, trio.Cancelled)]
+        if len(real) == 1:
+            raise real[0] from None
+        if not real:
+            raise leaves[0] from None
+        raise
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> Iterator[BaseException]:
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            yield from _leaves(exc)
+        else:
+            yield exc

@@ -23,7 +23,7 @@ import pydantic
 import trio
 
 from ._json import dumps
-from ._streams import ContentStream, iterate, stream_until_disconnect
+from ._streams import ContentStream, bare_errors, iterate, stream_until_disconnect
 from .exceptions import HistoryGap
 from .hub import Position
 from .responses import StreamingResponse
@@ -197,19 +197,20 @@ async def _with_pings(content: Any, interval: float | None) -> AsyncIterator[byt
             except Exception as exc:  # raised by the consumer, below
                 failed.append(exc)
 
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(pull)
-        try:
-            with items:
-                while True:
-                    with trio.move_on_after(interval) as idle:
-                        try:
-                            event = await items.receive()
-                        except trio.EndOfChannel:
-                            break
-                    yield KEEPALIVE_COMMENT if idle.cancelled_caught else event
-        finally:
-            nursery.cancel_scope.cancel()
+    with bare_errors():
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(pull)
+            try:
+                with items:
+                    while True:
+                        with trio.move_on_after(interval) as idle:
+                            try:
+                                event = await items.receive()
+                            except trio.EndOfChannel:
+                                break
+                        yield KEEPALIVE_COMMENT if idle.cancelled_caught else event
+            finally:
+                nursery.cancel_scope.cancel()
     if failed:
         raise failed[0]
 

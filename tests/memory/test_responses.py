@@ -10,6 +10,7 @@ import h11
 import pytest
 import trio
 import trio.lowlevel
+import trio.testing
 
 from fastrapi import FastrAPI
 from fastrapi.responses import (
@@ -337,3 +338,33 @@ def test_init_headers_after_a_new_body() -> None:
     response.body = b"abc"
     response.init_headers({"x-kind": "letters"})
     assert response.headers == {"x-kind": "letters", "content-length": "3"}
+
+
+async def test_a_stalled_request_body_ends_a_stream_without_a_crash(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    app = FastrAPI()
+    stopped = trio.Event()
+
+    @app.post("/upload-and-stream")
+    async def upload() -> StreamingResponse:  # streams without reading the body
+        async def pieces() -> AsyncIterator[bytes]:
+            try:
+                yield b"started"
+                await trio.sleep_forever()
+            finally:
+                stopped.set()
+
+        return StreamingResponse(pieces())
+
+    conn = h11.Connection(h11.CLIENT)
+    head = h11.Request(
+        method="POST",
+        target="/upload-and-stream",
+        headers=[("host", "x"), ("content-length", "100")],
+    )
+    with trio.fail_after(30):
+        async with _serving(app, "native", []) as stream:
+            await stream.send_all(conn.send(head) + conn.send(h11.Data(data=b"part")))
+            await stopped.wait()  # the body never comes: the server's header_timeout ends it
+    assert stopped.is_set()
