@@ -46,6 +46,22 @@ class HTTPConnection:
         return parse_cookies(self.headers.get("cookie", ""))
 
     @property
+    def session(self) -> dict[str, Any]:
+        """The client's session (a dict to read and change), kept by
+        :class:`~fastrapi.middleware.sessions.SessionMiddleware`.
+
+        Raises:
+            RuntimeError: the app has no ``SessionMiddleware``.
+        """
+        try:
+            session: dict[str, Any] = self._scope["session"]
+        except KeyError:
+            raise RuntimeError(
+                "SessionMiddleware must be installed to access request.session"
+            ) from None
+        return session
+
+    @property
     def client(self) -> Address | None:
         """The peer's address, when the server knows it."""
         client = self._scope.get("client")

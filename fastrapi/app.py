@@ -8,6 +8,7 @@ import sys
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from functools import partial
 from types import SimpleNamespace
@@ -17,6 +18,7 @@ import trio
 
 from ._asgi import ASGITransport
 from ._body import read_body
+from ._bridge import HTTP_RESPONSE, PASSAGE, NativeASGI, Passage
 from ._connection import HTTPConnection
 from ._dependencies import Solver
 from ._errors import ExceptionHandler, ExceptionHandlers, http_response, server_error_response
@@ -37,6 +39,7 @@ from .exceptions import (
     WebSocketRequestValidationError,
 )
 from .hub import Hub
+from .middleware import Middleware
 from .requests import Request
 from .responses import Response
 from .routing import APIRoute, APIRouter, APIWebSocketRoute, MethodNotAllowed, RouteOptions
@@ -58,6 +61,13 @@ __all__ = ["FastrAPI", "WebSocketOptions"]
 logger: Final = logging.getLogger("fastrapi")
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+SERVER_ERRORS: Final[ContextVar[Callable[[BaseException], None] | None]] = ContextVar(
+    "fastrapi_server_errors", default=None
+)
+"""Told of a ``WebSocketDisconnect`` a WebSocket handler let out (a normal end for the server):
+the test client re-raises it, as Starlette's does. Set in the task that starts a connection;
+unset when serving."""
 CallNext = Callable[[Request], Awaitable[Response]]
 HTTPMiddleware = Callable[[Request, CallNext], Awaitable[Response]]
 HandshakeHook = Callable[[HTTPConnection], Awaitable[None]]
@@ -215,8 +225,13 @@ class FastrAPI:
         self._exception_table = ExceptionHandlers()
         for key, handler in (exception_handlers or {}).items():
             self.add_exception_handler(key, handler)
-        self.user_middleware: list[Any] = list(middleware or [])
-        """The ``middleware=`` given, outermost first (FastAPI's)."""
+        self.user_middleware: list[Middleware] = list(middleware or [])
+        """The ASGI middleware (``middleware=``, then :meth:`add_middleware`), outermost
+        first, as FastAPI's."""
+        self._stack: ASGIApp | None = None  # the middleware around the routes, if any
+        self._stack_built = False  # at startup, or the first request
+        self.mount_names: dict[str, str] = {}
+        """The mounts' paths by their ``name``."""
         self.lifespan = lifespan
         self.max_body_size = max_body_size
         self.allowed_origins = frozenset(allowed_origins) if allowed_origins is not None else None
@@ -381,13 +396,16 @@ class FastrAPI:
         """
         return self.router.url_path_for(name, **path_params)
 
-    def mount(self, path: str, app: ASGIApp) -> None:
-        """Serve every HTTP request under ``path`` with the ASGI ``app``:
-        ``app.mount("/static", StaticFiles(directory="static"))``.
+    def mount(self, path: str, app: ASGIApp, name: str | None = None) -> None:
+        """Serve every HTTP request and WebSocket under ``path`` with the ASGI ``app``:
+        ``app.mount("/static", StaticFiles(directory="static"))``, or another
+        :class:`FastrAPI` (a sub-application, with its own routes, middleware and docs).
 
         The mounted app sees the rest of the path (``/static/app.js`` as ``/app.js``) and
-        ``path`` added to ``root_path``. Mounts are looked at before the routes, outside the
-        HTTP middleware.
+        ``path`` added to ``root_path``. Mounts are looked at before the routes, inside the
+        ASGI middleware (:meth:`add_middleware`) and outside the HTTP middleware. A mounted
+        :class:`FastrAPI` gets the native server's WebSockets as they are (pings included).
+        ``name`` names the mount for ``url_for(name, path=...)``.
 
         Raises:
             RouteDefinitionError: ``path`` does not start with ``/``, or ends with one.
@@ -397,6 +415,38 @@ class FastrAPI:
                 f"mount path must start with / and not end with one: {path!r}"
             )
         self._mounts.append((path, app))
+        if name is not None:
+            self.mount_names[name] = path
+
+    def add_middleware(
+        self, middleware_class: Callable[..., ASGIApp], *args: Any, **kwargs: Any
+    ) -> None:
+        """Wrap the app in an ASGI middleware: ``app.add_middleware(GZipMiddleware,
+        minimum_size=1000)`` (the last added is the outermost, as in FastAPI).
+
+        ``middleware_class(app, *args, **kwargs)`` must make an ASGI 3 app; fastrapi's
+        (:mod:`fastrapi.middleware`) and Starlette's work alike. The stack is built once, at
+        startup or the first request, and sees every HTTP request and WebSocket on both servers;
+        an app without middleware pays nothing for it. See :doc:`/middleware`.
+
+        Raises:
+            RuntimeError: the app has started already.
+        """
+        if self._stack_built:
+            raise RuntimeError("cannot add middleware after the application has started")
+        self.user_middleware.insert(0, Middleware(middleware_class, *args, **kwargs))
+
+    def _build_stack(self) -> ASGIApp | None:
+        """Build the middleware around the routes, once (``None``: there is none)."""
+        if not self._stack_built:
+            app: ASGIApp | None = None
+            if self.user_middleware:
+                app = self._innermost
+                for cls, args, kwargs in reversed(self.user_middleware):
+                    app = cls(app, *args, **kwargs)
+            self._stack = app
+            self._stack_built = True
+        return self._stack
 
     def exception_handler(self, key: type[BaseException] | int) -> Callable[[EH], EH]:
         """Answer an exception class (and its subclasses), or an HTTP status, with the
@@ -472,14 +522,14 @@ class FastrAPI:
         if not trio.lowlevel.in_trio_run():
             await _refuse_non_trio(scope, receive, send)
             return
+        # As Starlette does: the error that made a 500 goes on to the server, which logs it
+        # (a test client raises it) once the response is out.
+        await self.serve_asgi(scope, receive, send, self._raise_http_error)
+
+    def _raise_http_error(self, scope: Scope, exc: Exception, outcome: str) -> None:
         if scope["type"] == "http":
-            # As Starlette does: the error that made a 500 goes on to the server, which logs
-            # it (a test client raises it) once the response is out.
-            error = await self._http(scope, receive, _counting(self.monitor, scope, send))
-            if error is not None:
-                raise error
-            return
-        await self.serve_asgi(scope, receive, send, self.log_handler_error)
+            raise exc
+        self.log_handler_error(scope, exc, outcome)
 
     async def serve_asgi(
         self,
@@ -490,18 +540,67 @@ class FastrAPI:
         defaults: WebSocketOptions | None = None,
     ) -> None:
         """The ASGI entry point that tells ``on_error`` what a handler raised that made a 500
-        or a 1011, with the WebSocket options given to ``serve()`` (``defaults``)."""
+        or a 1011, with the WebSocket options given to ``serve()`` (``defaults``), through the
+        app's ASGI middleware if it has any."""
+        stack = self._stack if self._stack_built else self._build_stack()
+        if stack is not None:
+            scope[PASSAGE] = Passage(on_error, defaults, None)
+            await stack(scope, receive, send)
+            return
+        await self._dispatch(scope, receive, send, on_error, defaults)
+
+    async def _innermost(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The app inside its middleware: the native WebSocket back to its transport when the
+        middleware passed it through untouched, else the routes over ASGI."""
+        passage: Passage | None = scope.get(PASSAGE)
+        if passage is None:  # a middleware made a scope of its own
+            passage = Passage(self._raise_http_error, None, None)
+        bridge = passage.bridge
+        if scope["type"] == "websocket" and bridge is not None and bridge.hand_over(receive, send):
+            await self._native_websocket(
+                scope, bridge.transport, passage.on_error, passage.defaults
+            )
+            return
+        await self._dispatch(scope, receive, send, passage.on_error, passage.defaults)
+
+    async def _dispatch(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        on_error: ErrorHandler,
+        defaults: WebSocketOptions | None,
+    ) -> None:
         kind = scope["type"]
         if kind == "websocket":
+            mounted = self._mounted(scope) if self._mounts else None
+            if mounted is not None:
+                child, sub = mounted
+                if isinstance(sub, FastrAPI):
+                    await sub.serve_asgi(child, receive, send, on_error, defaults)
+                else:
+                    await sub(child, receive, send)
+                return
             transport = ASGITransport(scope, receive, send)
             if await transport.wait_connect():
-                await self.serve_websocket(scope, transport, on_error, defaults)
+                await self._websocket(scope, transport, on_error, defaults)
         elif kind == "http":
             error = await self._http(scope, receive, _counting(self.monitor, scope, send))
             if error is not None:
                 on_error(scope, error, "answered with HTTP 500")
         elif kind == "lifespan":
             await self._lifespan(receive, send)
+
+    def _mounted(self, scope: Scope) -> tuple[Scope, ASGIApp] | None:
+        """The scope for the mounted app that serves this path, and that app."""
+        path = self._scope_path(scope)
+        for prefix, mounted in self._mounts:
+            if path == prefix or path.startswith(prefix + "/"):
+                child = dict(scope)
+                child["path"] = path[len(prefix) :] or "/"
+                child["root_path"] = scope.get("root_path", "") + prefix
+                return child, mounted
+        return None
 
     def log_handler_error(self, scope: Scope, exc: Exception, outcome: str) -> None:
         """Log what a handler (or its dependency) raised, with its route, peer and what the
@@ -522,13 +621,64 @@ class FastrAPI:
         on_error: ErrorHandler | None = None,
         defaults: WebSocketOptions | None = None,
     ) -> None:
-        """Route one WebSocket handshake and run its session over ``transport``, with the
-        options given to ``serve()`` (``defaults``) under the route's own.
+        """Route one WebSocket handshake of the native server and run its session over
+        ``transport``, with the options given to ``serve()`` (``defaults``) under the route's
+        own, through the app's ASGI middleware and mounts if it has any.
 
         What the handler raised (after the connection was closed with 1011, or the handshake
         refused with 403) goes to ``on_error`` (by default :meth:`log_handler_error`).
         """
         report = on_error or self.log_handler_error
+        stack = self._stack if self._stack_built else self._build_stack()
+        if stack is None:
+            await self._native_websocket(scope, transport, report, defaults)
+        else:
+            await self._bridged(stack, scope, transport, report, defaults)
+
+    async def _native_websocket(
+        self,
+        scope: Scope,
+        transport: Transport,
+        report: ErrorHandler,
+        defaults: WebSocketOptions | None,
+    ) -> None:
+        mounted = self._mounted(scope) if self._mounts else None
+        if mounted is None:
+            await self._websocket(scope, transport, report, defaults)
+            return
+        child, sub = mounted
+        if isinstance(sub, FastrAPI):
+            await sub.serve_websocket(child, transport, report, defaults)
+        else:
+            await self._bridged(sub, child, transport, report, defaults)
+
+    async def _bridged(
+        self,
+        asgi_app: ASGIApp,
+        scope: Scope,
+        transport: Transport,
+        report: ErrorHandler,
+        defaults: WebSocketOptions | None,
+    ) -> None:
+        """Serve a native WebSocket with an ASGI app (the middleware, or a mounted app)."""
+        bridge = NativeASGI(transport)
+        scope = {**scope, PASSAGE: Passage(report, defaults, bridge)}
+        scope["extensions"] = {**(scope.get("extensions") or {}), HTTP_RESPONSE: {}}
+        failed = False
+        try:
+            await asgi_app(scope, bridge.receive, bridge.send)
+        except Exception as exc:
+            failed = True
+            report(scope, exc, "the ASGI app in front of the routes failed")
+        await bridge.finish(failed, self.websocket_options.close_timeout)
+
+    async def _websocket(
+        self,
+        scope: Scope,
+        transport: Transport,
+        report: ErrorHandler,
+        defaults: WebSocketOptions | None,
+    ) -> None:
         path = self._scope_path(scope)
         if self.allowed_origins is not None:
             origin = Headers.from_raw(scope.get("headers", ())).get("origin")
@@ -563,13 +713,22 @@ class FastrAPI:
             direct = plan.call_directly(ws)
             if direct is not None:  # nothing to resolve or validate: no solver
                 made.append((connection.session, None))
-                return ws, direct
-            solver = Solver(
-                Inputs(ws), ws, self.dependency_overrides or {}, self.thread_limiter, websocket=True
-            )
-            ws._solver = solver
-            made.append((connection.session, solver))
-            return ws, solver.call(plan)
+                call: Awaitable[object] = direct
+            else:
+                solver = Solver(
+                    Inputs(ws),
+                    ws,
+                    self.dependency_overrides or {},
+                    self.thread_limiter,
+                    websocket=True,
+                )
+                ws._solver = solver
+                made.append((connection.session, solver))
+                call = solver.call(plan)
+            report_escape = SERVER_ERRORS.get()
+            if report_escape is not None:  # a test client: it re-raises the handler's end
+                call = _escaping(call, report_escape)
+            return ws, call
 
         options = route.options
         if defaults:
@@ -651,14 +810,10 @@ class FastrAPI:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> Exception | None:
         """Answer one HTTP request; return the error nothing answered (it made the 500), for
         the caller to report."""
-        path = self._scope_path(scope)
-        for prefix, mounted in self._mounts:
-            if path == prefix or path.startswith(prefix + "/"):
-                child = dict(scope)
-                child["path"] = path[len(prefix) :] or "/"
-                child["root_path"] = scope.get("root_path", "") + prefix
-                await mounted(child, receive, send)
-                return None
+        mounted = self._mounted(scope) if self._mounts else None
+        if mounted is not None:
+            await mounted[1](mounted[0], receive, send)
+            return None
         request = Request(scope, receive, path_params={}, max_body_size=self.max_body_size)
         exchange = _Exchange()
         call: CallNext = partial(self._route, exchange=exchange)
@@ -765,8 +920,9 @@ class FastrAPI:
         """Start the hub (:meth:`Hub.running`), run the startup hooks and enter ``lifespan``;
         on exit, the reverse.
 
-        Servers use it around serving; tests may too.
+        Servers use it around serving; tests may too. The middleware stack is built here.
         """
+        self._build_stack()
         # the threads of the process that serves: a limiter inherited from the process that
         # made the app (a supervisor forks its workers) may count threads that are not here
         self.thread_limiter = trio.CapacityLimiter(self.thread_limiter.total_tokens)
@@ -883,6 +1039,15 @@ class _Exchange:
 
     solver: Solver | None = None
     error: Exception | None = None
+
+
+async def _escaping(call: Awaitable[object], report: Callable[[BaseException], None]) -> object:
+    """Await a WebSocket handler, telling ``report`` of a ``WebSocketDisconnect`` it let out."""
+    try:
+        return await call
+    except WebSocketDisconnect as exc:
+        report(exc)
+        raise
 
 
 async def _through(middleware: HTTPMiddleware, call_next: CallNext, request: Request) -> Response:

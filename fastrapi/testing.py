@@ -307,11 +307,12 @@ async def _handshake(
     stream: trio.abc.Stream, path: str, subprotocols: Sequence[str], headers: Mapping[str, str]
 ) -> WebSocketTestSession:
     conn = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
+    given = {k.lower(): v for k, v in headers.items()}
     request = ws_events.Request(
-        host=SERVER.host,
+        host=given.pop("host", SERVER.host),
         target=path,
         subprotocols=list(subprotocols),
-        extra_headers=[(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        extra_headers=[(k.encode(), v.encode("latin-1")) for k, v in given.items()],
     )
     await stream.send_all(conn.send(request))
     status = 0

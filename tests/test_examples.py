@@ -588,3 +588,25 @@ async def test_exception_handlers(capsys: pytest.CaptureFixture[str]) -> None:
     assert rick.json() == {"owner": "Rick"}
     assert refused.value.status_code == 418
     assert closed == (4418, "yolo did something")
+
+
+def test_middleware_example() -> None:
+    from fastrapi.testclient import TestClient
+
+    client = TestClient(app_of("middleware"))
+    assert client.get("/visits").json() == {"visits": 1}
+    assert client.get("/visits").json() == {"visits": 2}  # the session cookie came back
+    report = client.get("/report", headers={"accept-encoding": "gzip"})
+    assert report.headers["content-encoding"] == "gzip"
+    assert report.json() == {"numbers": list(range(1000))}
+    cors = client.get("/visits", headers={"origin": "https://app.example"})
+    assert cors.headers["access-control-allow-origin"] == "https://app.example"
+    assert client.get("/admin/status").json() == {"status": "ok", "mounted_at": "/admin"}
+    with client.websocket_connect("/ws") as ws:
+        ws.send_text("hi")
+        assert ws.receive_text() == "hi"
+    with client.websocket_connect("/admin/events") as ws:
+        assert ws.receive_json() == {"event": "hello from the admin app"}
+    assert (
+        TestClient(app_of("middleware"), base_url="http://evil.example").get("/").status_code == 400
+    )

@@ -1,4 +1,4 @@
-"""HTTP middleware in FastAPI's form, and CORS for HTTP routes, on both servers."""
+"""HTTP middleware in FastAPI's form, and CORSMiddleware, on both servers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import trio
 
 from fastrapi import FastrAPI, PlainTextResponse, Request, Response
-from fastrapi.middleware import CORSMiddleware
+from fastrapi.middleware.cors import CORSMiddleware
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -76,7 +76,7 @@ async def test_a_failing_middleware_is_a_500(http: HTTP, caplog: pytest.LogCaptu
 
 def cors_app(**options: object) -> FastrAPI:
     app = FastrAPI()
-    app.middleware("http")(CORSMiddleware(**options))  # type: ignore[arg-type]
+    app.add_middleware(CORSMiddleware, **options)
 
     @app.get("/data")
     async def data() -> dict[str, int]:
@@ -132,12 +132,15 @@ async def test_cors_simple_and_preflight(http: HTTP) -> None:
     assert simple.headers["access-control-expose-headers"] == "x-count"
     assert simple.headers["vary"] == "Origin"
     assert "access-control-allow-origin" not in other.headers
-    assert other.headers["vary"] == "Origin"
     assert "access-control-allow-origin" not in plain.headers
-    assert preflight.status_code == 200
+    assert (preflight.status_code, preflight.text) == (200, "OK")
+    assert preflight.headers["access-control-allow-origin"] == "https://a.example"
     assert preflight.headers["access-control-allow-methods"] == "GET, POST"
-    assert preflight.headers["access-control-allow-headers"] == "x-token"
+    assert preflight.headers["access-control-allow-headers"] == (
+        "Accept, Accept-Language, Content-Language, Content-Type, x-token"
+    )
     assert preflight.headers["access-control-max-age"] == "600"
+    assert preflight.headers["access-control-allow-credentials"] == "true"
     assert (bad_method.status_code, bad_method.text) == (400, "Disallowed CORS method")
     assert (bad_header.status_code, bad_header.text) == (400, "Disallowed CORS headers")
     assert (bad_origin.status_code, bad_origin.text) == (400, "Disallowed CORS origin")
@@ -160,4 +163,24 @@ async def test_cors_any_origin(http: HTTP) -> None:
     assert simple.headers["access-control-allow-origin"] == "*"
     assert "vary" not in simple.headers
     assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "*"
     assert preflight.headers["access-control-allow-headers"] == "x-anything"
+
+
+async def test_cors_any_origin_with_a_cookie_echoes_it(http: HTTP) -> None:
+    app = cors_app(allow_origins=["*"], allow_origin_regex=None)
+    with trio.fail_after(5):
+        response = await http(
+            app, "GET", "/data", headers={"origin": "https://c.example", "cookie": "a=1"}
+        )
+    assert response.headers["access-control-allow-origin"] == "https://c.example"
+    assert response.headers["vary"] == "Origin"
+
+
+async def test_cors_origin_regex(http: HTTP) -> None:
+    app = cors_app(allow_origin_regex=r"https://.*\.example\.org")
+    with trio.fail_after(5):
+        good = await http(app, "GET", "/data", headers={"origin": "https://x.example.org"})
+        bad = await http(app, "GET", "/data", headers={"origin": "https://x.example.org.evil"})
+    assert good.headers["access-control-allow-origin"] == "https://x.example.org"
+    assert "access-control-allow-origin" not in bad.headers
