@@ -225,7 +225,7 @@ class FastrAPI:
         self._exception_table = ExceptionHandlers()
         for key, handler in (exception_handlers or {}).items():
             self.add_exception_handler(key, handler)
-        self.user_middleware: list[Middleware] = list(middleware or [])
+        self.user_middleware: list[Any] = list(middleware or [])
         """The ASGI middleware (``middleware=``, then :meth:`add_middleware`), outermost
         first, as FastAPI's."""
         self._stack: ASGIApp | None = None  # the middleware around the routes, if any

@@ -80,9 +80,12 @@ class _Entry:
         self.app = app
         self.root_path = root_path
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope["root_path"] = self.root_path
-        await self.app(scope, receive, send)
+    async def serve_asgi(
+        self, scope: Scope, receive: Receive, send: Send, on_error: ErrorHandler
+    ) -> None:
+        if self.root_path:
+            scope["root_path"] = self.root_path
+        await self.app.serve_asgi(scope, receive, send, on_error)
 
     async def serve_websocket(
         self,
@@ -91,7 +94,8 @@ class _Entry:
         on_error: ErrorHandler | None = None,
         defaults: WebSocketOptions | None = None,
     ) -> None:
-        scope["root_path"] = self.root_path
+        if self.root_path:
+            scope["root_path"] = self.root_path
         await self.app.serve_websocket(scope, transport, on_error, defaults)
 
 

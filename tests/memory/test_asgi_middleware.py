@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import trio
 
-from fastrapi import FastrAPI, Request, Response, WebSocket
+from fastrapi import FastrAPI, PlainTextResponse, Request, Response, WebSocket
 from fastrapi.middleware import Middleware
 from fastrapi.middleware.gzip import GZipMiddleware
 from fastrapi.middleware.httpsredirect import HTTPSRedirectMiddleware
@@ -67,8 +67,8 @@ def echo_app(*middleware: Middleware) -> FastrAPI:
         app.add_middleware(cls, *args, **kwargs)
 
     @app.get("/text")
-    async def text() -> str:
-        return "x" * 2000
+    async def text() -> PlainTextResponse:
+        return PlainTextResponse("x" * 2000)
 
     @app.websocket("/ws")
     async def echo(ws: WebSocket) -> None:
@@ -111,8 +111,8 @@ async def test_gzip_sizes_types_and_streams(http: HTTP) -> None:
     app = echo_app(Middleware(GZipMiddleware, minimum_size=100, compresslevel=5))
 
     @app.get("/small")
-    async def small() -> str:
-        return "tiny"
+    async def small() -> PlainTextResponse:
+        return PlainTextResponse("tiny")
 
     @app.get("/events")
     async def events() -> Response:
