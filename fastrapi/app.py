@@ -1100,9 +1100,8 @@ async def _reject(transport: Transport, scope: Scope, response: Response, why: s
         response.status_code,
         why,
     )
-    headers = [
-        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()
-    ]
+    # the transport sets content-length itself (the response's raw headers have one already)
+    headers = [(k, v) for k, v in response.raw_headers if k != b"content-length"]
     await transport.reject(response.status_code, headers, response.body)
 
 
