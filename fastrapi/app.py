@@ -786,6 +786,14 @@ class FastrAPI:
             await ws.close(CloseCode.INTERNAL_ERROR)
         return None
 
+    def largest_message_size(self) -> int:
+        """The largest WebSocket message any route accepts (the app's default or a route's
+        own ``max_message_size``), for the server's codec limits."""
+        return max(
+            [self.websocket_options.max_message_size]
+            + [route.options.max_message_size for route in self.router.websocket_routes]
+        )
+
     def statistics(self) -> AppStatistics:
         """What this process served so far: open WebSockets per route, messages, close codes,
         ping round trips (a snapshot; with several workers, each has its own)."""

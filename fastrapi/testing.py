@@ -80,10 +80,7 @@ def _config(app: FastrAPI, compression: bool) -> ServerConfig:
         keyfile=None,
         ssl_context=None,
         max_body_size=app.max_body_size,
-        max_message_size=max(
-            [app.websocket_options.max_message_size]
-            + [r.options.max_message_size for r in app.router.websocket_routes]
-        ),
+        max_message_size=app.largest_message_size(),
     )
 
 

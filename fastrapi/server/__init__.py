@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from .._types import ErrorHandler
-    from ..app import FastrAPI
     from ..datastructures import Address
+    from ._app import ServedApp
     from ._codec import CodecName
     from ._parser import ParserName
 
@@ -105,7 +105,7 @@ _NATIVE_ONLY: Final = ("ssl_context", "sock", "max_connections", "send_timeout",
 
 
 async def serve(
-    app: FastrAPI,
+    app: ServedApp,
     host: str,
     port: int,
     options: ServeOptions,
@@ -130,10 +130,7 @@ async def serve(
     if shutdown_trigger is None and task_status is trio.TASK_STATUS_IGNORED:
         shutdown_trigger = wait_for_signal
     shutdown_timeout = options.get("shutdown_timeout", 5.0)
-    max_message_size = max(
-        [app.websocket_options.max_message_size, defaults.get("max_message_size", 0)]
-        + [r.options.max_message_size for r in app.router.websocket_routes]
-    )
+    max_message_size = max(app.largest_message_size(), defaults.get("max_message_size", 0))
     if server == "hypercorn":
         from ._hypercorn import serve_hypercorn  # only then: Hypercorn takes a while to import
 

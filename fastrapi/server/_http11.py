@@ -35,8 +35,9 @@ from ._stream import RECEIVE_SIZE, StreamTransport, fileno, write_fd
 
 if TYPE_CHECKING:
     from .._attendant import Attendant
+    from .._pump import WebSocketOptions
     from .._types import ErrorHandler, Message, Scope
-    from ..app import FastrAPI, WebSocketOptions
+    from ._app import ServedApp
     from ._config import ServerConfig
     from ._parser import HTTPParser, RequestHead
 
@@ -49,7 +50,7 @@ _VERSIONS: Final = {b"1.1": "1.1", b"1.0": "1.0"}
 class ServerContext:
     """What every connection of one server shares."""
 
-    app: FastrAPI
+    app: ServedApp
     config: ServerConfig
     sessions: set[StreamTransport]
     """The open WebSockets, for a graceful shutdown."""

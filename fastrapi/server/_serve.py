@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     import ssl
     from collections.abc import Awaitable, Callable
 
+    from .._pump import WebSocketOptions
     from .._types import ErrorHandler
-    from ..app import FastrAPI, WebSocketOptions
+    from ._app import ServedApp
     from ._config import ServerConfig
 
 logger: Final = logging.getLogger("fastrapi")
@@ -110,7 +111,7 @@ async def _accept(
 
 
 async def serve_native(
-    app: FastrAPI,
+    app: ServedApp,
     host: str,
     port: int,
     config: ServerConfig,

@@ -47,8 +47,8 @@ from ._serve import listen_error
 if TYPE_CHECKING:
     from types import FrameType
 
-    from ..app import FastrAPI
     from . import ServeOptions
+    from ._app import ServedApp
 
 logger: Final = logging.getLogger("fastrapi")
 
@@ -59,7 +59,7 @@ KILL_MARGIN: Final = 5.0
 HAVE_REUSEPORT: Final = sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT")
 
 
-def run_workers(app: FastrAPI, host: str, port: int, options: ServeOptions, count: int) -> None:
+def run_workers(app: ServedApp, host: str, port: int, options: ServeOptions, count: int) -> None:
     """Serve ``app`` with ``count`` processes on ``host``:``port`` until SIGINT or SIGTERM.
 
     Raises:
@@ -134,7 +134,7 @@ class _Worker:
 class _Supervisor:
     def __init__(
         self,
-        app: FastrAPI,
+        app: ServedApp,
         family: socket.AddressFamily,
         host: str,
         port: int,
@@ -322,7 +322,7 @@ class _Supervisor:
 
 
 async def _serve_worker(
-    app: FastrAPI, host: str, port: int, options: ServeOptions, ready_w: int, lifeline_r: int
+    app: ServedApp, host: str, port: int, options: ServeOptions, ready_w: int, lifeline_r: int
 ) -> None:
     """One worker: serve until the first SIGINT or SIGTERM (ignoring the ones after it), or
     until the supervisor is gone (the end of ``lifeline_r``)."""
