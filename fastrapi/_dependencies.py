@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 import trio
 
 from ._params import NO_BODY, CallKind
-from .exceptions import RequestValidationError, WebSocketRequestValidationError
+from .exceptions import FastAPIError, RequestValidationError, WebSocketRequestValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -183,9 +183,9 @@ class Solver:
         ``except OwnerError: raise HTTPException(400)``), else ``error``.
 
         This is FastAPI's order: the handler's error passes through the dependencies before an
-        exception handler answers it. A cleanup that swallows the error (no ``raise``) cannot
-        leave the request without an answer: ``error`` is answered all the same, with a
-        warning. The cleanups are spent after this; :meth:`aclose` has nothing left to do.
+        exception handler answers it. A cleanup that swallows the error (no ``raise``) leaves
+        the request without an answer: that is a :class:`FastAPIError` (a 500), as in FastAPI.
+        The cleanups are spent after this; :meth:`aclose` has nothing left to do.
         """
         stacks = (self._function_stack, self._stack)  # the function's are the inner ones
         self._function_stack = self._stack = None
@@ -198,10 +198,12 @@ class Solver:
                 error = raised
                 continue
             if swallowed:
-                logger.warning(
-                    "a dependency's cleanup swallowed %r; answered as if it had re-raised it",
-                    error,
+                swallowed_error = FastAPIError(
+                    "no response: the handler was raising an exception and a dependency with "
+                    f"yield swallowed it (an except without raise in its cleanup): {error!r}"
                 )
+                swallowed_error.__cause__ = error
+                error = swallowed_error
         return error
 
     async def aclose(self, error: BaseException | None = None) -> None:

@@ -3,7 +3,9 @@
 The hierarchy::
 
     FastrapiError                            base of all our errors
-    ├── RouteDefinitionError(ValueError)     bad path, duplicate parameter, bad handler;
+    ├── FastAPIError(RuntimeError)           an error in the app's code, by FastAPI's name:
+    │   │                                    a yield dependency that swallowed the error
+    │   └── RouteDefinitionError(ValueError) bad path, duplicate parameter, bad handler;
     │                                        raised when the route is declared
     ├── WebSocketStateError(RuntimeError)    local misuse: send before accept, receive after close
     ├── WebSocketDisconnect(ConnectionError) the peer left or the connection ended; .code, .reason
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from .hub import Position
 
 __all__ = [
+    "FastAPIError",
     "FastrapiError",
     "HTTPException",
     "HistoryGap",
@@ -62,7 +65,15 @@ class FastrapiError(Exception):
     """Base class of every exception fastrapi raises."""
 
 
-class RouteDefinitionError(FastrapiError, ValueError):
+class FastAPIError(FastrapiError, RuntimeError):
+    """An error in the application's code, under the name FastAPI gives it (so that code
+    written for FastAPI catches it): a route that cannot be declared
+    (:class:`RouteDefinitionError`), or a dependency with ``yield`` whose cleanup swallowed
+    the handler's error, leaving the request without an answer (a 500, and this error in the
+    log, as FastAPI has it)."""
+
+
+class RouteDefinitionError(FastAPIError, ValueError):
     """A route cannot be declared: bad path template, bad handler, duplicate parameter."""
 
 
