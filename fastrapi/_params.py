@@ -30,6 +30,7 @@ import pydantic
 from ._connection import HTTPConnection
 from ._forms import MISSING_MULTIPART, multipart_installed
 from .datastructures import FormData, UploadFile
+from .encoders import jsonable_encoder
 from .exceptions import RouteDefinitionError
 from .params import UNSET, Body, Depends, File, Header, Param, Security
 
@@ -311,7 +312,8 @@ def _errors(exc: pydantic.ValidationError, loc: tuple[str, ...]) -> ErrorList:
             "input": _shown(error.get("input")),
         }
         if "ctx" in error:
-            item["ctx"] = {k: _plain(v) for k, v in error["ctx"].items()}
+            # as FastAPI's JSON has it: a validator's ValueError is {}, a Decimal a number
+            item["ctx"] = jsonable_encoder(error["ctx"])
         out.append(item)
     return out
 
@@ -326,10 +328,6 @@ def _shown(value: object) -> object:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return value
-
-
-def _plain(value: object) -> object:
-    return value if isinstance(value, str | int | float | bool | type(None)) else str(value)
 
 
 class Role(enum.Enum):

@@ -155,6 +155,34 @@ async def test_default_http_errors_are_fastapis(http: HTTP) -> None:
     }
 
 
+def check_id(value: str) -> str:
+    if not value.startswith("isbn-"):
+        raise ValueError('Invalid ID format, it must start with "isbn-"')
+    return value
+
+
+async def test_a_validators_error_is_fastapis_json(http: HTTP) -> None:
+    app = FastrAPI()
+
+    @app.get("/books")
+    async def books(book: Annotated[str, pydantic.AfterValidator(check_id)]) -> str:
+        return book  # pragma: no cover
+
+    with trio.fail_after(5):
+        response = await http(app, "GET", "/books?book=wtf")
+    assert response.json() == {
+        "detail": [
+            {
+                "type": "value_error",
+                "loc": ["query", "book"],
+                "msg": 'Value error, Invalid ID format, it must start with "isbn-"',
+                "input": "wtf",
+                "ctx": {"error": {}},
+            }
+        ]
+    }
+
+
 def handled_app() -> FastrAPI:
     """FastAPI's handling_errors tutorials 004 to 006 in one app."""
     app = FastrAPI()
