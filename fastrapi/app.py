@@ -774,16 +774,17 @@ class FastrAPI:
             return None if await _refused_by_default(connection, ws, exc) else exc
         try:
             result = await call_exception_handler(entry, ws, exc, self.thread_limiter)
+            state = ws.application_state
+            if state is WebSocketState.CONNECTING and result is not None:
+                response = checked_response(entry, result)
+                why = f"{type(exc).__name__}: {exc}"
+                await _refuse_with(connection, ws.scope, response, why)
+            elif state is WebSocketState.CONNECTED:  # accepted, and the handler did not close
+                await ws.close(CloseCode.INTERNAL_ERROR)
         except HTTPException as raised:
             return None if await _refused_by_default(connection, ws, raised) else raised
         except Exception as failure:  # the handler's own bug: judged and reported instead
             return failure
-        state = ws.application_state
-        if state is WebSocketState.CONNECTING and result is not None:
-            response = checked_response(entry, result)
-            await _refuse_with(connection, ws.scope, response, f"{type(exc).__name__}: {exc}")
-        elif state is WebSocketState.CONNECTED:  # accepted, and the handler did not close
-            await ws.close(CloseCode.INTERNAL_ERROR)
         return None
 
     def largest_message_size(self) -> int:
@@ -1089,8 +1090,12 @@ async def _refuse_with(connection: Connection, scope: Scope, response: Response,
     session = connection.session
     if not session.refuse():
         return False
-    await _reject(connection.transport, scope, response, why)
-    session.on_close_sent()
+    try:
+        await _reject(connection.transport, scope, response, why)
+    except trio.BrokenResourceError:
+        pass  # the client left before its refusal: nothing to tell it
+    finally:
+        session.on_close_sent()
     return True
 
 

@@ -629,6 +629,22 @@ async def test_a_server_error_handler_applies_to_websockets_too(connect: Connect
     assert (caught.value.status_code, caught.value.body) == (503, b"sorry: down")
 
 
+async def test_a_websocket_handler_returning_no_response_is_reported(connect: Connect) -> None:
+    app = FastrAPI()
+
+    @app.exception_handler(BannedError)
+    async def wrong(websocket: WebSocket, exc: BannedError) -> object:
+        return {"not": "a response"}
+
+    @app.websocket("/ws")
+    async def handler(websocket: WebSocket) -> None:
+        raise BannedError
+
+    with trio.fail_after(5), pytest.raises(TypeError, match="not a Response"):
+        async with connect(app, "/ws"):
+            pytest.fail("refused")  # pragma: no cover
+
+
 async def test_a_failing_websocket_handler_is_reported(connect: Connect) -> None:
     app = FastrAPI()
 
