@@ -40,11 +40,11 @@ class Solver:
     __slots__ = (
         "_cache",
         "_connection",
-        "_function_stack",
         "_limiter",
         "_overrides",
         "_stack",
         "_websocket",
+        "function_stack",
         "inputs",
         "response",
     )
@@ -65,7 +65,8 @@ class Solver:
         self._websocket = websocket
         self._cache: dict[object, object] = {}  # by callable, or (callable, scopes)
         self._stack: contextlib.AsyncExitStack | None = None  # made by the first generator
-        self._function_stack: contextlib.AsyncExitStack | None = None  # scope="function" ones
+        self.function_stack: contextlib.AsyncExitStack | None = None
+        """The cleanups of ``scope="function"`` generators, once there is one."""
         self.response: Response | None = None
         """The response-to-be given to ``Response`` parameters (made when first asked for)."""
 
@@ -152,9 +153,9 @@ class Solver:
     def _stack_for(self, function_scope: bool) -> contextlib.AsyncExitStack:
         if not function_scope:
             return self._cleanups
-        if self._function_stack is None:
-            self._function_stack = contextlib.AsyncExitStack()
-        return self._function_stack
+        if self.function_stack is None:
+            self.function_stack = contextlib.AsyncExitStack()
+        return self.function_stack
 
     async def end_function_scope(self) -> None:
         """The handler has returned: run the cleanups of ``Depends(..., scope="function")``
@@ -163,9 +164,9 @@ class Solver:
         Raises:
             Exception: what such a cleanup raised (an ``HTTPException``, say), to be answered.
         """
-        stack = self._function_stack
+        stack = self.function_stack
         if stack is not None:
-            self._function_stack = None
+            self.function_stack = None
             await stack.aclose()
 
     async def _exit_in_thread(
@@ -187,8 +188,8 @@ class Solver:
         the request without an answer: that is a :class:`FastAPIError` (a 500), as in FastAPI.
         The cleanups are spent after this; :meth:`aclose` has nothing left to do.
         """
-        stacks = (self._function_stack, self._stack)  # the function's are the inner ones
-        self._function_stack = self._stack = None
+        stacks = (self.function_stack, self._stack)  # the function's are the inner ones
+        self.function_stack = self._stack = None
         for stack in stacks:
             if stack is None:
                 continue
@@ -213,10 +214,10 @@ class Solver:
         ``yield``, so they may see it. An error of a cleanup itself is logged, not raised: the
         response is out already. Cancelled, the cleanups get ``CLEANUP_TIMEOUT`` seconds.
         """
-        stacks = [stack for stack in (self._function_stack, self._stack) if stack is not None]
+        stacks = [stack for stack in (self.function_stack, self._stack) if stack is not None]
         if not stacks:
             return  # no generator dependency: nothing to clean up
-        self._function_stack = self._stack = None
+        self.function_stack = self._stack = None
         for stack in stacks:
             if isinstance(error, trio.Cancelled):
                 with trio.move_on_after(CLEANUP_TIMEOUT, shield=True):

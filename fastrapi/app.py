@@ -901,7 +901,8 @@ class FastrAPI:
                 result = streamed(plan.call(**arguments), route.response_class, content)
             else:
                 result = await solver.call(plan)
-                await solver.end_function_scope()  # scope="function" cleanups: before the answer
+                if solver.function_stack is not None:  # scope="function": before the answer
+                    await solver.end_function_scope()
         except Exception as exc:
             # FastAPI's order: the error goes through the dependencies' cleanups first (one
             # may turn it into an HTTPException), then to its exception handler.
