@@ -106,3 +106,12 @@ def test_validation_error_names_its_endpoint() -> None:
     ]
     only_path = exceptions.ResponseValidationError([], endpoint_ctx={"path": "GET /x"})
     assert str(only_path).splitlines() == ["0 validation errors:", "  Endpoint: GET /x"]
+
+
+def test_a_close_reason_is_cut_to_what_a_close_frame_carries() -> None:
+    from fastrapi.exception_handlers import _truncated
+
+    assert _truncated("query.n: Field required") == "query.n: Field required"
+    cut = _truncated("é" * 100)
+    assert len(cut.encode()) <= 123
+    assert cut.endswith("...")
