@@ -391,10 +391,32 @@ class FastrAPI:
     def url_path_for(self, name: str, /, **path_params: object) -> str:
         """The path of the route named ``name`` with ``path_params`` put in.
 
+        A mount's ``name`` takes the path inside it (``url_path_for("static", path="/app.css")``),
+        and ``"mount:route"`` a route of a mounted app.
+
         Raises:
             NoMatchFound: no route of that name takes exactly those parameters.
         """
+        if self.mount_names:
+            found = self._mount_path_for(name, path_params)
+            if found is not None:
+                return found
         return self.router.url_path_for(name, **path_params)
+
+    def _mount_path_for(self, name: str, path_params: dict[str, object]) -> str | None:
+        mount, _, inner = name.partition(":")
+        prefix = self.mount_names.get(mount)
+        if prefix is None:
+            return None
+        if not inner:
+            rest = path_params.get("path")
+            if set(path_params) != {"path"} or not isinstance(rest, str):
+                return None
+            return prefix + "/" + rest.lstrip("/")
+        mounted = next(app for path, app in self._mounts if path == prefix)
+        if not isinstance(mounted, FastrAPI):
+            return None
+        return prefix + mounted.url_path_for(inner, **path_params)
 
     def mount(self, path: str, app: ASGIApp, name: str | None = None) -> None:
         """Serve every HTTP request and WebSocket under ``path`` with the ASGI ``app``:

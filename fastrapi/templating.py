@@ -60,7 +60,7 @@ class Jinja2Templates:
             env_options.setdefault("loader", jinja2.FileSystemLoader(directory))  # type: ignore[arg-type]  # checked above: not None
             env_options.setdefault("autoescape", jinja2.select_autoescape())
             env = jinja2.Environment(**env_options)
-        env.globals.setdefault("url_for", _url_for)
+        env.globals.setdefault("url_for", jinja2.pass_context(_url_for))
         self.env = env
         self.context_processors = list(context_processors or ())
 
@@ -111,6 +111,3 @@ class Jinja2Templates:
 def _url_for(context: Mapping[str, Any], name: str, /, **path_params: object) -> str:
     request = context["request"]
     return str(request.url_for(name, **path_params))
-
-
-_url_for.jinja_pass_arg = "context"  # type: ignore[attr-defined]  # jinja2.pass_context without importing jinja2 here

@@ -279,10 +279,11 @@ async def _exchange(
     errors: list[BaseException] = []
     stream, done = runner.connect(errors, url)
     conn = h11.Connection(h11.CLIENT)
-    given = [
-        (k, v) for k, v in headers if k.lower() not in (b"content-length", b"transfer-encoding")
-    ]
-    given.append((b"content-length", str(len(body)).encode()))
+    # httpx's headers as they are (as Starlette's client hands them to the app), except that
+    # the body goes whole: its length, never chunks
+    given = [(k, v) for k, v in headers if k.lower() != b"transfer-encoding"]
+    if body and not any(k.lower() == b"content-length" for k, _ in given):
+        given.append((b"content-length", str(len(body)).encode()))
     target = url.raw_path or b"/"
     status = 0
     response_headers: list[tuple[bytes, bytes]] = []

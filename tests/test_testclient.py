@@ -10,6 +10,8 @@ import pytest
 import trio
 
 from fastrapi import FastrAPI, HTTPException, Request, Response, WebSocket, WebSocketDisconnect
+from fastrapi.routing import NoMatchFound
+from fastrapi.staticfiles import StaticFiles
 from fastrapi.templating import Jinja2Templates
 from fastrapi.testclient import TestClient, WebSocketDenialResponse
 
@@ -267,8 +269,24 @@ def test_close_stops_the_thread_and_a_later_call_starts_again() -> None:
 
 def test_templates_render_with_url_for(tmp_path: Path) -> None:
     (tmp_path / "page.html").write_text("<p>{{ name }} {{ request.method }}</p>")
+    (tmp_path / "links.html").write_text(
+        "{{ url_for('page', name='bob') }} {{ url_for('static', path='/a.css') }} "
+        "{{ url_for('admin:status') }}"
+    )
     templates = Jinja2Templates(directory=tmp_path)
     app = FastrAPI()
+    admin = FastrAPI()
+
+    @admin.get("/status")
+    async def status() -> dict[str, str]:
+        return {}
+
+    app.mount("/static", StaticFiles(directory=tmp_path), name="static")
+    app.mount("/admin", admin, name="admin")
+
+    @app.get("/links")
+    async def links(request: Request) -> Response:
+        return templates.TemplateResponse(request, "links.html")
 
     @app.get("/page/{name}")
     async def page(request: Request, name: str) -> Response:
@@ -283,6 +301,11 @@ def test_templates_render_with_url_for(tmp_path: Path) -> None:
     assert response.text == "<p>ann GET</p>"
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert client.get("/old").text == "<p>&lt;b&gt; GET</p>"  # autoescaped
+    assert client.get("/links").text == (
+        "http://testserver/page/bob http://testserver/static/a.css http://testserver/admin/status"
+    )
+    with pytest.raises(NoMatchFound):
+        app.url_path_for("static", file="x")
     with pytest.raises(ValueError, match="directory or an env"):
         Jinja2Templates()
     with pytest.raises(ValueError, match="request"):
