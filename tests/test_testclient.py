@@ -10,7 +10,7 @@ import pytest
 import trio
 
 from fastrapi import FastrAPI, HTTPException, Request, Response, WebSocket, WebSocketDisconnect
-from fastrapi.routing import NoMatchFound
+from fastrapi.exceptions import NoMatchFound
 from fastrapi.staticfiles import StaticFiles
 from fastrapi.templating import Jinja2Templates
 from fastrapi.testclient import TestClient, WebSocketDenialResponse
