@@ -7,13 +7,17 @@ http://localhost:8000/admin/status (a separate app mounted under /admin).
 from __future__ import annotations
 
 from fastrapi import FastrAPI, Request, WebSocket
+from fastrapi.middleware import Middleware
 from fastrapi.middleware.cors import CORSMiddleware
 from fastrapi.middleware.gzip import GZipMiddleware
 from fastrapi.middleware.sessions import SessionMiddleware
 from fastrapi.middleware.trustedhost import TrustedHostMiddleware
 
-app = FastrAPI()
-app.add_middleware(TrustedHostMiddleware, allowed_hosts=["localhost", "127.0.0.1", "testserver"])
+app = FastrAPI(
+    middleware=[
+        Middleware(TrustedHostMiddleware, allowed_hosts=["localhost", "127.0.0.1", "testserver"])
+    ]
+)
 app.add_middleware(GZipMiddleware, minimum_size=1000)
 app.add_middleware(CORSMiddleware, allow_origins=["https://app.example"], allow_credentials=True)
 app.add_middleware(SessionMiddleware, secret_key="change me: a long random secret")

@@ -15,7 +15,7 @@ from fastrapi.middleware.gzip import GZipMiddleware
 from fastrapi.middleware.httpsredirect import HTTPSRedirectMiddleware
 from fastrapi.middleware.sessions import SessionMiddleware
 from fastrapi.middleware.trustedhost import TrustedHostMiddleware
-from fastrapi.testing import HandshakeRejected
+from fastrapi.testing import HandshakeRejected, open_websocket
 
 if TYPE_CHECKING:
     from fastrapi._types import ASGIApp, Message, Receive, Scope, Send
@@ -343,3 +343,57 @@ async def test_mounted_apps_serve_http_and_websockets(
     assert closed.code == 4000
     assert refused.value.status_code == 404
     assert mounted.mount_names == {"sub": "/sub"}
+
+
+class FailingOnWebSockets:
+    """A middleware with a bug on WebSockets."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            raise LookupError("middleware bug")
+        await self.app(scope, receive, send)
+
+
+async def test_a_failing_middleware_refuses_the_handshake_with_500() -> None:
+    app = echo_app(Middleware(FailingOnWebSockets))
+    with trio.fail_after(10):
+        with pytest.raises(LookupError, match="middleware bug"):
+            async with open_websocket(app, "/ws"):
+                pass  # pragma: no cover
+        with pytest.raises(HandshakeRejected) as refused:
+            async with open_websocket(app, "/ws", raise_server_exceptions=False):
+                pass  # pragma: no cover
+    assert refused.value.status_code == 500
+
+
+async def test_a_mounted_app_that_never_answers_is_a_500(connect: Connect) -> None:
+    async def silent(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()  # websocket.connect, and nothing more
+
+    app = FastrAPI()
+    app.mount("/silent", silent)
+    with trio.fail_after(10), pytest.raises(HandshakeRejected) as refused:
+        async with connect(app, "/silent"):
+            pass  # pragma: no cover
+    assert refused.value.status_code == 500
+
+
+async def test_middleware_given_to_the_constructor(http: HTTP, connect: Connect) -> None:
+    seen: list[str] = []
+    app = FastrAPI(middleware=[Middleware(Tagging, "given", seen)])
+    app.add_middleware(Tagging, "added", seen)
+
+    @app.get("/")
+    async def root() -> dict[str, int]:
+        return {"a": 1}
+
+    with trio.fail_after(10):
+        response = await http(app, "GET", "/")
+    assert response.headers.getlist("x-tag") == ["given", "added"]  # added is outermost
+    assert [s for s in seen if s.endswith(":http")] == ["added:http", "given:http"]
+    assert repr(app.user_middleware[0]) == "Middleware(Tagging, 'added', [...])".replace(
+        "[...]", repr(seen)
+    )
