@@ -40,6 +40,7 @@ from .exceptions import (
 )
 from .hub import Hub
 from .middleware import Middleware
+from .middleware._answer import answer
 from .requests import Request
 from .responses import Response
 from .routing import APIRoute, APIRouter, APIWebSocketRoute, MethodNotAllowed, RouteOptions
@@ -565,11 +566,13 @@ class FastrAPI:
         or a 1011, with the WebSocket options given to ``serve()`` (``defaults``), through the
         app's ASGI middleware if it has any."""
         stack = self._stack if self._stack_built else self._build_stack()
-        if stack is not None:
+        if stack is None:
+            await self._dispatch(scope, receive, send, on_error, defaults)
+        elif scope["type"] == "http":
+            await _through_stack(stack, scope, receive, send, Passage(on_error, defaults, None))
+        else:
             scope[PASSAGE] = Passage(on_error, defaults, None)
             await stack(scope, receive, send)
-            return
-        await self._dispatch(scope, receive, send, on_error, defaults)
 
     async def _innermost(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The app inside its middleware: the native WebSocket back to its transport when the
@@ -1071,6 +1074,27 @@ class _Exchange:
 
     solver: Solver | None = None
     error: Exception | None = None
+
+
+async def _through_stack(
+    stack: ASGIApp, scope: Scope, receive: Receive, send: Send, passage: Passage
+) -> None:
+    """One HTTP request through the ASGI middleware: what a middleware raised is answered 500
+    (if no response started) and goes to ``on_error``, as what a route raised does."""
+    scope[PASSAGE] = passage
+    started = False
+
+    async def watching_send(message: Message) -> None:
+        nonlocal started
+        started = True
+        await send(message)
+
+    try:
+        await stack(scope, receive, watching_send)
+    except Exception as exc:  # (a route's error only comes here when on_error raises it)
+        if not started:
+            await answer(scope, send, 500, "Internal Server Error")
+        passage.on_error(scope, exc, "answered with HTTP 500 (an ASGI middleware failed)")
 
 
 async def _escaping(call: Awaitable[object], report: Callable[[BaseException], None]) -> object:

@@ -397,3 +397,41 @@ async def test_middleware_given_to_the_constructor(http: HTTP, connect: Connect)
     assert repr(app.user_middleware[0]) == "Middleware(Tagging, 'added', [...])".replace(
         "[...]", repr(seen)
     )
+
+
+class FailingOnHTTP:
+    """A middleware with a bug on HTTP requests."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            raise LookupError("middleware bug")
+        await self.app(scope, receive, send)
+
+
+async def test_a_failing_middleware_answers_500_and_is_logged(
+    http: HTTP, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = echo_app(Middleware(FailingOnHTTP))
+    with trio.fail_after(10):
+        response = await http(app, "GET", "/text")
+    assert (response.status_code, response.body) == (500, b"Internal Server Error")
+    assert "middleware bug" in caplog.text
+
+
+async def test_the_asgi_entry_raises_a_middleware_error_after_its_500() -> None:
+    app = echo_app(Middleware(FailingOnHTTP))
+    sent: list[Message] = []
+
+    async def record(message: Message) -> None:
+        sent.append(message)
+
+    async def nothing() -> Message:
+        return {"type": "http.disconnect"}
+
+    scope: dict[str, Any] = {"type": "http", "method": "GET", "path": "/text", "headers": []}
+    with trio.fail_after(10), pytest.raises(LookupError, match="middleware bug"):
+        await app(scope, nothing, record)
+    assert sent[0]["status"] == 500
