@@ -909,6 +909,16 @@ class FastrAPI:
         once the dependencies' cleanups have seen it, raised (for a custom route class's
         handler, :meth:`~fastrapi.routing.APIRoute.get_route_handler`)."""
         plan = route.plan
+        direct = plan.call_directly(request)
+        if direct is not None:  # nothing to resolve or validate, no cleanups: no solver
+            try:
+                result = await direct
+            except Exception as exc:
+                exchange.error = exc
+                if not answer:
+                    raise
+                return await self._answer(request, exc)
+            return route.returns.render(result, None)
         inputs = Inputs(request)
         solver = exchange.solver = Solver(
             inputs, request, self.dependency_overrides or {}, self.thread_limiter
@@ -919,7 +929,6 @@ class FastrAPI:
             if plan.needs_body:
                 body = await read_body(request, plan, self.strict_content_type)
                 solver.inputs = replace(inputs, body=body)
-            result: object
             if plan.streams:  # a generator: what it yields is the body
                 arguments = await solver.arguments(plan)
                 content = route.returns.content if route.returns.adapter is not None else None
