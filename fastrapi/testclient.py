@@ -533,12 +533,25 @@ class WebSocketTestSession:
     # -- sending ------------------------------------------------------------------------------
 
     def send_text(self, data: str) -> None:
-        """Send a text message."""
-        self._runner.call(self._live().send_text, data)
+        """Send a text message.
+
+        Raises:
+            WebSocketDisconnect: the connection is closed (1006 if it dropped).
+        """
+        self._runner.call(self._send, data)
 
     def send_bytes(self, data: bytes) -> None:
-        """Send a binary message."""
-        self._runner.call(self._live().send_bytes, data)
+        """Send a binary message (see :meth:`send_text`)."""
+        self._runner.call(self._send, data)
+
+    async def _send(self, data: str | bytes) -> None:
+        session = self._live()
+        if session.close_frame is not None:
+            raise WebSocketDisconnect(*session.close_frame)
+        try:
+            await session.send(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            raise WebSocketDisconnect(CloseCode.ABNORMAL_CLOSURE) from None
 
     def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
         """Send ``data`` as JSON, in a text message (or a binary one)."""

@@ -206,7 +206,10 @@ def test_websocket_message_kinds_and_the_app_close() -> None:
         assert ws.receive_json() == {"a": [1, 2]}
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_text()
+        with pytest.raises(WebSocketDisconnect) as again:
+            ws.send_text("too late")
     assert (closed.value.code, closed.value.reason) == (4001, "bye")
+    assert again.value.code == 4001
 
 
 def test_a_disconnect_the_handler_lets_out_is_raised_at_the_end() -> None:
