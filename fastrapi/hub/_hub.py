@@ -191,8 +191,8 @@ class Hub:
 
     @asynccontextmanager
     async def _running(self) -> AsyncIterator[None]:
-        self._id = secrets.token_hex(4)
         async with self._backend.running():
+            self._id = secrets.token_hex(4)
             yield
 
     @property

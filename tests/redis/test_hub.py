@@ -226,6 +226,24 @@ async def test_a_redis_hub_is_used_in_the_app_lifespan(redis_server: RedisServer
             await hub.publish("t", "too late")
 
 
+async def test_a_redis_hub_runs_once_at_a_time_and_each_run_is_a_new_process(
+    redis_server: RedisServer,
+) -> None:
+    hub = Hub(redis_server.url)
+    with trio.fail_after(10):
+        async with hub.running():
+            first = repr(hub), repr(hub._backend)
+            with pytest.raises(RuntimeError, match="running already"):
+                async with hub.running():
+                    pytest.fail("a second run of one backend at once")
+            assert (repr(hub), repr(hub._backend)) == first  # the run goes on as it was
+            assert (await hub.publish("t", "still running")).offset == 1
+        async with hub.running():
+            again = repr(hub), repr(hub._backend)
+    assert first[0] != again[0]
+    assert first[1] != again[1]
+
+
 async def test_two_hubs_exchange_a_message_over_tls(tmp_path: Path) -> None:
     with RedisServer(redis_executable(), tmp_path, ca=trustme.CA()) as server:
         one, two = Hub(server.url), Hub(server.url)  # trusting the CA; the name is checked

@@ -250,9 +250,13 @@ async def test_workers_with_reload_share_the_room_before_and_after_a_reload(
             env=environment(redis_server.url),
         )
         async with running as (process, out):
-            seen = 0
+            seen: list[set[tuple[str, str]]] = []  # the workers' ids, by generation
             for generation in range(2):
-                port, pids = await start_workers(out, 2, seen)
+                start = len(out.seen)
+                if generation:  # a change: the supervisor and its workers start again
+                    module.write_text(source + "\n# changed\n")
+                    await out.wait_for(rb"reloading: .*reloaded_hub\.py changed", start)
+                port, pids = await start_workers(out, 2, start)
                 workers = set(pids.values())
                 with contextlib.ExitStack() as stack:
                     clients = await run(clients_on, stack, port, workers, 1, f"g{generation}-")
@@ -260,11 +264,10 @@ async def test_workers_with_reload_share_the_room_before_and_after_a_reload(
                         workers, names(clients)
                     )
                     await run(exchange, clients, 2)
-                    assert len(set((await run(identities, port, workers)).values())) == 2
+                    seen.append(set((await run(identities, port, workers)).values()))
+                    assert len(seen[-1]) == 2
                     await run(stack.close)
-                seen = len(out.seen)
-                module.write_text(source + "\n# changed\n")  # the first time: reload
-                await out.wait_for(rb"reloading: .*reloaded_hub\.py changed", seen)
+            assert not seen[0] & seen[1]
             process.send_signal(signal.SIGTERM)
             assert await process.wait() == 0
 
