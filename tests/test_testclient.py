@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
 
+    from fastrapi._types import Receive, Scope, Send
+
 
 def make_app(events: list[str] | None = None) -> FastrAPI:
     log = events if events is not None else []
@@ -263,9 +265,10 @@ def test_a_session_outside_its_block_and_bad_keywords() -> None:
 def test_close_stops_the_thread_and_a_later_call_starts_again() -> None:
     client = TestClient(make_app())
     client.get("/items/1")
-    before = threading.active_count()
+    before = set(threading.enumerate())
     client.close()
-    assert threading.active_count() == before - 1
+    after = set(threading.enumerate())
+    assert after < before  # its thread is gone (and no other came)
     with TestClient(make_app()) as again:
         assert again.get("/items/2").json() == {"item_id": 2, "q": None}
 
@@ -313,3 +316,74 @@ def test_templates_render_with_url_for(tmp_path: Path) -> None:
         Jinja2Templates()
     with pytest.raises(ValueError, match="request"):
         templates.TemplateResponse("page.html", {})
+
+
+def test_asgi_style_send_and_receive_and_type_checks() -> None:
+    client = TestClient(make_app())
+    with client.websocket_connect("/kinds") as ws:
+        ws.send({"type": "websocket.receive", "bytes": b"raw"})
+        assert ws.receive() == {"type": "websocket.send", "bytes": b"raw"}
+        ws.send_json({"n": 1}, mode="binary")
+        assert ws.receive_json(mode="binary") == {"n": 1}
+        assert ws.receive() == {"type": "websocket.close", "code": 4001, "reason": "bye"}
+    with client.websocket_connect("/chat/ann") as ws:
+        ws.send({"type": "websocket.receive", "text": "hi"})
+        assert ws.receive() == {"type": "websocket.send", "text": "ann: hi"}
+        ws.send_text("again")
+        with pytest.raises(TypeError, match="expected a binary message"):
+            ws.receive_bytes()
+        ws.send({"type": "websocket.disconnect", "code": 1000})
+    quiet = TestClient(make_app(), raise_server_exceptions=False)
+    with quiet.websocket_connect("/kinds") as ws:
+        ws.send_bytes(b"\x01")
+        with pytest.raises(TypeError, match="expected a text message"):
+            ws.receive_text()
+
+
+def test_a_streamed_request_body_goes_whole_and_denials_read_as_text() -> None:
+    client = TestClient(make_app())
+    posted = client.post("/echo", content=iter([b"a", b"b"]))
+    assert posted.content == b"ab"
+    with pytest.raises(WebSocketDenialResponse) as refused, client.websocket_connect("/refuse"):
+        pytest.fail("the handshake was refused")
+    assert refused.value.text == '{"detail":"who are you?"}'
+
+
+def test_root_path_reaches_websockets_too() -> None:
+    app = FastrAPI()
+
+    @app.websocket("/ws")
+    async def where(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.send_text(ws.scope["root_path"])
+
+    with TestClient(app, root_path="/v1").websocket_connect("/ws") as ws:
+        assert ws.receive_text() == "/v1"
+
+
+def test_a_failing_shutdown_is_raised_at_the_end_of_with() -> None:
+    def disconnect() -> None:
+        raise RuntimeError("could not close the database")
+
+    @asynccontextmanager
+    async def lifespan(app: FastrAPI) -> AsyncIterator[None]:
+        yield
+        disconnect()
+
+    with (
+        pytest.raises(RuntimeError, match="could not close"),
+        TestClient(FastrAPI(lifespan=lifespan)),
+    ):
+        pass
+
+
+def test_a_handshake_nobody_answers_is_a_timeout_error() -> None:
+    app = FastrAPI()
+
+    async def never(scope: Scope, receive: Receive, send: Send) -> None:
+        await trio.sleep_forever()
+
+    app.mount("/never", never)
+    client = TestClient(app, websocket_timeout=0.2)
+    with pytest.raises(TimeoutError, match="did not answer"), client.websocket_connect("/never/x"):
+        pytest.fail("nobody answered")

@@ -435,3 +435,59 @@ async def test_the_asgi_entry_raises_a_middleware_error_after_its_500() -> None:
     with trio.fail_after(10), pytest.raises(LookupError, match="middleware bug"):
         await app(scope, nothing, record)
     assert sent[0]["status"] == 500
+
+
+class ClosingEarly:
+    """A middleware that refuses WebSockets by closing before accept (twice, to be sure)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+            return
+        await receive()
+        await send({"type": "websocket.close", "code": 1008})
+        await send({"type": "websocket.close", "code": 1008})
+
+
+async def test_a_close_before_accept_refuses_with_403(connect: Connect) -> None:
+    app = echo_app(Middleware(ClosingEarly))
+    with trio.fail_after(10), pytest.raises(HandshakeRejected) as refused:
+        async with connect(app, "/ws"):
+            pass  # pragma: no cover
+    assert refused.value.status_code == 403
+
+
+async def test_binary_messages_through_a_wrapping_middleware(connect: Connect) -> None:
+    app = FastrAPI()
+    app.add_middleware(WrappingWebSocket)
+
+    @app.websocket("/bytes")
+    async def echo_bytes(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.send_bytes(await ws.receive_bytes())
+        await ws.close(4002, "done")
+
+    with trio.fail_after(10):
+        async with connect(app, "/bytes") as client:
+            await client.send_bytes(b"\x00\xff")
+            assert await client.receive_bytes() == b"\x00\xff"
+            closed = await client.wait_closed()
+    assert (closed.code, closed.reason) == (4002, "done")
+
+
+async def test_a_refusal_where_the_server_has_no_http_responses() -> None:
+    sent: list[Message] = []
+
+    async def record(message: Message) -> None:
+        sent.append(message)
+
+    async def connect_message() -> Message:
+        return {"type": "websocket.connect"}
+
+    scope: dict[str, Any] = {"type": "websocket", "path": "/", "headers": [(b"host", b"evil")]}
+    middleware = TrustedHostMiddleware(echo_app(), allowed_hosts=["good.example"])
+    await middleware(scope, connect_message, record)
+    assert sent == [{"type": "websocket.close", "code": 1008}]
