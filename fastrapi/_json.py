@@ -24,4 +24,11 @@ def dumps(data: object, option: int = 0) -> bytes:
     Raises:
         TypeError: something in ``data`` has no JSON form.
     """
-    return orjson.dumps(data, default=_default, option=option)
+    try:
+        return orjson.dumps(data, default=_default, option=option)
+    except TypeError as exc:
+        if "Dict key must be str" not in str(exc):
+            raise
+        # FastAPI's encoder turns keys into strings ({1: 2.5} -> {"1": 2.5}); orjson does it
+        # when asked, at a cost the usual str-keyed data does not pay
+        return orjson.dumps(data, default=_default, option=option | orjson.OPT_NON_STR_KEYS)

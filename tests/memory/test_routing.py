@@ -100,6 +100,10 @@ def _shop() -> FastrAPI:
     async def text() -> str:
         return "json string"
 
+    @app.get("/int-keys", response_model=None)
+    async def int_keys() -> dict[int, float]:
+        return {1: 2.5}
+
     @app.delete("/gone", status_code=204)
     async def gone() -> None:
         return None
@@ -158,9 +162,11 @@ async def test_response_class_status_code_and_str_as_json(http: HTTP) -> None:
         html = await http(app, "GET", "/html")
         text = await http(app, "GET", "/text")
         gone = await http(app, "DELETE", "/gone")
+        int_keys = await http(app, "GET", "/int-keys")
     assert (html.text, html.headers["content-type"]) == ("<p>hi</p>", "text/html; charset=utf-8")
     assert (text.json(), text.headers["content-type"]) == ("json string", "application/json")
     assert (gone.status_code, gone.body) == (204, b"")
+    assert int_keys.json() == {"1": 2.5}
 
 
 async def test_the_response_parameter_sets_status_headers_and_cookies(http: HTTP) -> None:
