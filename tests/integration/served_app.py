@@ -10,7 +10,7 @@ from functools import partial
 
 import trio
 
-from fastrapi import FastrAPI, WebSocket
+from fastrapi import FastrAPI, PlainTextResponse, WebSocket
 
 app = FastrAPI(metrics_path="/metrics")
 
@@ -22,12 +22,12 @@ async def echo(ws: WebSocket) -> None:
         await ws.send_text(str(os.getpid()) if text == "pid" else text)
 
 
-@app.get("/")
+@app.get("/", response_class=PlainTextResponse)
 async def index() -> str:
     return "ok"
 
 
-@app.get("/pid")
+@app.get("/pid", response_class=PlainTextResponse)
 async def pid() -> str:
     return str(os.getpid())  # which worker answered
 

@@ -141,12 +141,12 @@ async def test_a_port_in_use_is_one_line_and_status_1_with_workers() -> None:
 
 
 APP_SOURCE = """
-from fastrapi import FastrAPI
+from fastrapi import FastrAPI, PlainTextResponse
 
 app = FastrAPI()
 
 
-@app.get("/")
+@app.get("/", response_class=PlainTextResponse)
 async def index() -> str:
     return {text!r}
 """
