@@ -76,12 +76,14 @@ class NativeASGI:
         return True
 
     def _end(self, code: int, reason: str) -> None:
-        """The server shuts down: queue our close (written with the next read's answers)."""
+        """The server shuts down: queue our close and wake the read that waits, which writes
+        it (on a plain socket; elsewhere the server's ``shutdown_timeout`` ends the wait)."""
         if self._phase is _Phase.OPEN:
             unit = self.transport.encode_close(code, reason)
             if unit is not None:
                 self._answers.append(unit)
                 self._phase = _Phase.CLOSED
+                self.transport.interrupt()
 
     async def _write(self, units: list[Unit]) -> None:
         try:
