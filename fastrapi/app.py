@@ -7,7 +7,7 @@ import logging
 import sys
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from functools import partial
@@ -974,11 +974,12 @@ class FastrAPI:
             for hook in self.on_startup:
                 await _call_hook(hook)
             try:
-                if self.lifespan is None:
+                async with AsyncExitStack() as lifespans:
+                    if self.lifespan is not None:
+                        await lifespans.enter_async_context(self.lifespan(self))
+                    for included in self.router.lifespans:  # the included routers' own
+                        await lifespans.enter_async_context(included(self))
                     yield
-                else:
-                    async with self.lifespan(self):
-                        yield
             finally:
                 for hook in self.on_shutdown:
                     await _call_hook(hook)

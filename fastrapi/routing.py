@@ -32,6 +32,7 @@ from .responses import JSONResponse, Response
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
+    from contextlib import AbstractAsyncContextManager
     from enum import Enum
 
     from ._returns import IncEx
@@ -457,7 +458,9 @@ class APIRouter:
         route_class: The class of the HTTP routes (an :class:`APIRoute` subclass).
         on_startup: Functions run at startup (added to the app's when it is included).
         on_shutdown: Functions run at shutdown (likewise).
-        lifespan: Accepted for FastAPI's sake; the app's ``lifespan`` is the one entered.
+        lifespan: An async context manager factory taking the app, entered (after the app's
+            own ``lifespan``) when the app that includes this router starts, exited when it
+            stops.
         deprecated: Mark every route deprecated in OpenAPI.
         include_in_schema: List the routes in OpenAPI (default ``True``).
         generate_unique_id_function: Makes each route's ``unique_id``.
@@ -501,6 +504,10 @@ class APIRouter:
         self.on_startup: list[Hook] = list(on_startup or [])
         self.on_shutdown: list[Hook] = list(on_shutdown or [])
         self.lifespan_context = lifespan
+        self.lifespans: list[Callable[[Any], AbstractAsyncContextManager[object]]] = (
+            [lifespan] if lifespan is not None else []
+        )
+        """Its ``lifespan`` and those of the routers it includes, in order."""
         self.deprecated = deprecated
         self.include_in_schema = include_in_schema
         self.generate_unique_id_function = generate_unique_id_function
@@ -773,6 +780,7 @@ class APIRouter:
                 self._add(route)
         self.on_startup.extend(router.on_startup)
         self.on_shutdown.extend(router.on_shutdown)
+        self.lifespans.extend(router.lifespans)
 
     def on_event(self, event_type: Literal["startup", "shutdown"]) -> Callable[[H], H]:
         """Run the decorated function (sync or async) at startup or at shutdown.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import pydantic
@@ -30,7 +31,8 @@ from fastrapi.routing import APIRoute
 from fastrapi.testing import HandshakeRejected
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import AsyncIterator, Awaitable, Callable
+    from contextlib import AbstractAsyncContextManager
 
     from .conftest import HTTP, Connect
 
@@ -456,3 +458,36 @@ async def test_custom_route_classes_wrap_the_handler(http: HTTP) -> None:
     assert (zipped.json(), plain.json()) == (12, 3)
     assert (ok.json(), ok.headers["x-timed"]) == (3, "1")
     assert (bad.status_code, bad.json()) == (422, {"detail": {"errors": 1, "body": '["x"]'}})
+
+
+async def test_included_routers_lifespans_and_hooks_run_with_the_app() -> None:
+    events: list[str] = []
+
+    def lifespan_of(name: str) -> Callable[[FastrAPI], AbstractAsyncContextManager[None]]:
+        @asynccontextmanager
+        async def lifespan(app: FastrAPI) -> AsyncIterator[None]:
+            assert isinstance(app, FastrAPI)
+            events.append(f"{name} in")
+            yield
+            events.append(f"{name} out")
+
+        return lifespan
+
+    inner = APIRouter(lifespan=lifespan_of("inner"), on_startup=[lambda: events.append("hook")])
+    outer = APIRouter(lifespan=lifespan_of("outer"))
+    outer.include_router(inner)
+    app = FastrAPI(lifespan=lifespan_of("app"))
+    app.include_router(outer)
+    with trio.fail_after(5):
+        async with app.running():
+            events.append("serving")
+    assert events == [
+        "hook",
+        "app in",
+        "outer in",
+        "inner in",
+        "serving",
+        "inner out",
+        "outer out",
+        "app out",
+    ]
