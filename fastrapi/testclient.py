@@ -411,7 +411,11 @@ class TestClient(httpx.Client):
 
     def __enter__(self) -> Self:
         self._runner.start()
-        self._runner.call(self._runner.enter_lifespan)
+        try:
+            self._runner.call(self._runner.enter_lifespan)
+        except BaseException:
+            self._runner.stop()  # no __exit__ will come
+            raise
         return self
 
     def __exit__(

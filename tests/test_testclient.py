@@ -180,8 +180,10 @@ def test_a_failing_startup_is_raised_by_with() -> None:
         connect()
         yield
 
-    with pytest.raises(RuntimeError, match="no database"), TestClient(FastrAPI(lifespan=broken)):
+    client = TestClient(FastrAPI(lifespan=broken))
+    with pytest.raises(RuntimeError, match="no database"), client:
         pass
+    assert client._runner._thread is None  # its thread has stopped
 
 
 def test_websocket_sessions_share_one_app_run() -> None:
