@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import signal
 import sys
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 import pytest
 import trio
@@ -31,11 +29,6 @@ def get(url: str) -> str:
         return body.decode()
 
 
-def get_json(url: str) -> Any:
-    """The body of a route that returned a value (JSON, as FastAPI sends a ``str``)."""
-    return json.loads(get(url))
-
-
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 async def test_two_workers_share_the_port_and_a_signal_closes_every_client_with_1001(
     signum: int,
@@ -46,7 +39,7 @@ async def test_two_workers_share_the_port_and_a_signal_closes_every_client_with_
             answered: set[int] = set()
             while answered != set(pids.values()):  # new connections reach both workers
                 answered.add(
-                    int(await trio.to_thread.run_sync(get_json, f"http://127.0.0.1:{port}/pid"))
+                    int(await trio.to_thread.run_sync(get, f"http://127.0.0.1:{port}/pid"))
                 )
 
             def clients() -> list[int | None]:
@@ -82,7 +75,7 @@ async def test_metrics_of_every_worker_in_one_scrape() -> None:
             answered: list[int] = []
             while set(answered) != set(pids.values()):
                 answered.append(
-                    int(await trio.to_thread.run_sync(get_json, f"http://127.0.0.1:{port}/pid"))
+                    int(await trio.to_thread.run_sync(get, f"http://127.0.0.1:{port}/pid"))
                 )
             for scrape in range(3):  # whichever worker answers, it counts every worker's
                 metrics = await trio.to_thread.run_sync(get, f"http://127.0.0.1:{port}/metrics")
@@ -102,7 +95,7 @@ async def test_a_killed_worker_is_replaced() -> None:
             await out.wait_for(rb"worker 1 \(pid %d\) was killed by SIGKILL; restarting" % pids[1])
             found = await out.wait_for(rb"worker 1 \(pid (\d+)\) is serving", len(out.seen))
             assert int(found[1]) != pids[1]
-            assert await trio.to_thread.run_sync(get_json, f"http://127.0.0.1:{port}/") == "ok"
+            assert await trio.to_thread.run_sync(get, f"http://127.0.0.1:{port}/") == "ok"
             process.send_signal(signal.SIGTERM)
             assert await process.wait() == 0
 
@@ -169,13 +162,13 @@ async def test_reload_restarts_the_server_when_a_file_changes(tmp_path: Path) ->
         )
         async with running as (process, out):
             port = int((await out.wait_for(rb"serving on http://127\.0\.0\.1:(\d+)"))[1])
-            assert await trio.to_thread.run_sync(get_json, f"http://127.0.0.1:{port}/") == "one"
+            assert await trio.to_thread.run_sync(get, f"http://127.0.0.1:{port}/") == "one"
             module.write_text(APP_SOURCE.format(text="two"))
             seen = len(out.seen)
             await out.wait_for(rb"reloading: .*reloaded_app\.py changed", seen)
             found = await out.wait_for(rb"serving on http://127\.0\.0\.1:(\d+)", seen)
             url = f"http://127.0.0.1:{int(found[1])}/"
-            assert await trio.to_thread.run_sync(get_json, url) == "two"
+            assert await trio.to_thread.run_sync(get, url) == "two"
             process.send_signal(signal.SIGTERM)
             assert await process.wait() == 0
 
