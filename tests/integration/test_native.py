@@ -24,6 +24,7 @@ from fastrapi.testing import open_live_server
 from . import served_app
 
 if TYPE_CHECKING:
+    from fastrapi._types import ASGIApp, Message, Receive, Scope, Send
     from fastrapi.server._parser import ParserName
 
 pytestmark = pytest.mark.integration
@@ -127,8 +128,25 @@ async def test_connections_over_the_limit_get_503() -> None:
             assert await http_get(server.host, server.port) == b"HTTP/1.1 200 OK"
 
 
-async def test_graceful_shutdown_closes_open_websockets_with_1001() -> None:
+class _Wrapping:
+    """An ASGI middleware that wraps a WebSocket's ``send``: the session runs over the ASGI
+    calls the native server makes for middleware, not its own transport."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def passing(message: Message) -> None:
+            await send(message)
+
+        await self.app(scope, receive, passing)
+
+
+@pytest.mark.parametrize("wrapped", [False, True], ids=["plain", "wrapped-by-middleware"])
+async def test_graceful_shutdown_closes_open_websockets_with_1001(wrapped: bool) -> None:
     app = FastrAPI()
+    if wrapped:
+        app.add_middleware(_Wrapping)
     handler_saw: list[int] = []
 
     @app.websocket("/ws")
