@@ -470,7 +470,7 @@ def plan_handler(
     bytes_fields = frozenset(v.key for v in forms if v.read_bytes).union(
         *(d.plan.bytes_fields for d in dependencies)
     )
-    return HandlerPlan(
+    plan = HandlerPlan(
         handler,
         kind,
         tuple(values),
@@ -488,6 +488,22 @@ def plan_handler(
         body_kind=body_kind,
         bytes_fields=bytes_fields,
     )
+    if role is Role.HTTP and body_kind is BodyKind.JSON and len(_body_keys(plan)) > 1:
+        plan = _embedded(plan)  # FastAPI: body values of the route and its dependencies
+    return plan
+
+
+def _body_keys(plan: HandlerPlan) -> set[str]:
+    """The names of the JSON body values taken by ``plan`` and its dependencies."""
+    keys = {v.key for v in plan.params if v.source is Source.BODY}
+    return keys.union(*(_body_keys(d.plan) for d in plan.dependencies))
+
+
+def _embedded(plan: HandlerPlan) -> HandlerPlan:
+    """``plan`` with every body value (its own and its dependencies') read by name from a
+    JSON object: what a route does when more than one value comes from the body."""
+    dependencies = tuple(dataclasses.replace(d, plan=_embedded(d.plan)) for d in plan.dependencies)
+    return dataclasses.replace(plan, embed_body=True, dependencies=dependencies)
 
 
 def plan_marker(
@@ -596,7 +612,7 @@ def _value(
     if source in _MODEL_SOURCES and _is_model(inner):
         convert = not isinstance(marker, Header) or marker.convert_underscores
         fields = _model_fields(inner, source, convert)
-    many = source in _MULTI_SOURCES and typing.get_origin(inner) in _MANY
+    many = source in _MULTI_SOURCES and _is_sequence(inner)
     constraints = marker.constraints if marker is not None else {}
     if base is _REQUIRED or (
         base is str and not extras and not constraints and source is not Source.FORM
@@ -634,13 +650,20 @@ _MODEL_SOURCES: Final = frozenset({Source.QUERY, Source.HEADER, Source.COOKIE, S
 _MULTI_SOURCES: Final = frozenset({Source.QUERY, Source.HEADER, Source.FORM})
 
 
+def _is_sequence(annotation: Any) -> bool:
+    """``list[T]``, ``tuple[T, ...]``, ``set[T]``..., or a bare ``list``: every value of a key."""
+    return (isinstance(annotation, type) and annotation in _MANY) or typing.get_origin(
+        annotation
+    ) in _MANY
+
+
 def _is_model(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel)
 
 
 def _is_upload(annotation: Any) -> bool:
     """``UploadFile``, or a list of them: a file of a form without a marker."""
-    if typing.get_origin(annotation) in _MANY:
+    if _is_sequence(annotation):
         return any(_is_upload(arg) for arg in typing.get_args(annotation))
     return annotation is UploadFile
 
@@ -673,7 +696,7 @@ def _model_fields(
             if convert_underscores and alias is None:
                 key = name.replace("_", "-")
             key = key.lower()
-        many = typing.get_origin(_optional(info.annotation)) in _MANY
+        many = _is_sequence(_optional(info.annotation))
         absent: object = NO_BODY
         if not info.is_required() and info.default is not None and info.default_factory is None:
             absent = info.default

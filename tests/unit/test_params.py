@@ -471,3 +471,41 @@ def test_forms_need_python_multipart(monkeypatch: pytest.MonkeyPatch) -> None:
 
     with pytest.raises(RouteDefinitionError, match='requires "python-multipart"'):
         plan_handler(handler, frozenset(), Role.HTTP)
+
+
+def test_a_bare_list_takes_every_value_and_a_validators_error_is_fastapis() -> None:
+    def check(value: str) -> str:
+        raise ValueError("bad id")
+
+    async def handler(
+        q: Annotated[list, Query()] = [],  # type: ignore[type-arg]  # noqa: B006  # FastAPI's tutorial
+        id: Annotated[str | None, pydantic.AfterValidator(check)] = None,
+    ) -> None:
+        """Parameters only: the plan is what is tested."""
+
+    plan = plan_handler(handler, frozenset(), Role.HTTP, {"check": check})
+    assert ok(plan, inputs("q=a&q=b")) == {"q": ["a", "b"], "id": None}
+    _, errors = plan.bind(inputs("id=x"))
+    assert errors == [
+        {
+            "type": "value_error",
+            "loc": ("query", "id"),
+            "msg": "Value error, bad id",
+            "input": "x",
+            "ctx": {"error": {}},
+        }
+    ]
+
+
+def test_body_values_of_a_route_and_its_dependencies_are_embedded_together() -> None:
+    def get_user(user: Annotated[str, Body()]) -> str:
+        return user
+
+    async def handler(item: Item, user: Annotated[str, Depends(get_user)]) -> None:
+        """Parameters only: the plan is what is tested."""
+
+    plan = plan_handler(handler, frozenset(), Role.HTTP, {"get_user": get_user})
+    body = {"item": {"name": "pen", "price": 2}, "user": "ann"}
+    assert plan.embed_body and plan.dependencies[0].plan.embed_body
+    assert ok(plan, inputs(body=body)) == {"item": Item(name="pen", price=2)}
+    assert ok(plan.dependencies[0].plan, inputs(body=body)) == {"user": "ann"}
