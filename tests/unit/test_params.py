@@ -506,6 +506,6 @@ def test_body_values_of_a_route_and_its_dependencies_are_embedded_together() -> 
 
     plan = plan_handler(handler, frozenset(), Role.HTTP, {"get_user": get_user})
     body = {"item": {"name": "pen", "price": 2}, "user": "ann"}
-    assert plan.embed_body and plan.dependencies[0].plan.embed_body
+    assert (plan.embed_body, plan.dependencies[0].plan.embed_body) == (True, True)
     assert ok(plan, inputs(body=body)) == {"item": Item(name="pen", price=2)}
     assert ok(plan.dependencies[0].plan, inputs(body=body)) == {"user": "ann"}
