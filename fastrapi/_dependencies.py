@@ -93,7 +93,8 @@ class Solver:
             call = self._overrides.get(dep.call, dep.call)
             key: object = (call, dep.scope_key) if dep.scope_key else call
             if dep.use_cache and key in self._cache:
-                kwargs[dep.name] = self._cache[key]
+                if dep.name:  # "": a route's dependency, run for its effect
+                    kwargs[dep.name] = self._cache[key]
                 continue
             sub = (
                 dep.plan

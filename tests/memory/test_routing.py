@@ -491,3 +491,22 @@ async def test_included_routers_lifespans_and_hooks_run_with_the_app() -> None:
         "outer out",
         "app out",
     ]
+
+
+async def test_route_and_router_dependencies_can_be_overridden(http: HTTP) -> None:
+    def deny() -> None:
+        raise HTTPException(403, "no")
+
+    router = APIRouter(dependencies=[Depends(deny)])
+
+    @router.get("/guarded", dependencies=[Depends(deny)])
+    async def guarded() -> str:
+        return "in"
+
+    app = FastrAPI()
+    app.include_router(router)
+    with trio.fail_after(5):
+        denied = await http(app, "GET", "/guarded")
+        app.dependency_overrides[deny] = lambda: None
+        allowed = await http(app, "GET", "/guarded")
+    assert (denied.status_code, allowed.json()) == (403, "in")

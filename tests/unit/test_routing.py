@@ -8,7 +8,7 @@ from typing import Any
 import pydantic
 import pytest
 
-from fastrapi import Depends, FastrAPI, HTMLResponse, PlainTextResponse, Response, WebSocket
+from fastrapi import Depends, FastrAPI, HTMLResponse, Hub, PlainTextResponse, Response, WebSocket
 from fastrapi.exceptions import NoMatchFound, RouteDefinitionError
 from fastrapi.routing import APIRoute, APIRouter, APIWebSocketRoute, MethodNotAllowed, PathTemplate
 
@@ -365,3 +365,17 @@ def test_redirect_path_finds_the_other_form() -> None:
     off = APIRouter(redirect_slashes=False)
     off.get("/items/")(_plain)
     assert off.redirect_path("GET", "/items") is None
+
+
+def test_a_router_route_gets_the_apps_hub_when_included() -> None:
+    router = APIRouter()
+
+    async def publish(hub: Hub) -> None: ...
+
+    router.post("/publish")(publish)
+    hub = Hub()
+    app = FastrAPI(hub=hub)
+    app.include_router(router)
+    assert app.routes[0].plan.provided == (("hub", hub),)
+    with pytest.raises(RouteDefinitionError, match="the app has no Hub"):
+        FastrAPI().include_router(router)
