@@ -430,10 +430,18 @@ class FastrAPI:
         :class:`FastrAPI` gets the native server's WebSockets as they are (pings included).
         ``name`` names the mount for ``url_for(name, path=...)``.
 
+        One mount may be at ``/``: it serves what no route (and no other mount) matches, as a
+        single-page app's ``app.mount("/", StaticFiles(directory="dist", html=True))`` wants.
+
         Raises:
-            RouteDefinitionError: ``path`` does not start with ``/``, or ends with one.
+            RouteDefinitionError: ``path`` does not start with ``/``, or ends with one (other
+                than ``/`` itself), or a second mount at ``/``.
         """
-        if not path.startswith("/") or path.endswith("/"):
+        if path in ("", "/"):
+            if any(prefix == "" for prefix, _ in self._mounts):
+                raise RouteDefinitionError("there is a mount at / already")
+            path = ""
+        elif not path.startswith("/") or path.endswith("/"):
             raise RouteDefinitionError(
                 f"mount path must start with / and not end with one: {path!r}"
             )
@@ -619,13 +627,23 @@ class FastrAPI:
     def _mounted(self, scope: Scope) -> tuple[Scope, ASGIApp] | None:
         """The scope for the mounted app that serves this path, and that app."""
         path = self._scope_path(scope)
+        root: ASGIApp | None = None
         for prefix, mounted in self._mounts:
-            if path == prefix or path.startswith(prefix + "/"):
+            if not prefix:
+                root = mounted
+            elif path == prefix or path.startswith(prefix + "/"):
                 child = dict(scope)
                 child["path"] = path[len(prefix) :] or "/"
                 child["root_path"] = scope.get("root_path", "") + prefix
                 return child, mounted
-        return None
+        if root is None:
+            return None
+        router = self.router
+        if scope["type"] == "websocket":
+            routed = router.match_websocket(path) is not None
+        else:
+            routed = router.match_http(scope["method"], path) is not None
+        return None if routed else ({**scope, "path": path}, root)
 
     def log_handler_error(self, scope: Scope, exc: Exception, outcome: str) -> None:
         """Log what a handler (or its dependency) raised, with its route, peer and what the

@@ -9,15 +9,25 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import trio
 
-from fastrapi import FastrAPI, PlainTextResponse, Request, Response, WebSocket
+from fastrapi import (
+    FastrAPI,
+    PlainTextResponse,
+    Request,
+    Response,
+    RouteDefinitionError,
+    WebSocket,
+)
 from fastrapi.middleware import Middleware
 from fastrapi.middleware.gzip import GZipMiddleware
 from fastrapi.middleware.httpsredirect import HTTPSRedirectMiddleware
 from fastrapi.middleware.sessions import SessionMiddleware
 from fastrapi.middleware.trustedhost import TrustedHostMiddleware
+from fastrapi.staticfiles import StaticFiles
 from fastrapi.testing import HandshakeRejected, open_websocket
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from fastrapi._types import ASGIApp, Message, Receive, Scope, Send
 
     from .conftest import HTTP, Connect
@@ -491,3 +501,39 @@ async def test_a_refusal_where_the_server_has_no_http_responses() -> None:
     middleware = TrustedHostMiddleware(echo_app(), allowed_hosts=["good.example"])
     await middleware(scope, connect_message, record)
     assert sent == [{"type": "websocket.close", "code": 1008}]
+
+
+async def test_a_mount_at_the_root_serves_what_no_route_matches(
+    http: HTTP, connect: Connect, tmp_path: Path
+) -> None:
+    (tmp_path / "index.html").write_text("<p>spa</p>")
+    (tmp_path / "app.js").write_text("let x;")
+    app = echo_app()
+
+    async def fallback(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "text": f"fallback {scope['path']}"})
+        await send({"type": "websocket.close", "code": 1000})
+
+    sub = FastrAPI()
+    sub.mount("/", fallback)
+    app.mount("/ws-sub", sub)
+    app.mount("/", StaticFiles(directory=tmp_path, html=True), name="spa")
+    with trio.fail_after(10):
+        index = await http(app, "GET", "/")
+        script = await http(app, "GET", "/app.js")
+        routed = await http(app, "GET", "/text")
+        async with connect(app, "/ws") as client:
+            await client.send_text("routed")
+            assert await client.receive_text() == "routed"
+        async with connect(app, "/ws-sub/other") as client:
+            assert await client.receive_text() == "fallback /other"
+    assert index.body == b"<p>spa</p>"
+    assert script.body == b"let x;"
+    assert routed.body == b"x" * 2000
+    assert app.url_path_for("spa", path="/app.js") == "/app.js"
+    with pytest.raises(RouteDefinitionError, match="at / already"):
+        app.mount("/", StaticFiles(directory=tmp_path))
+    with pytest.raises(RouteDefinitionError, match="must start with /"):
+        app.mount("static", StaticFiles(directory=tmp_path))
