@@ -246,6 +246,8 @@ class HandlerPlan:
             )
         if param.fields is not None:
             return _model_input(param, many)
+        if not param.many and not param.blank_is_missing:  # the common case, inline
+            return many.get(param.key, NO_BODY)
         return _field_value(param.key, param.many, param.blank_is_missing, many)
 
 

@@ -3,13 +3,14 @@ and as routes plan them: Form, File, UploadFile, form models, JSON and its conte
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Annotated, Any
 
 import pydantic
 import pytest
 import trio
 
-from fastrapi import FastrAPI, File, Form, Request, UploadFile
+from fastrapi import Body, FastrAPI, File, Form, Request, UploadFile
 
 if TYPE_CHECKING:
     from .conftest import HTTP
@@ -377,3 +378,37 @@ async def test_broken_json_and_null(http: HTTP) -> None:
     assert null.json()["detail"] == [
         {"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}
     ]
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int = 0
+
+
+async def test_dataclass_bodies_and_embedded_values(http: HTTP) -> None:
+    app = FastrAPI()
+
+    @app.post("/points")
+    async def point(p: Point) -> Point:
+        return Point(p.x * 2, p.y * 2)
+
+    @app.post("/embedded")
+    async def embedded(p: Annotated[Point, Body(embed=True)], n: Annotated[int, Body()]) -> int:
+        return p.x + n
+
+    with trio.fail_after(5):
+        doubled = await http(
+            app, "POST", "/points", body=b'{"x": 2}', headers={"content-type": JSON}
+        )
+        summed = await http(
+            app,
+            "POST",
+            "/embedded",
+            body=b'{"p": {"x": 1}, "n": 2}',
+            headers={"content-type": JSON},
+        )
+        bad = await http(app, "POST", "/points", body=b'{"y": 1}', headers={"content-type": JSON})
+    assert doubled.json() == {"x": 4, "y": 0}
+    assert summed.json() == 3
+    assert (bad.status_code, bad.json()["detail"][0]["loc"]) == (422, ["body", "x"])

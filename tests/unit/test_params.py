@@ -509,3 +509,23 @@ def test_body_values_of_a_route_and_its_dependencies_are_embedded_together() -> 
     assert (plan.embed_body, plan.dependencies[0].plan.embed_body) == (True, True)
     assert ok(plan, inputs(body=body)) == {"item": Item(name="pen", price=2)}
     assert ok(plan.dependencies[0].plan, inputs(body=body)) == {"user": "ann"}
+
+
+class Session(pydantic.BaseModel):
+    model_config = {"extra": "forbid"}
+
+    session_id: str
+    tracker: str | None = None
+
+
+def test_cookie_model() -> None:
+    async def handler(cookies: Annotated[Session, Cookie()]) -> None:
+        """Parameters only: the plan is what is tested."""
+
+    plan = plan_handler(handler, frozenset(), Role.HTTP)
+    bound = ok(plan, inputs(cookies={"session_id": "s1"}))
+    assert bound == {"cookies": Session(session_id="s1")}
+    _, errors = plan.bind(inputs(cookies={"session_id": "s1", "ads": "yes"}))
+    assert [(e["type"], e["loc"], e["input"]) for e in errors] == [
+        ("extra_forbidden", ("cookie", "ads"), "yes")
+    ]
