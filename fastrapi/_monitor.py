@@ -77,12 +77,22 @@ class Monitor:
     def __init__(self, access_log: int | None, metrics: bool) -> None:
         self.access_log = access_log
         self.metrics = metrics
+        self._start()
+
+    def _start(self) -> None:
+        self._pid = os.getpid()
         self._open: dict[str, set[Session]] = {}
         self._total = 0
         self._messages_in = 0
         self._messages_out = 0
         self._codes: Counter[int] = Counter()
         self._prometheus: _Prometheus | None = None
+
+    def serving(self) -> None:
+        """The app starts serving: in a process other than the one that made the monitor (a
+        forked worker), count from zero, what this process does."""
+        if self._pid != os.getpid():
+            self._start()
 
     def opened(self, route: str, session: Session) -> None:
         """A session of ``route`` started."""

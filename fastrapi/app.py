@@ -988,6 +988,7 @@ class FastrAPI:
         # the threads of the process that serves: a limiter inherited from the process that
         # made the app (a supervisor forks its workers) may count threads that are not here
         self.thread_limiter = trio.CapacityLimiter(self.thread_limiter.total_tokens)
+        self.monitor.serving()
         async with self.hub.running() if self.hub is not None else nullcontext():
             for hook in self.on_startup:
                 await _call_hook(hook)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import secrets
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -164,6 +165,11 @@ class Hub:
             backend = RedisBackend(url)
         self._backend: Backend = backend if backend is not None else MemoryBackend()
         self._backend.connect(self._from_backend)
+        self._start()
+
+    def _start(self) -> None:
+        """This process's side of the Hub: its id, its subscribers, its counts."""
+        self._pid = os.getpid()
         self._id = secrets.token_hex(4)
         self._keys = itertools.count(1)
         self._topics: dict[str, _Local] = {}
@@ -191,6 +197,8 @@ class Hub:
 
     @asynccontextmanager
     async def _running(self) -> AsyncIterator[None]:
+        if self._pid != os.getpid():  # forked: what the copy holds is another process's
+            self._start()
         async with self._backend.running():
             self._id = secrets.token_hex(4)
             yield
@@ -451,7 +459,8 @@ class Hub:
         return await self._backend.presence(_check_topic(topic))
 
     def statistics(self) -> HubStatistics:
-        """Counts since the Hub was made, and the state now."""
+        """Counts since the Hub was made (in a forked worker: since it started serving
+        there), and the state now."""
         return HubStatistics(
             topics=len(self._topics),
             members=sum(len(local.subscribers) for local in self._topics.values()),

@@ -20,11 +20,12 @@ import pytest
 import trio
 from websockets.sync.client import ClientConnection, connect
 
-from fastrapi import Hub
+from fastrapi import FastrAPI, Hub, WebSocket
+from fastrapi.testing import open_websocket
 from tests.integration.processes import ROOT, Output, fastrapi_run, python_run, start_workers
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterable
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
     from pathlib import Path
 
     from .server import RedisServer
@@ -35,7 +36,7 @@ pytestmark = [
 ]
 
 APP: Final = "tests.redis.hub_app"
-PRESENCE_TTL: Final = 2.0  # seconds, where a test waits for a killed worker's members to expire
+PRESENCE_TTL: Final = 3.0  # seconds, where a test waits for a killed worker's members to expire
 TRIES: Final = 60  # connections before SO_REUSEPORT must have reached every worker
 ROOM: Final = "lobby"
 
@@ -313,36 +314,32 @@ async def test_the_chat_example_on_two_workers_gives_every_client_every_message(
         assert sorted(texts) == sorted(f"from u{n}" for n in range(8))
 
 
-def identities_of_forked_children(hub: Hub, count: int) -> list[dict[str, object]]:
-    """What identifies ``hub`` in each of ``count`` forked children while it runs there (as in
-    a worker forked after the app was imported): a subscriber's key, and the Redis backend's
-    id (``None`` for memory)."""
-    seen = []
-    for _ in range(count):
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
-            code = 1
-            try:
-                os.close(read)
-
-                trio.run(report_identity, hub, write)
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(write)
-        with os.fdopen(read, "rb") as pipe:
-            seen.append(json.loads(pipe.read()))
-        assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
-    return seen
+def in_forked_child(function: Callable[..., Awaitable[object]], *args: object) -> Any:
+    """``trio.run(function, *args)`` in a forked child (as in a worker forked after the app was
+    imported); what it returned, through JSON."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 1
+        try:
+            os.close(read)
+            os.write(write, json.dumps(trio.run(function, *args)).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        answer = json.loads(pipe.read())
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    return answer
 
 
-async def report_identity(hub: Hub, write: int) -> None:
+async def identity(hub: Hub) -> dict[str, object]:
+    """What identifies ``hub`` while it runs: a subscriber's key, and the Redis backend's id
+    (``None`` for memory)."""
     with trio.fail_after(10):
         async with hub.running(), hub.subscribe("t") as subscription:
-            origin = getattr(hub._backend, "_origin", None)
-            answer = {"key": subscription.key, "origin": origin}
-            os.write(write, json.dumps(answer).encode())
+            return {"key": subscription.key, "origin": getattr(hub._backend, "_origin", None)}
 
 
 @pytest.mark.parametrize("backend", ["memory", "redis"])
@@ -350,7 +347,33 @@ def test_forked_processes_have_identities_of_their_own(
     backend: str, redis_server: RedisServer
 ) -> None:
     hub = Hub(redis_server.url) if backend == "redis" else Hub()  # made before the fork
-    one, two = identities_of_forked_children(hub, 2)
+    one, two = in_forked_child(identity, hub), in_forked_child(identity, hub)
     assert one["key"] != two["key"]
     if backend == "redis":
         assert None is not one["origin"] != two["origin"] is not None
+
+
+async def counts(app: FastrAPI) -> list[int]:
+    """Serve one WebSocket that publishes one message; then the app's and the Hub's counts."""
+    assert app.hub is not None
+    with trio.fail_after(10):
+        async with app.running(), open_websocket(app, "/ws") as ws:
+            await ws.send_text("hello")
+            assert await ws.receive_text() == "hello"
+        stats, hub = app.statistics(), app.hub.statistics()
+        return [stats.connections_total, stats.messages_in, hub.published, hub.delivered]
+
+
+def test_a_forked_worker_counts_what_it_serves_not_what_its_parent_did() -> None:
+    app = FastrAPI(hub=Hub())
+
+    @app.websocket("/ws")
+    async def echo(ws: WebSocket, hub: Hub) -> None:
+        await ws.accept()
+        async with hub.join("t", ws):
+            await hub.publish("t", await ws.receive_text())
+            await ws.receive_text()  # until the client leaves
+
+    assert trio.run(counts, app) == [1, 1, 1, 1]  # the parent served one, before the fork
+    assert in_forked_child(counts, app) == [1, 1, 1, 1]  # the child: its own one only
+    assert trio.run(counts, app) == [2, 2, 2, 2]  # the parent counts on
