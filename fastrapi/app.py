@@ -626,6 +626,7 @@ class FastrAPI:
 
     def _mounted(self, scope: Scope) -> tuple[Scope, ASGIApp] | None:
         """The scope for the mounted app that serves this path, and that app."""
+        self._enter(scope)
         path = self._scope_path(scope)
         root: ASGIApp | None = None
         for prefix, mounted in self._mounts:
@@ -722,6 +723,7 @@ class FastrAPI:
         report: ErrorHandler,
         defaults: WebSocketOptions | None,
     ) -> None:
+        self._enter(scope)
         path = self._scope_path(scope)
         if self.allowed_origins is not None:
             origin = Headers.from_raw(scope.get("headers", ())).get("origin")
@@ -847,12 +849,16 @@ class FastrAPI:
         body, content_type = self.monitor.prometheus.render()
         return Response(body, headers={"content-type": content_type})
 
-    def _scope_path(self, scope: Scope) -> str:
-        """The path to route: the scope's, without its ``root_path`` (set to the app's
-        ``root_path`` first, if it has one); the scope gets the app (``request.app``)."""
+    def _enter(self, scope: Scope) -> None:
+        """Give the scope the app (``request.app``) and the app's ``root_path``, if it has
+        one, before the function middleware and the routes see it."""
         scope["app"] = self
         if self.root_path:
             scope["root_path"] = self.root_path
+
+    @staticmethod
+    def _scope_path(scope: Scope) -> str:
+        """The path to route: the scope's, without its ``root_path``."""
         path: str = scope["path"]
         root = scope.get("root_path")
         if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("/", ""):
@@ -862,6 +868,7 @@ class FastrAPI:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> Exception | None:
         """Answer one HTTP request; return the error nothing answered (it made the 500), for
         the caller to report."""
+        self._enter(scope)
         mounted = self._mounted(scope) if self._mounts else None
         if mounted is not None:
             await mounted[1](mounted[0], receive, send)

@@ -510,3 +510,24 @@ async def test_route_and_router_dependencies_can_be_overridden(http: HTTP) -> No
         app.dependency_overrides[deny] = lambda: None
         allowed = await http(app, "GET", "/guarded")
     assert (denied.status_code, allowed.json()) == (403, "in")
+
+
+async def test_function_middleware_sees_the_app_and_its_root_path(http: HTTP) -> None:
+    app = FastrAPI(root_path="/api")
+
+    @app.middleware("http")
+    async def tag(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers["x-app"] = str(request.app is app)
+        response.headers["x-root"] = request.scope["root_path"]
+        return response
+
+    @app.get("/")
+    async def index() -> None:
+        return None
+
+    with trio.fail_after(5):
+        response = await http(app, "GET", "/")
+    assert (response.headers["x-app"], response.headers["x-root"]) == ("True", "/api")
