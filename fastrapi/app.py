@@ -41,6 +41,7 @@ from .exceptions import (
 from .hub import Hub
 from .middleware import Middleware
 from .middleware._answer import answer
+from .openapi.docs import add_docs_routes
 from .requests import Request
 from .responses import Response
 from .routing import APIRoute, APIRouter, APIWebSocketRoute, MethodNotAllowed, RouteOptions
@@ -251,6 +252,7 @@ class FastrAPI:
             self.router.add_api_route(
                 metrics_path, self._metrics, include_in_schema=False, namespace={}
             )
+        add_docs_routes(self)
 
     def on_event(self, event_type: Literal["startup", "shutdown"]) -> Callable[[H], H]:
         """Run the decorated function (sync or async) at startup or at shutdown, as
