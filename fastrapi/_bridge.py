@@ -101,6 +101,8 @@ class NativeASGI:
         if not self._connected:
             self._connected = True
             return {"type": "websocket.connect"}
+        if self._phase is _Phase.CONNECTING:
+            raise RuntimeError("receive() before the WebSocket was accepted or refused")
         transport = self.transport
         while self._peer_close is None:
             await self._flush()
@@ -122,7 +124,7 @@ class NativeASGI:
 
         Raises:
             RuntimeError: a message out of place (a send before accept, a second accept).
-            OSError: the connection is gone.
+            OSError: the connection is gone or closing.
         """
         kind = message["type"]
         transport = self.transport
@@ -155,6 +157,8 @@ class NativeASGI:
                 await self._reject(status, headers, b"".join(body))
         elif kind == "websocket.close" and phase is _Phase.CLOSED:
             pass  # closing twice: nothing more to say
+        elif kind == "websocket.send" and phase is _Phase.CLOSED:
+            raise OSError("the WebSocket is closing")  # ASGI's signal: the peer is going
         else:
             raise RuntimeError(f"ASGI message {kind!r} out of place (WebSocket {phase.name})")
 

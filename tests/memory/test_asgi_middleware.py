@@ -537,3 +537,26 @@ async def test_a_mount_at_the_root_serves_what_no_route_matches(
         app.mount("/", StaticFiles(directory=tmp_path))
     with pytest.raises(RouteDefinitionError, match="must start with /"):
         app.mount("static", StaticFiles(directory=tmp_path))
+
+
+class ReceivingEarly:
+    """A middleware that reads a WebSocket message before the app accepted (a bug)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()  # websocket.connect
+        await receive()  # nothing can come before accept
+
+
+async def test_a_receive_before_accept_is_an_error_and_a_500() -> None:
+    app = echo_app(Middleware(ReceivingEarly))
+    with trio.fail_after(10):
+        with pytest.raises(RuntimeError, match="before the WebSocket was accepted"):
+            async with open_websocket(app, "/ws"):
+                pass  # pragma: no cover
+        with pytest.raises(HandshakeRejected) as refused:
+            async with open_websocket(app, "/ws", raise_server_exceptions=False):
+                pass  # pragma: no cover
+    assert refused.value.status_code == 500
