@@ -13,6 +13,8 @@ import trio
 from fastrapi import Body, FastrAPI, File, Form, Request, UploadFile
 
 if TYPE_CHECKING:
+    from fastrapi.server import ServerName
+
     from .conftest import HTTP
 
 BOUNDARY = "xyz123"
@@ -412,3 +414,33 @@ async def test_dataclass_bodies_and_embedded_values(http: HTTP) -> None:
     assert doubled.json() == {"x": 4, "y": 0}
     assert summed.json() == 3
     assert (bad.status_code, bad.json()["detail"][0]["loc"]) == (422, ["body", "x"])
+
+
+@pytest.mark.parametrize("server", ["native", "hypercorn"])
+async def test_a_client_that_leaves_mid_upload_ends_the_request(server: ServerName) -> None:
+    """The body stops before its Content-Length and the client half-closes: the handler never
+    runs, nothing hangs and nothing is reported as a server error."""
+    from fastrapi.testing import _serving
+
+    ran: list[bool] = []
+
+    @(app := planned_app()).post("/upload")
+    async def upload(file: UploadFile) -> None:
+        ran.append(True)  # pragma: no cover
+
+    errors: list[Exception] = []
+    part = multipart(("file", "f.bin", b"x" * 5000))[:3000]
+    head = (
+        f"POST /upload HTTP/1.1\r\nhost: t\r\ncontent-type: {MULTIPART_TYPE}\r\n"
+        f"content-length: 5000\r\n\r\n"
+    ).encode()
+    with trio.fail_after(5):
+        async with _serving(app, server, errors) as stream:
+            await stream.send_all(head + part)
+            await stream.send_eof()  # type: ignore[attr-defined]  # a half-closable stream
+            received = b""
+            while chunk := await stream.receive_some(65536):
+                received += chunk
+    assert ran == []
+    assert errors == []
+    assert not received.startswith(b"HTTP/1.1 500")

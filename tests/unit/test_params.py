@@ -529,3 +529,17 @@ def test_cookie_model() -> None:
     assert [(e["type"], e["loc"], e["input"]) for e in errors] == [
         ("extra_forbidden", ("cookie", "ads"), "yes")
     ]
+
+
+def test_a_websocket_handshake_takes_parameter_models_but_no_form() -> None:
+    async def handler(ws: WebSocket, filters: Annotated[Filters, Query()]) -> None:
+        """Parameters only: the plan is what is tested."""
+
+    plan = plan_handler(handler, frozenset(), Role.WEBSOCKET)
+    assert ok(plan, inputs("limit=3")) == {"filters": Filters(limit=3)}
+
+    async def upload(ws: WebSocket, file: UploadFile) -> None:
+        """Parameters only: the plan is what is tested."""
+
+    with pytest.raises(RouteDefinitionError, match="handshake has no body"):
+        plan_handler(upload, frozenset(), Role.WEBSOCKET)
