@@ -105,6 +105,10 @@ class Value:
     """An empty string counts as missing (a form field, as FastAPI has it)."""
     read_bytes: bool = False
     """A file field annotated ``bytes`` (or a list of them): the form gives the contents."""
+    marker: Param | None = None
+    """The parameter's marker (``Query(...)``...), for the API documents."""
+    annotation: Any = None
+    """The parameter's type with its other ``Annotated`` metadata, for the API documents."""
 
     def default_value(self) -> object:
         """The default for this request (a fresh copy of a mutable one)."""
@@ -645,6 +649,8 @@ def _value(
         default_factory=marker.default_factory if marker is not None else None,
         blank_is_missing=source is Source.FORM,
         read_bytes=read_bytes,
+        marker=marker,
+        annotation=Annotated[(base, *extras)] if extras else base,
     )
 
 

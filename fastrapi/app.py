@@ -43,7 +43,7 @@ from .middleware import Middleware
 from .middleware._answer import answer
 from .openapi.docs import add_docs_routes
 from .requests import Request
-from .responses import Response
+from .responses import JSONResponse, Response
 from .routing import APIRoute, APIRouter, APIWebSocketRoute, MethodNotAllowed, RouteOptions
 from .sse import streamed
 from .websocket import CloseCode, WebSocket, WebSocketState
@@ -213,7 +213,7 @@ class FastrAPI:
         self.license_info = license_info
         self.openapi_external_docs = openapi_external_docs
         self.separate_input_output_schemas = separate_input_output_schemas
-        self.webhooks = webhooks if webhooks is not None else APIRouter()
+        self.webhooks: APIRouter = webhooks if webhooks is not None else APIRouter()
         """Routes that describe the webhooks in the OpenAPI document (not served)."""
         self.openapi_schema: dict[str, Any] | None = None
         """The OpenAPI document once made (cached)."""
@@ -251,6 +251,14 @@ class FastrAPI:
         if metrics_path is not None:
             self.router.add_api_route(
                 metrics_path, self._metrics, include_in_schema=False, namespace={}
+            )
+        if openapi_url:
+            self.router.add_api_route(
+                openapi_url,
+                self._openapi_response,
+                include_in_schema=False,
+                namespace={},
+                generate_unique_id_function=_own_route_id,
             )
         add_docs_routes(self)
 
@@ -847,6 +855,39 @@ class FastrAPI:
         ping round trips (a snapshot; with several workers, each has its own)."""
         return self.monitor.statistics()
 
+    def openapi(self) -> dict[str, Any]:
+        """The app's OpenAPI 3.1 document (served at ``openapi_url``), made on the first call
+        and kept in :attr:`openapi_schema`. Replace this method on the app
+        (``app.openapi = custom_openapi``) to serve another document, as with FastAPI.
+        """
+        if self.openapi_schema is None:
+            from .openapi.utils import get_openapi
+
+            self.openapi_schema = get_openapi(
+                title=self.title,
+                version=self.version,
+                openapi_version=self.openapi_version,
+                summary=self.summary,
+                description=self.description,
+                terms_of_service=self.terms_of_service,
+                contact=self.contact,
+                license_info=self.license_info,
+                routes=self.routes,
+                webhooks=self.webhooks.routes,
+                tags=self.openapi_tags,
+                servers=self.servers,
+                separate_input_output_schemas=self.separate_input_output_schemas,
+                external_docs=self.openapi_external_docs,
+            )
+        return self.openapi_schema
+
+    async def _openapi_response(self, request: Request) -> Response:
+        # FastAPI's: the root path the app is served under is the first server, once
+        root = str(request.scope.get("root_path", "")).rstrip("/")
+        if root and self.root_path_in_servers and all(s.get("url") != root for s in self.servers):
+            self.servers.insert(0, {"url": root})
+        return JSONResponse(self.openapi())
+
     async def _metrics(self) -> Response:
         body, content_type = self.monitor.prometheus.render()
         return Response(body, headers={"content-type": content_type})
@@ -1091,6 +1132,13 @@ async def _call_hook(hook: Hook) -> None:
 
 _EXCHANGE: Final = "fastrapi.exchange"
 """The scope key of the request's :class:`_Exchange`, set for custom route handlers only."""
+
+
+def _own_route_id(route: APIRoute) -> str:
+    """The id of a route the app adds for itself (the document's): not made by the app's
+    ``generate_unique_id_function``, which is written for the user's routes (FastAPI's are
+    not API routes at all)."""
+    return route.name
 
 
 def route_handler(route: APIRoute) -> Callable[[Request], Awaitable[Response]]:

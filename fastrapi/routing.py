@@ -158,13 +158,14 @@ with the app's objects, when the app includes the router."""
 
 
 _NOT_WORD: Final = re.compile(r"\W")
+_CONVERTER_SUFFIX: Final = re.compile(r"\{(\w+):\w+\}")
 
 
 def generate_unique_id(route: APIRoute) -> str:
     """The default ``generate_unique_id_function``: FastAPI's operation id for ``route`` (its
     name, path and first method as one identifier)."""
     method = sorted(route.methods)[0].lower() if route.methods else ""
-    return f"{_NOT_WORD.sub('_', route.name + route.path)}_{method}"
+    return f"{_NOT_WORD.sub('_', route.name + route.path_format)}_{method}"
 
 
 class RouteOptions(TypedDict, total=False):
@@ -284,6 +285,8 @@ class APIRoute:
     ) -> None:
         _check_route_options(type(self).__name__, options)
         self.path = path
+        self.path_format = _CONVERTER_SUFFIX.sub(r"{\1}", path)
+        """The path without its converters (``/items/{id}`` for ``/items/{id:int}``)."""
         self.endpoint = endpoint
         self.template, self.servable = _template(path, strict)
         self.methods: set[str] = {m.upper() for m in (methods or ["GET"])}

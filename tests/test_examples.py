@@ -610,3 +610,28 @@ def test_middleware_example() -> None:
     assert (
         TestClient(app_of("middleware"), base_url="http://evil.example").get("/").status_code == 400
     )
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.py")), ids=lambda p: p.stem)
+def test_every_example_documents_itself_validly(path: Path) -> None:
+    from openapi_spec_validator import validate
+
+    schema = app_of(path.stem).openapi()
+    validate(schema)  # raises on an invalid OpenAPI 3.1 document
+    assert schema["openapi"] == "3.1.0"
+
+
+async def test_openapi_document() -> None:
+    app = app_of("openapi_document")
+    with trio.fail_after(5):
+        served = await http_request(app, "GET", "/openapi.json")
+    assert served.status_code == 200
+    schema = served.json()
+    assert schema == app.openapi()
+    assert schema["info"]["title"] == "Inventory"
+    put = schema["paths"]["/items/{item_id}"]["put"]
+    assert put["security"] == [{"OAuth2PasswordBearer": []}]
+    assert list(put["responses"]) == ["201", "422"]
+    listed = schema["paths"]["/items/"]["get"]["parameters"][0]
+    assert listed["description"] == "At most this many"
+    assert schema["components"]["schemas"]["Item"]["description"] == "An item in stock."
