@@ -268,7 +268,7 @@ def test_include_router_nests_prefixes_tags_dependencies_and_responses() -> None
     inner.websocket("/{id}/ws", max_queue=3)(chat)
     outer = APIRouter(prefix="/v1", dependencies=[Depends(outer_dep)], tags=["v1"])
     outer.include_router(inner, prefix="/shop", dependencies=[Depends(include_dep)])
-    app = FastrAPI(max_queue=9, openapi_url=None)
+    app = FastrAPI(max_queue=9)
     app.include_router(outer, tags=["api"])
     route, ws_route = app.routes[-2:]  # after the app's own (the docs pages)
     assert isinstance(route, APIRoute)
@@ -292,7 +292,7 @@ def test_included_router_routes_get_the_app_defaults() -> None:
     async def chat(ws: WebSocket) -> None: ...
 
     router.websocket("/ws")(chat)
-    app = FastrAPI(max_queue=2, default_response_class=HTMLResponse, openapi_url=None)
+    app = FastrAPI(max_queue=2, default_response_class=HTMLResponse)
     router.get("/page")(_plain)
     app.include_router(router)
     ws_route, page = app.routes[-2:]
