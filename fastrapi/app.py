@@ -248,19 +248,19 @@ class FastrAPI:
         self._http_middleware: list[HTTPMiddleware] = []
         self._handshake_hooks: list[HandshakeHook] = []
         self.monitor: Final = Monitor(access_log, metrics=metrics_path is not None)
+        # The app's own routes (metrics, the documents) are not named by generate_unique_id_function,
+        # which is written for the user's routes (FastAPI's are not API routes at all).
+        self.router.generate_unique_id_function = None
         if metrics_path is not None:
             self.router.add_api_route(
                 metrics_path, self._metrics, include_in_schema=False, namespace={}
             )
         if openapi_url:
             self.router.add_api_route(
-                openapi_url,
-                self._openapi_response,
-                include_in_schema=False,
-                namespace={},
-                generate_unique_id_function=_own_route_id,
+                openapi_url, self._openapi_response, include_in_schema=False, namespace={}
             )
         add_docs_routes(self)
+        self.router.generate_unique_id_function = generate_unique_id_function
 
     def on_event(self, event_type: Literal["startup", "shutdown"]) -> Callable[[H], H]:
         """Run the decorated function (sync or async) at startup or at shutdown, as
@@ -1132,13 +1132,6 @@ async def _call_hook(hook: Hook) -> None:
 
 _EXCHANGE: Final = "fastrapi.exchange"
 """The scope key of the request's :class:`_Exchange`, set for custom route handlers only."""
-
-
-def _own_route_id(route: APIRoute) -> str:
-    """The id of a route the app adds for itself (the document's): not made by the app's
-    ``generate_unique_id_function``, which is written for the user's routes (FastAPI's are
-    not API routes at all)."""
-    return route.name
 
 
 def route_handler(route: APIRoute) -> Callable[[Request], Awaitable[Response]]:
