@@ -248,7 +248,8 @@ class FastrAPI:
         self._http_middleware: list[HTTPMiddleware] = []
         self._handshake_hooks: list[HandshakeHook] = []
         self.monitor: Final = Monitor(access_log, metrics=metrics_path is not None)
-        # The app's own routes (metrics, the documents) are not named by generate_unique_id_function,
+        # The app's own routes (metrics, the documents) are not named by
+        # generate_unique_id_function,
         # which is written for the user's routes (FastAPI's are not API routes at all).
         self.router.generate_unique_id_function = None
         if metrics_path is not None:
