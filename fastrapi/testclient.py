@@ -127,6 +127,7 @@ class _Runner:
         if self._thread is not None and self._thread.is_alive():
             return
         self._ready.clear()
+        self.crash = None
         self._thread = threading.Thread(target=self._run, name="fastrapi-testclient", daemon=True)
         self._thread.start()
         if not self._ready.wait(START_TIMEOUT):
@@ -145,6 +146,7 @@ class _Runner:
     async def _main(self) -> None:
         self._token = trio.lowlevel.current_trio_token()
         self._stopping = trio.Event()
+        self.attendant = Attendant()  # its timers belong to this run
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             nursery.start_soon(self.attendant.run)
@@ -427,10 +429,10 @@ class TestClient(httpx.Client):
         try:
             self._runner.call(self._runner.exit_lifespan)
         finally:
-            self.close()
+            self._runner.stop()  # the client stays usable (as Starlette's): a call starts a run
 
     def close(self) -> None:
-        """Stop the client's Trio run (a later call starts a new one) and close httpx."""
+        """Stop the client's Trio run and close httpx (the client cannot send any more)."""
         self._runner.stop()
         super().close()
 

@@ -265,14 +265,25 @@ def test_a_session_outside_its_block_and_bad_keywords() -> None:
 
 
 def test_close_stops_the_thread_and_a_later_call_starts_again() -> None:
-    client = TestClient(make_app())
+    events: list[str] = []
+    client = TestClient(make_app(events))
     client.get("/items/1")
+    with client:
+        assert events == ["startup"]
     before = set(threading.enumerate())
+    client.get("/items/2")  # a new run starts, without the lifespan
+    with client.websocket_connect("/chat/ann") as ws:
+        ws.send_text("x")
+        assert ws.receive_text() == "ann: x"
+    with client:  # and again, with it
+        assert client.get("/items/3").json() == {"item_id": 3, "q": None}
+    assert events == ["startup", "shutdown", "startup", "shutdown"]
+    client.get("/items/4")
     client.close()
     after = set(threading.enumerate())
-    assert after < before  # its thread is gone (and no other came)
-    with TestClient(make_app()) as again:
-        assert again.get("/items/2").json() == {"item_id": 2, "q": None}
+    assert not after - before  # no thread of the client's is left
+    with pytest.raises(RuntimeError, match="closed"):
+        client.get("/items/5")
 
 
 def test_templates_render_with_url_for(tmp_path: Path) -> None:
