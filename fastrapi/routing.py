@@ -454,7 +454,8 @@ class APIRouter:
         callbacks: OpenAPI callbacks of every route.
         routes: Routes to start with.
         redirect_slashes: Answer a path that only differs by a trailing slash from a route's
-            with a 307 redirect to it (default ``True``).
+            with a 307 redirect to it (default ``True``); the app's router's setting is the
+            one that applies (``FastrAPI(redirect_slashes=...)``), as in Starlette.
         default: Accepted for FastAPI's sake (an ASGI app for unmatched requests); unused.
         dependency_overrides_provider: Accepted for FastAPI's sake; the app's
             ``dependency_overrides`` apply.
