@@ -937,7 +937,8 @@ class FastrAPI:
                 await exchange.solver.aclose(exc)
             raise
         finally:
-            await request.close()  # the form's files
+            if request._form is not None:  # the form's files (no cost without a form)
+                await request.close()
         if exchange.solver is not None:  # the route answered: its cleanups, after the response
             await exchange.solver.aclose(error)
         background = response.background
