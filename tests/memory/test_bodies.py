@@ -13,6 +13,8 @@ import trio
 from fastrapi import Body, FastrAPI, File, Form, Request, UploadFile
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator
+
     from fastrapi.server import ServerName
 
     from .conftest import HTTP
@@ -444,3 +446,47 @@ async def test_a_client_that_leaves_mid_upload_ends_the_request(server: ServerNa
     assert ran == []
     assert errors == []
     assert not received.startswith(b"HTTP/1.1 500")
+
+
+async def test_upload_file_in_memory_then_on_disk() -> None:
+    import tempfile
+
+    from fastrapi.datastructures import SPOOL_MAX_SIZE, Headers
+
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_SIZE)  # noqa: SIM115
+    upload = UploadFile(
+        spool,  # type: ignore[arg-type]  # a binary file object
+        size=0,
+        filename="a.bin",
+        headers=Headers([("content-type", "application/octet-stream")]),
+    )
+    with trio.fail_after(5):
+        await upload.write(b"abc")
+        in_memory = [upload._in_memory]
+        await upload.write(b"x" * SPOOL_MAX_SIZE)  # rolls over: the I/O moves to a thread
+        in_memory.append(upload._in_memory)
+        await upload.seek(0)
+        head = await upload.read(3)
+        await upload.close()
+    assert (head, upload.size, upload.content_type) == (
+        b"abc",
+        3 + SPOOL_MAX_SIZE,
+        "application/octet-stream",
+    )
+    assert in_memory == [True, False]
+    assert upload.file.closed
+    assert "a.bin" in repr(upload)
+
+
+async def test_request_form_without_python_multipart(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from fastrapi._forms import parse_form
+
+    async def chunks() -> AsyncGenerator[bytes, None]:
+        yield b"a=1"
+
+    monkeypatch.setitem(sys.modules, "python_multipart", None)
+    monkeypatch.setitem(sys.modules, "python_multipart.multipart", None)
+    with pytest.raises(RuntimeError, match='requires "python-multipart"'):
+        await parse_form("application/x-www-form-urlencoded", chunks())
