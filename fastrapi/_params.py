@@ -109,6 +109,8 @@ class Value:
     """The parameter's marker (``Query(...)``...), for the API documents."""
     annotation: Any = None
     """The parameter's type with its other ``Annotated`` metadata, for the API documents."""
+    no_default: bool = False
+    """``T | None`` with no default: optional here, required in FastAPI's documents."""
 
     def default_value(self) -> object:
         """The default for this request (a fresh copy of a mutable one)."""
@@ -633,7 +635,8 @@ def _value(
             adapter = pydantic.TypeAdapter(typ)
         except (pydantic.PydanticSchemaGenerationError, TypeError, ValueError) as exc:
             raise RouteDefinitionError(f"{where}: cannot validate {base!r}: {exc}") from exc
-    if default is _REQUIRED and inner is not base:
+    untyped_default = default is _REQUIRED and inner is not base
+    if untyped_default:
         default = None  # ``int | None`` with no default is optional
     read_bytes = isinstance(marker, File) and (
         inner is bytes or (many and bytes in typing.get_args(inner))
@@ -650,6 +653,7 @@ def _value(
         blank_is_missing=source is Source.FORM,
         read_bytes=read_bytes,
         marker=marker,
+        no_default=untyped_default,
         annotation=Annotated[(base, *extras)] if extras else base,
     )
 

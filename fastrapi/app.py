@@ -248,18 +248,16 @@ class FastrAPI:
         self._http_middleware: list[HTTPMiddleware] = []
         self._handshake_hooks: list[HandshakeHook] = []
         self.monitor: Final = Monitor(access_log, metrics=metrics_path is not None)
-        # The app's own routes (metrics, the documents) are not named by
-        # generate_unique_id_function,
-        # which is written for the user's routes (FastAPI's are not API routes at all).
+        # The app's own routes (metrics, the documents) are not named by the
+        # generate_unique_id_function written for the user's routes.
         self.router.generate_unique_id_function = None
         if metrics_path is not None:
             self.router.add_api_route(
                 metrics_path, self._metrics, include_in_schema=False, namespace={}
             )
-        if openapi_url:
-            self.router.add_api_route(
-                openapi_url, self._openapi_response, include_in_schema=False, namespace={}
-            )
+        if openapi_url:  # none of the router's options (dependencies...) apply, as in FastAPI
+            own = APIRoute(openapi_url, self._openapi_response, include_in_schema=False)
+            self.router._add(own)
         add_docs_routes(self)
         self.router.generate_unique_id_function = generate_unique_id_function
 

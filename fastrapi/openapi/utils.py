@@ -30,6 +30,7 @@ from ..routing import APIRoute
 from ..security.base import SecurityBase
 from ..security.oauth2 import OAuth2
 from ..security.open_id_connect_url import OpenIdConnect
+from ..sse import EventSourceResponse, ServerSentEvent
 from .constants import METHODS_WITH_BODY, REF_PREFIX, REF_TEMPLATE
 
 if TYPE_CHECKING:
@@ -155,7 +156,7 @@ def _alias(value: Value) -> str:
 
 
 def _required(value: Value) -> bool:
-    return value.default is _MISSING and value.default_factory is None
+    return value.no_default or (value.default is _MISSING and value.default_factory is None)
 
 
 @dataclasses.dataclass
@@ -242,7 +243,7 @@ def _plan_operation(route: APIRoute) -> _Operation:
         parameters.extend(by_source[source])
     body = _body(route, bodies)
     response = None
-    if route.response_model is not None:
+    if route.response_model is not None and route.response_model is not ServerSentEvent:
         response = _Field(
             "Response_" + route.unique_id, _adapter(route.response_model), "serialization"
         )
@@ -505,7 +506,10 @@ def _path_item(
         out["responses"] = responses
         status = _status_of(route)
         responses.setdefault(status, {})["description"] = route.response_description
-        if media_type and _body_allowed(route.status_code):
+        streamed = _streamed_content(operation, document)
+        if streamed is not None:
+            responses[status]["content"] = streamed
+        elif media_type and _body_allowed(route.status_code):
             schema: dict[str, Any] = {"type": "string"}
             if issubclass(route.response_class, JSONResponse):
                 schema = document.schema(operation.response) if operation.response else {}
@@ -550,6 +554,34 @@ def _path_item(
             _deep_update(out, route.openapi_extra)
         item[method.lower()] = out
     return item
+
+
+def _streamed_content(operation: _Operation, document: _Document) -> dict[str, Any] | None:
+    """The content of a generator route's response: each item's schema, for Server-Sent
+    Events (in an event's ``data``) or JSON Lines; ``None`` for any other route."""
+    route = operation.route
+    if not route.plan.streams:
+        return None
+    item = document.schema(operation.response) if operation.response is not None else None
+    if issubclass(route.response_class, EventSourceResponse):
+        data: dict[str, Any] = {"type": "string"}
+        if item is not None:
+            data.update(contentMediaType="application/json", contentSchema=item)
+        event: dict[str, Any] = {
+            "type": "object",
+            "properties": {
+                "data": data,
+                "event": {"type": "string"},
+                "id": {"type": "string"},
+                "retry": {"type": "integer", "minimum": 0},
+            },
+        }
+        if item is not None:
+            event["required"] = ["data"]
+        return {"text/event-stream": {"itemSchema": event}}
+    if issubclass(route.response_class, JSONResponse):
+        return {"application/jsonl": {"itemSchema": item or {}}}
+    return None
 
 
 def _parameter_objects(parameters: list[_Parameter], document: _Document) -> list[Any]:
