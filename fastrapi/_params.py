@@ -572,6 +572,7 @@ def _split(annotation: Any, default: object) -> tuple[Any, tuple[object, ...], o
 
 
 def _is_connection(base: object, connection_type: type) -> bool:
+    base = typing.get_origin(base) or base  # WebSocket[In, Out] is a WebSocket
     if not isinstance(base, type):
         return False
     if connection_type is HTTPConnection:  # a dependency: any connection type

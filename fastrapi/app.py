@@ -104,6 +104,12 @@ class FastrAPI:
             needs ``prometheus-client`` (the ``metrics`` extra). See :doc:`/deployment`.
         thread_limit: Most plain ``def`` handlers and dependencies running at once in worker
             threads (default 40, as anyio's); more wait for a free thread.
+        asyncapi_url: Serve the WebSocket routes' AsyncAPI 3.0 document (:meth:`asyncapi`)
+            here (``None``: not served).
+        asyncapi_docs_url: Serve a page rendering that document here (``None``: none).
+        validate_sends: Check what ``send_json()`` sends on a route declared with ``sends=``
+            against that type (a ``TypeError`` if it does not fit). Default: on where pytest
+            is imported (tests), off otherwise (the check costs a validation per message).
         **options: Default :class:`WebSocketOptions` of every WebSocket route.
 
     FastAPI's keywords are taken too, and kept on the app (or its router) for the routes and
@@ -168,6 +174,9 @@ class FastrAPI:
         access_log: int | None = logging.INFO,
         metrics_path: str | None = None,
         thread_limit: int = 40,
+        asyncapi_url: str | None = "/asyncapi.json",
+        asyncapi_docs_url: str | None = "/asyncapi",
+        validate_sends: bool | None = None,
         **options: Unpack[WebSocketOptions],
     ) -> None:
         check_websocket_options("FastrAPI()", options)
@@ -258,6 +267,11 @@ class FastrAPI:
         if openapi_url:  # none of the router's options (dependencies...) apply, as in FastAPI
             own = APIRoute(openapi_url, self._openapi_response, include_in_schema=False)
             self.router._add(own)
+        self.asyncapi_url = asyncapi_url
+        self.asyncapi_docs_url = asyncapi_docs_url
+        self.asyncapi_schema: dict[str, Any] | None = None
+        """The AsyncAPI document once made (cached)."""
+        self.validate_sends = "pytest" in sys.modules if validate_sends is None else validate_sends
         add_docs_routes(self)
         self.router.generate_unique_id_function = generate_unique_id_function
 
@@ -290,11 +304,24 @@ class FastrAPI:
         name: str | None = None,
         *,
         dependencies: Sequence[Depends] | None = None,
+        receives: Any = None,
+        sends: Any = None,
+        closes: Mapping[int, str] | None = None,
+        include_in_schema: bool = True,
         **options: Unpack[WebSocketOptions],
     ) -> Callable[[F], F]:
-        """Declare a WebSocket route: ``@app.websocket("/chat/{room}")``; see
-        :meth:`APIRouter.websocket <fastrapi.routing.APIRouter.websocket>`."""
-        return self.router.websocket(path, name, dependencies=dependencies, **options)
+        """Declare a WebSocket route: ``@app.websocket("/chat/{room}", receives=In,
+        sends=Out)``; see :meth:`APIRouter.websocket <fastrapi.routing.APIRouter.websocket>`."""
+        return self.router.websocket(
+            path,
+            name,
+            dependencies=dependencies,
+            receives=receives,
+            sends=sends,
+            closes=closes,
+            include_in_schema=include_in_schema,
+            **options,
+        )
 
     def add_api_websocket_route(
         self,
@@ -303,13 +330,42 @@ class FastrAPI:
         name: str | None = None,
         *,
         dependencies: Sequence[Depends] | None = None,
+        receives: Any = None,
+        sends: Any = None,
+        closes: Mapping[int, str] | None = None,
+        include_in_schema: bool = True,
         **options: Unpack[WebSocketOptions],
     ) -> APIWebSocketRoute:
         """Add a WebSocket route for ``endpoint``; see :meth:`websocket`."""
         namespace = sys._getframe(1).f_locals  # the caller's scope, for its annotations
         return self.router.add_api_websocket_route(
-            path, endpoint, name, dependencies=dependencies, namespace=namespace, **options
+            path,
+            endpoint,
+            name,
+            dependencies=dependencies,
+            namespace=namespace,
+            receives=receives,
+            sends=sends,
+            closes=closes,
+            include_in_schema=include_in_schema,
+            **options,
         )
+
+    def asyncapi(self) -> dict[str, Any]:
+        """The AsyncAPI 3.0 document of the app's WebSocket routes (served at
+        ``asyncapi_url``), made on the first call and kept in :attr:`asyncapi_schema`;
+        see :func:`fastrapi.asyncapi.get_asyncapi`. Replace this method on the app to serve
+        another document."""
+        if self.asyncapi_schema is None:
+            from .asyncapi import get_asyncapi
+
+            self.asyncapi_schema = get_asyncapi(
+                title=self.title,
+                version=self.version,
+                description=self.description,
+                routes=self.routes,
+            )
+        return self.asyncapi_schema
 
     def add_api_route(
         self,
@@ -762,6 +818,8 @@ class FastrAPI:
 
         def create(connection: Connection) -> tuple[WebSocket, Awaitable[object]]:
             ws = WebSocket(scope, path_params, connection=connection)
+            if route.messages is not None:  # declared message types: planned per route
+                ws._messages = route.messages if self.validate_sends else route.receiving
             self.monitor.opened(route.path, connection.session)
             plan = route.plan
             direct = plan.call_directly(ws)

@@ -23,12 +23,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, TypeVar, Unpack, final
 
+import pydantic
+
 from ._params import Dependency, HandlerPlan, Role, plan_handler, plan_marker
 from ._pump import PumpOptions, WebSocketOptions, check_websocket_options
 from ._returns import NOT_GIVEN, ReturnPlan, plan_return, response_model_of
 from .exceptions import NoMatchFound, RouteDefinitionError
 from .hub import Hub
 from .responses import JSONResponse, Response
+from .websocket import MessageTypes
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -398,9 +401,17 @@ class APIWebSocketRoute:
         overrides: The route's own :class:`~fastrapi.WebSocketOptions`.
         namespace: Where the route was declared (for string annotations naming local names).
         provided: The app's objects a parameter gets by its type (its ``Hub``).
+        receives: The type of the peer's messages (a pydantic model, a union of them, or any
+            type pydantic's ``TypeAdapter`` takes): what ``receive_json()`` and
+            ``iter_json()`` validate into without a type, and the AsyncAPI document shows.
+        sends: The type of the handler's messages: what ``send_json()`` is checked against
+            where the app validates sends, and the AsyncAPI document shows.
+        closes: The close codes the handler uses and what each means, for the document.
+        include_in_schema: List the route in the AsyncAPI document.
 
     Raises:
-        RouteDefinitionError: a bad path, a handler that cannot be planned.
+        RouteDefinitionError: a bad path, a handler that cannot be planned, a message type
+            pydantic cannot validate.
     """
 
     def __init__(
@@ -414,11 +425,28 @@ class APIWebSocketRoute:
         overrides: WebSocketOptions | None = None,
         namespace: Mapping[str, Any] | None = None,
         provided: Mapping[type, object] | None = None,
+        receives: Any = None,
+        sends: Any = None,
+        closes: Mapping[int, str] | None = None,
+        include_in_schema: bool = True,
     ) -> None:
         self.path = path
         self.endpoint = endpoint
         self.template = PathTemplate(path)
         self.servable = True
+        self.receives: Any = receives
+        """The type of the peer's messages (``receives=``), or ``None``."""
+        self.sends: Any = sends
+        """The type of the handler's messages (``sends=``), or ``None``."""
+        self.closes: dict[int, str] = dict(closes or {})
+        """The close codes the handler uses and what each means (``closes=``)."""
+        self.include_in_schema = include_in_schema
+        try:
+            self.messages: MessageTypes | None = MessageTypes.of(receives, sends)
+        except pydantic.PydanticSchemaGenerationError as exc:
+            raise RouteDefinitionError(f"websocket {path!r}: a message type: {exc}") from None
+        self.receiving: MessageTypes | None = self.messages and self.messages.receiving_only()
+        """The message types with sends unchecked (an app that does not validate sends)."""
         self.name: str = name if name is not None else getattr(endpoint, "__name__", repr(endpoint))
         self.dependencies: list[Depends] = list(dependencies or [])
         self.overrides: WebSocketOptions = overrides or WebSocketOptions()
@@ -651,6 +679,10 @@ class APIRouter:
         *,
         dependencies: Sequence[Depends] | None = None,
         namespace: Mapping[str, Any] | None = None,
+        receives: Any = None,
+        sends: Any = None,
+        closes: Mapping[int, str] | None = None,
+        include_in_schema: bool = True,
         **options: Unpack[WebSocketOptions],
     ) -> APIWebSocketRoute:
         """Add a WebSocket route for ``endpoint`` (what :meth:`websocket` does).
@@ -672,6 +704,10 @@ class APIRouter:
             overrides=options,
             namespace=namespace,
             provided=self._provided,
+            receives=receives,
+            sends=sends,
+            closes=closes,
+            include_in_schema=include_in_schema and self.include_in_schema,
         )
         self._add(route)
         return route
@@ -682,6 +718,10 @@ class APIRouter:
         name: str | None = None,
         *,
         dependencies: Sequence[Depends] | None = None,
+        receives: Any = None,
+        sends: Any = None,
+        closes: Mapping[int, str] | None = None,
+        include_in_schema: bool = True,
         **options: Unpack[WebSocketOptions],
     ) -> Callable[[F], F]:
         """Declare a WebSocket route: ``@router.websocket("/chat/{room}")``.
@@ -693,6 +733,10 @@ class APIRouter:
         app), all validated before the handler runs: a missing or invalid one refuses the
         handshake with 403 and FastAPI's error JSON. ``options`` override the app's
         :class:`~fastrapi.WebSocketOptions` for this route.
+
+        ``receives`` and ``sends`` declare the route's message types (see
+        :class:`APIWebSocketRoute`), ``closes`` its close codes; the AsyncAPI document
+        (:meth:`FastrAPI.asyncapi <fastrapi.FastrAPI.asyncapi>`) shows them.
 
         Raises:
             RouteDefinitionError: a bad path, a handler that is not ``async def``, a parameter
@@ -706,7 +750,16 @@ class APIRouter:
         def decorate(endpoint: F) -> F:
             namespace = sys._getframe(1).f_locals  # the declaring scope, for its annotations
             self.add_api_websocket_route(
-                path, endpoint, name, dependencies=dependencies, namespace=namespace, **options
+                path,
+                endpoint,
+                name,
+                dependencies=dependencies,
+                namespace=namespace,
+                receives=receives,
+                sends=sends,
+                closes=closes,
+                include_in_schema=include_in_schema,
+                **options,
             )
             return endpoint
 
@@ -778,6 +831,12 @@ class APIRouter:
                     route.name,
                     dependencies=[*(dependencies or []), *route.dependencies],
                     namespace=route.namespace,
+                    receives=route.receives,
+                    sends=route.sends,
+                    closes=route.closes,
+                    include_in_schema=route.include_in_schema
+                    and include_in_schema
+                    and router.include_in_schema,
                     **route.overrides,
                 )
             else:

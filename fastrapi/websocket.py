@@ -8,12 +8,16 @@ to accept, to the transport. See ``_pump.py`` for what runs behind it.
 from __future__ import annotations
 
 import functools
+import types
+import typing
+from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, Final, TypeVar, final, overload
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, final, overload
 
 import orjson
 import pydantic
 import trio
+import typing_extensions
 
 from ._closecodes import CloseCode
 from ._connection import HTTPConnection
@@ -32,6 +36,10 @@ if TYPE_CHECKING:
 __all__ = ["CloseCode", "WebSocket", "WebSocketState", "websocket"]
 
 T = TypeVar("T")
+In = typing_extensions.TypeVar("In", default=Any)
+"""What the peer sends (the route's ``receives=``): ``WebSocket[In, Out]``."""
+Out = typing_extensions.TypeVar("Out", default=Any)
+"""What the handler sends (the route's ``sends=``)."""
 
 # Close codes after which iter_text() and friends end quietly instead of raising.
 _NORMAL_END: Final = frozenset(
@@ -40,8 +48,44 @@ _NORMAL_END: Final = frozenset(
 
 
 @final
-class WebSocket(HTTPConnection):
+@dataclass(frozen=True, slots=True)
+class MessageTypes:
+    """A route's declared message types (``receives=``, ``sends=``), made once per route."""
+
+    receives: pydantic.TypeAdapter[Any] | None
+    receives_name: str
+    sends: pydantic.TypeAdapter[Any] | None
+    sends_name: str
+
+    @classmethod
+    def of(cls, receives: object, sends: object) -> MessageTypes | None:
+        """The adapters of ``receives`` and ``sends`` (``None`` for neither).
+
+        Raises:
+            pydantic.PydanticSchemaGenerationError: a type pydantic cannot validate.
+        """
+        if receives is None and sends is None:
+            return None
+        return cls(
+            _adapter(receives) if receives is not None else None,
+            _type_name(receives),
+            _adapter(sends) if sends is not None else None,
+            _type_name(sends),
+        )
+
+    def receiving_only(self) -> MessageTypes:
+        """These types with sends left unchecked (an app that does not validate sends)."""
+        return MessageTypes(self.receives, self.receives_name, None, self.sends_name)
+
+
+@final
+class WebSocket(HTTPConnection, Generic[In, Out]):
     """One WebSocket connection, as its handler sees it.
+
+    ``WebSocket[In, Out]`` tells type checkers what the route's messages are: what
+    :meth:`receive_json` and :meth:`iter_json` return without a type (``In``, the route's
+    ``receives=``) and what :meth:`send_json` takes (``Out``, its ``sends=``). A bare
+    ``WebSocket`` is ``WebSocket[Any, Any]``. The parameters cost nothing at run time.
 
     Receives wait for the next message of the peer; sends wait only while the outbound queue is
     full (the peer is reading slower than the handler writes). All of them may be cancelled: a
@@ -57,6 +101,9 @@ class WebSocket(HTTPConnection):
     client's token from its subprotocols (``fastrapi.security.utils.bearer_authorization``)."""
 
     _solver: Solver | None = None
+
+    _messages: MessageTypes | None = None
+    """The route's declared message types, if it has any (set when the connection is made)."""
     """The solver of the handler's dependencies, if it has any (their cleanups run before
     an exception handler answers the handler's error)."""
 
@@ -185,7 +232,7 @@ class WebSocket(HTTPConnection):
         return message
 
     @overload
-    async def receive_json(self) -> Any: ...
+    async def receive_json(self) -> In: ...
     @overload
     async def receive_json(self, type: type[T]) -> T: ...
     @overload
@@ -193,7 +240,8 @@ class WebSocket(HTTPConnection):
     async def receive_json(self, type: object = None) -> Any:
         """Wait for the next message (text or binary) and parse it as JSON; with ``type`` (a
         pydantic model, or anything pydantic's ``TypeAdapter`` takes: ``list[int]``, a
-        dataclass, a ``TypedDict``...), validate it into that type.
+        dataclass, a ``TypedDict``...), validate it into that type. Without ``type``, a route
+        declared with ``receives=`` validates into that.
 
         Raises:
             MessageDecodeError: the message is not valid JSON, or does not validate (a
@@ -202,15 +250,18 @@ class WebSocket(HTTPConnection):
             WebSocketDisconnect: as :meth:`receive`.
         """
         message = await self._receive("receive_json")
-        if type is None:
+        if type is not None:
+            adapter, name = _adapter(type), _type_name(type)
+        elif self._messages is not None and self._messages.receives is not None:
+            adapter, name = self._messages.receives, self._messages.receives_name
+        else:
             try:
                 return orjson.loads(message)
             except orjson.JSONDecodeError as exc:
                 raise MessageDecodeError(f"receive_json() got invalid JSON: {exc}") from None
         try:
-            return _adapter(type).validate_json(message)
+            return adapter.validate_json(message)
         except pydantic.ValidationError as exc:
-            name = getattr(type, "__name__", repr(type))
             raise MessageDecodeError(
                 f"receive_json() got data that is not a valid {name}: "
                 + "; ".join(f"{_where(e['loc'])}{e['msg']}" for e in exc.errors()),
@@ -231,7 +282,7 @@ class WebSocket(HTTPConnection):
             yield message
 
     @overload
-    def iter_json(self) -> AsyncIterator[Any]: ...
+    def iter_json(self) -> AsyncIterator[In]: ...
     @overload
     def iter_json(self, type: type[T]) -> AsyncIterator[T]: ...
     @overload
@@ -283,13 +334,24 @@ class WebSocket(HTTPConnection):
         """Send a binary message; see :meth:`send`."""
         await self._put("send_bytes", _binary("send_bytes", data))
 
-    async def send_json(self, data: object) -> None:
+    async def send_json(self, data: Out) -> None:
         """Send ``data`` as JSON in a text message; see :meth:`send`. Pydantic models, also
-        inside lists and dicts, are sent as their JSON form.
+        inside lists and dicts, are sent as their JSON form. On a route declared with
+        ``sends=``, ``data`` is checked against that type first where the app validates sends
+        (:class:`~fastrapi.FastrAPI`'s ``validate_sends``).
 
         Raises:
-            TypeError: ``data`` cannot be serialised; nothing was sent.
+            TypeError: ``data`` cannot be serialised, or is not of the route's ``sends`` type;
+                nothing was sent.
         """
+        if self._messages is not None and self._messages.sends is not None:
+            try:
+                self._messages.sends.validate_python(data)
+            except pydantic.ValidationError as exc:
+                raise TypeError(
+                    f"send_json() got data that is not a valid {self._messages.sends_name}: "
+                    + "; ".join(f"{_where(e['loc'])}{e['msg']}" for e in exc.errors())
+                ) from None
         payload = dumps(data)
         self._session.check_send("send_json")
         await self._conn.send(payload, utf8_text=True)  # no round trip through str
@@ -353,6 +415,14 @@ class WebSocket(HTTPConnection):
 @functools.lru_cache(maxsize=256)
 def _adapter(type: Any) -> pydantic.TypeAdapter[Any]:
     return pydantic.TypeAdapter(type)
+
+
+def _type_name(type: object) -> str:
+    if typing.get_origin(type) in (typing.Union, types.UnionType):
+        return " | ".join(map(_type_name, typing.get_args(type)))
+    if typing.get_origin(type) is None and hasattr(type, "__name__"):
+        return str(type.__name__)
+    return repr(type).replace("typing.", "")  # list[int], Annotated[...]
 
 
 def _where(loc: tuple[int | str, ...]) -> str:

@@ -23,9 +23,12 @@ from urllib.parse import urlsplit
 from ..encoders import jsonable_encoder
 from ..exceptions import HTTPException
 from ..requests import Request  # noqa: TC001 (the planner resolves it)
-from ..responses import FileResponse, HTMLResponse
+from ..responses import FileResponse, HTMLResponse, JSONResponse
+from ..routing import APIRoute
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..app import FastrAPI
 
 __all__ = [
@@ -372,6 +375,17 @@ def get_asyncapi_html(
     return HTMLResponse(page, headers={"content-security-policy": policy})
 
 
+def _own(app: FastrAPI, path: str, handler: Callable[..., Any]) -> None:
+    """Add one of the app's own routes: not in the schema, and none of the router's options
+    (``dependencies``...) apply to it, as in FastAPI."""
+    app.router._add(APIRoute(path, handler, include_in_schema=False, namespace=globals()))
+
+
+def _root(request: Request) -> str:
+    """The path the app is served under (behind a proxy), for the pages' own URLs."""
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
 async def _asset(name: str) -> FileResponse:
     """One of the viewers' files, by its served name (never a path)."""
     path = local_files().get(name)
@@ -381,19 +395,40 @@ async def _asset(name: str) -> FileResponse:
 
 
 def add_docs_routes(app: FastrAPI) -> None:
-    """Add the app's documentation routes (none in the schema): the viewers' files, and
+    """Add the app's documentation routes (none in the schema): the viewers' files,
     ``docs_url``, ``swagger_ui_oauth2_redirect_url``, ``redoc_url`` where ``openapi_url`` is
-    set, as FastAPI's do. Called once, when the app is made."""
-    if not app.openapi_url or not (app.docs_url or app.redoc_url):
+    set, as FastAPI's do, and ``asyncapi_url`` and ``asyncapi_docs_url``. Called once, when
+    the app is made."""
+    document_url, page_url = app.asyncapi_url, app.asyncapi_docs_url
+    if document_url:
+
+        async def asyncapi_document() -> JSONResponse:
+            return JSONResponse(app.asyncapi())
+
+        _own(app, document_url, asyncapi_document)
+    asyncapi_page = bool(document_url and page_url)
+    if document_url and page_url:
+
+        async def asyncapi_html(request: Request) -> HTMLResponse:
+            root = _root(request)
+            return get_asyncapi_html(
+                asyncapi_url=f"{root}{document_url}",
+                title=f"{app.title} - AsyncAPI",
+                viewer_js_url=asset_url("asyncapi-viewer.js", root),
+                viewer_css_url=asset_url("asyncapi-theme.css", root),
+                favicon_url=asset_url("favicon.png", root),
+            )
+
+        _own(app, page_url, asyncapi_html)
+    openapi_pages = app.openapi_url and (app.docs_url or app.redoc_url)
+    if openapi_pages or asyncapi_page:
+        _own(app, f"{ASSETS_PATH}/{{name}}", _asset)
+    if not openapi_pages:
         return
-    router = app.router
-    router.add_api_route(
-        f"{ASSETS_PATH}/{{name}}", _asset, include_in_schema=False, namespace=globals()
-    )
     if app.docs_url:
 
         async def swagger_ui_html(request: Request) -> HTMLResponse:
-            root = str(request.scope.get("root_path", "")).rstrip("/")
+            root = _root(request)
             redirect = app.swagger_ui_oauth2_redirect_url
             return get_swagger_ui_html(
                 openapi_url=f"{root}{app.openapi_url}",
@@ -406,24 +441,17 @@ def add_docs_routes(app: FastrAPI) -> None:
                 swagger_ui_parameters=app.swagger_ui_parameters,
             )
 
-        router.add_api_route(
-            app.docs_url, swagger_ui_html, include_in_schema=False, namespace=globals()
-        )
+        _own(app, app.docs_url, swagger_ui_html)
         if app.swagger_ui_oauth2_redirect_url:
 
             async def swagger_ui_redirect() -> HTMLResponse:
                 return get_swagger_ui_oauth2_redirect_html()
 
-            router.add_api_route(
-                app.swagger_ui_oauth2_redirect_url,
-                swagger_ui_redirect,
-                include_in_schema=False,
-                namespace=globals(),
-            )
+            _own(app, app.swagger_ui_oauth2_redirect_url, swagger_ui_redirect)
     if app.redoc_url:
 
         async def redoc_html(request: Request) -> HTMLResponse:
-            root = str(request.scope.get("root_path", "")).rstrip("/")
+            root = _root(request)
             local = "redoc.standalone.js" in local_files()
             return get_redoc_html(
                 openapi_url=f"{root}{app.openapi_url}",
@@ -433,6 +461,4 @@ def add_docs_routes(app: FastrAPI) -> None:
                 with_google_fonts=not local,  # offline: the fonts Redoc falls back to
             )
 
-        router.add_api_route(
-            app.redoc_url, redoc_html, include_in_schema=False, namespace=globals()
-        )
+        _own(app, app.redoc_url, redoc_html)

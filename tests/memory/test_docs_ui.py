@@ -107,7 +107,7 @@ async def test_unknown_asset_is_404(app: FastrAPI, http: HTTP, name: str) -> Non
 
 
 async def test_pages_off_and_not_in_the_schema(http: HTTP) -> None:
-    no_docs = FastrAPI(docs_url=None, redoc_url=None)
+    no_docs = FastrAPI(docs_url=None, redoc_url=None, asyncapi_docs_url=None)
     no_openapi = FastrAPI(openapi_url=None)
     no_redirect = FastrAPI(swagger_ui_oauth2_redirect_url=None)
     with trio.fail_after(5):

@@ -1,0 +1,243 @@
+"""The AsyncAPI 3.0 document of the WebSocket routes: its shape, its validity against the
+official JSON Schema (tests/data), and its routes (/asyncapi.json, /asyncapi)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import jsonschema
+import pydantic
+import pytest
+import referencing
+import referencing.jsonschema
+import trio
+
+from fastrapi import Depends, FastrAPI, Header, Hub, Query, WebSocket
+from fastrapi.asyncapi import ASYNCAPI_VERSION, get_asyncapi
+from fastrapi.openapi.docs import ASSETS_PATH
+from fastrapi.security import APIKeyQuery, HTTPBearer, OAuth2PasswordBearer
+
+if TYPE_CHECKING:
+    from .conftest import HTTP
+
+SCHEMA = Path(__file__).parent.parent / "data" / "asyncapi-3.0.0.json"
+SCHEMA_SHA256 = "1786a007ac00344a8f529e5a6fc5db786b0be6757e0b94a8b95a8a6a52b7fe9a"
+
+
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.Draft7Validator:
+    raw = SCHEMA.read_bytes()
+    assert hashlib.sha256(raw).hexdigest() == SCHEMA_SHA256
+    schema = json.loads(raw)
+    registry: referencing.Registry[Any] = referencing.Registry()  # never fetches a schema
+    registry = registry.with_resource(
+        schema["$id"], referencing.jsonschema.DRAFT7.create_resource(schema)
+    )
+    return jsonschema.Draft7Validator(schema, registry=registry)
+
+
+class Author(pydantic.BaseModel):
+    name: str
+
+
+class Say(pydantic.BaseModel):
+    """A line said in the room."""
+
+    type: Literal["say"] = "say"
+    text: str
+    author: Author
+
+
+class Leave(pydantic.BaseModel):
+    type: Literal["leave"] = "leave"
+
+
+class Said(pydantic.BaseModel):
+    text: str
+    author: Author
+
+
+key = APIKeyQuery(name="key")
+bearer = HTTPBearer()
+oauth2 = OAuth2PasswordBearer(tokenUrl="/token", scopes={"chat": "Chat"})
+
+
+def chat_app() -> FastrAPI:
+    app = FastrAPI(title="Chat", version="2.0.0", description="Rooms.", hub=Hub())
+
+    async def user(token: Annotated[str, Depends(bearer)]) -> str:
+        return "bob"
+
+    @app.websocket(
+        "/rooms/{room}", receives=Say | Leave, sends=Said, closes={4001: "the room is full"}
+    )
+    async def room(
+        ws: WebSocket[Say | Leave, Said],
+        room: str,
+        hub: Hub,
+        who: Annotated[str, Depends(user)],
+        since: Annotated[int | None, Query()] = None,
+        x_client: Annotated[str, Header()] = "web",
+    ) -> None:
+        """Chat in a room.
+
+        Every line said is sent to every member."""
+
+    @app.websocket("/ticks", sends=list[int])
+    async def ticks(ws: WebSocket[Any, list[int]], k: Annotated[str, Depends(key)]) -> None:
+        """Numbers."""
+
+    @app.websocket("/plain")
+    async def plain(ws: WebSocket) -> None: ...
+
+    @app.websocket("/secret", include_in_schema=False)
+    async def secret(ws: WebSocket, t: Annotated[str, Depends(oauth2)]) -> None: ...
+
+    return app
+
+
+def test_the_document_is_valid_asyncapi_3(validator: jsonschema.Draft7Validator) -> None:
+    document = chat_app().asyncapi()
+    assert list(validator.iter_errors(document)) == []
+    assert document["asyncapi"] == ASYNCAPI_VERSION == "3.0.0"
+    assert document["info"] == {"title": "Chat", "version": "2.0.0", "description": "Rooms."}
+
+
+@pytest.mark.parametrize(
+    ("where", "key", "bad"),
+    [
+        (("operations", "receive_room"), "action", "listen"),
+        (("channels", "room", "bindings", "ws"), "method", "PUT"),
+        (("channels", "room"), "address", 7),
+        (("components", "securitySchemes", "HTTPBearer"), "type", "telepathy"),
+    ],
+)
+def test_the_validator_catches_a_broken_document(
+    validator: jsonschema.Draft7Validator, where: tuple[str, ...], key: str, bad: object
+) -> None:
+    document = chat_app().asyncapi()
+    part = document
+    for name in where:
+        part = part[name]
+    part[key] = bad
+    assert list(validator.iter_errors(document)) != []
+
+
+def test_a_channel_per_route_with_parameters_bindings_and_close_codes() -> None:
+    channels = chat_app().asyncapi()["channels"]
+    assert list(channels) == ["room", "ticks", "plain"]  # not the one out of the schema
+    room = channels["room"]
+    assert room["address"] == "/rooms/{room}"
+    assert room["parameters"] == {"room": {}}
+    assert room["title"] == "Chat in a room."
+    assert room["description"].startswith("Chat in a room.\n\nEvery line said is sent")
+    assert "- `4001`: the room is full" in room["description"]
+    assert "- `1011`: " in room["description"]
+    ws = room["bindings"]["ws"]
+    assert ws["bindingVersion"] == "0.1.0"
+    assert ws["query"]["properties"]["since"] == {"anyOf": [{"type": "integer"}, {"type": "null"}]}
+    assert "required" not in ws["query"]
+    assert ws["headers"]["properties"]["x-client"] == {"type": "string", "default": "web"}
+    assert list(room["messages"]) == ["Say", "Leave", "Said", "HubEnvelope"]
+    assert channels["plain"]["bindings"] == {"ws": {"bindingVersion": "0.1.0"}}
+    assert channels["plain"]["messages"] == {}
+
+
+def test_operations_messages_and_schemas_moved_to_components() -> None:
+    document = chat_app().asyncapi()
+    operations, components = document["operations"], document["components"]
+    assert list(operations) == ["receive_room", "send_room", "send_ticks"]
+    receive = operations["receive_room"]
+    assert receive["action"] == "receive"
+    assert receive["channel"] == {"$ref": "#/channels/room"}
+    assert receive["messages"] == [
+        {"$ref": "#/channels/room/messages/Say"},
+        {"$ref": "#/channels/room/messages/Leave"},
+    ]
+    assert operations["send_room"]["messages"][-1] == {
+        "$ref": "#/channels/room/messages/HubEnvelope"
+    }
+    assert receive["security"] == [{"$ref": "#/components/securitySchemes/HTTPBearer"}]
+    assert operations["send_ticks"]["security"] == [
+        {"$ref": "#/components/securitySchemes/APIKeyQuery"}
+    ]
+    messages = components["messages"]
+    assert messages["Say"]["payload"] == {"$ref": "#/components/schemas/Say"}
+    assert messages["Say"]["summary"] == "A line said in the room."
+    assert messages["list"]["payload"] == {"type": "array", "items": {"type": "integer"}}
+    assert set(messages["HubEnvelope"]["payload"]["required"]) == {
+        "topic",
+        "epoch",
+        "offset",
+        "data",
+    }
+    schemas = components["schemas"]
+    assert set(schemas) == {"Author", "Say", "Leave", "Said"}
+    assert schemas["Say"]["properties"]["author"] == {"$ref": "#/components/schemas/Author"}
+    assert "$defs" not in json.dumps(document)
+    assert components["securitySchemes"] == {
+        "HTTPBearer": {"type": "http", "scheme": "bearer"},
+        "APIKeyQuery": {"type": "httpApiKey", "name": "key", "in": "query"},
+    }
+
+
+def test_oauth2_scopes_become_available_scopes(validator: jsonschema.Draft7Validator) -> None:
+    app = FastrAPI()
+
+    @app.websocket("/ws", receives=str)
+    async def handler(ws: WebSocket, t: Annotated[str, Depends(oauth2)]) -> None: ...
+
+    document = app.asyncapi()
+    assert list(validator.iter_errors(document)) == []
+    scheme = document["components"]["securitySchemes"]["OAuth2PasswordBearer"]
+    assert scheme == {
+        "type": "oauth2",
+        "flows": {"password": {"tokenUrl": "/token", "availableScopes": {"chat": "Chat"}}},
+    }
+
+
+def test_an_app_without_websockets(validator: jsonschema.Draft7Validator) -> None:
+    document = get_asyncapi(title="T", version="1", routes=FastrAPI().routes)
+    assert document == {
+        "asyncapi": "3.0.0",
+        "info": {"title": "T", "version": "1"},
+        "defaultContentType": "application/json",
+        "channels": {},
+        "operations": {},
+    }
+    assert list(validator.iter_errors(document)) == []
+
+
+async def test_served_cached_and_rendered(http: HTTP) -> None:
+    app = chat_app()
+    with trio.fail_after(5):
+        document = await http(app, "GET", "/asyncapi.json")
+        page = await http(app, "GET", "/asyncapi")
+        script = await http(app, "GET", f"{ASSETS_PATH}/asyncapi-viewer.js")
+    assert document.status_code == 200
+    assert json.loads(document.body) == app.asyncapi()
+    assert app.asyncapi() is app.asyncapi_schema
+    text = page.body.decode()
+    assert '<asyncapi-viewer src="/asyncapi.json" sidebar></asyncapi-viewer>' in text
+    assert f'src="{ASSETS_PATH}/asyncapi-viewer.js"' in text
+    assert "<title>Chat - AsyncAPI</title>" in text
+    assert "connect-src 'self';" in page.headers["content-security-policy"]
+    assert script.status_code == 200
+
+
+async def test_off_or_replaced(http: HTTP) -> None:
+    off = FastrAPI(asyncapi_url=None, docs_url=None, redoc_url=None)
+    no_page = FastrAPI(asyncapi_docs_url=None)
+    custom = FastrAPI()
+    custom.asyncapi = lambda: {"asyncapi": "3.0.0", "custom": True}  # type: ignore[method-assign]
+    with trio.fail_after(5):
+        assert (await http(off, "GET", "/asyncapi.json")).status_code == 404
+        assert (await http(off, "GET", "/asyncapi")).status_code == 404
+        assert (await http(off, "GET", f"{ASSETS_PATH}/asyncapi-viewer.js")).status_code == 404
+        assert (await http(no_page, "GET", "/asyncapi")).status_code == 404
+        assert (await http(no_page, "GET", "/asyncapi.json")).status_code == 200
+        replaced = await http(custom, "GET", "/asyncapi.json")
+    assert json.loads(replaced.body) == {"asyncapi": "3.0.0", "custom": True}
