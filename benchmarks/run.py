@@ -71,6 +71,9 @@ SERVERS: Final = {
     "fastrapi_redis": Server(
         "fastrapi native, 2 processes, Hub on Redis", "servers/fastrapi_app.py", redis=True
     ),
+    "fastrapi_h11": Server(
+        "fastrapi native (http=h11)", "servers/fastrapi_app.py", ("h11",), default=False
+    ),
     "fastrapi_hypercorn": Server(
         "fastrapi on Hypercorn", "servers/fastrapi_app.py", ("hypercorn",), default=False
     ),

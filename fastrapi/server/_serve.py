@@ -169,9 +169,12 @@ async def serve_native(
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass  # the client went away (or failed its TLS handshake)
         finally:
-            with trio.move_on_after(1):  # a TLS close_notify, if the client takes it in time
+            if isinstance(stream, trio.SSLStream):
+                with trio.move_on_after(1):  # a close_notify, if the client takes it in time
+                    await stream.aclose()
+                await trio.aclose_forcefully(stream)
+            else:  # a plain socket closes before its checkpoint, even if cancelled: no scope
                 await stream.aclose()
-            await trio.aclose_forcefully(stream)
 
     try:
         async with app.running(), trio.open_nursery() as services:
