@@ -31,6 +31,7 @@ def load(name: str) -> ModuleType:
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # as an import does: pydantic resolves annotations there
     spec.loader.exec_module(module)
     return module
 
@@ -635,3 +636,28 @@ async def test_openapi_document() -> None:
     listed = schema["paths"]["/items/"]["get"]["parameters"][0]
     assert listed["description"] == "At most this many"
     assert schema["components"]["schemas"]["Item"]["description"] == "An item in stock."
+
+
+async def test_api_documentation_chat_declares_and_checks_its_messages() -> None:
+    app = app_of("api_documentation")
+    with trio.fail_after(5):
+        async with (
+            open_websocket(app, "/chat/lobby?username=ann") as ann,
+            open_websocket(app, "/chat/lobby?username=bob") as bob,
+        ):
+            assert await ann.receive_json() == {"type": "joined", "username": "ann"}
+            assert await ann.receive_json() == {"type": "joined", "username": "bob"}
+            assert await bob.receive_json() == {"type": "joined", "username": "bob"}
+            rooms = await http_request(app, "GET", "/rooms")
+            await bob.send_json({"type": "say", "text": "hi ann"})
+            said = {"type": "said", "username": "bob", "text": "hi ann"}
+            assert await ann.receive_json() == said
+            assert await bob.receive_json() == said
+            async with open_websocket(app, "/chat/lobby?username=ann") as again:
+                closed = await again.wait_closed()
+        document = app.asyncapi()
+    assert rooms.json() == [{"name": "lobby", "members": ["ann", "bob"]}]
+    assert closed.code == 4009
+    assert document["channels"]["chat"]["address"] == "/chat/{room}"
+    assert set(document["components"]["messages"]) == {"Say", "Typing", "Said", "Presence"}
+    assert "4009" in document["channels"]["chat"]["description"]

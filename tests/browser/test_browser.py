@@ -88,3 +88,28 @@ async def test_two_pages_chat_in_a_room_and_a_third_in_another_sees_nothing() ->
     }
     assert shown["bob"] == {"lines": ["ann: hello bob", "bob: hi ann"], "members": "ann, bob"}
     assert shown["cat"] == {"lines": ["cat: anyone here?"], "members": "cat"}
+
+
+@pytest.mark.usefixtures("browser_ready")
+async def test_the_api_documentation_pages_render_offline(tmp_path: Path) -> None:
+    """/docs, /redoc and /asyncapi with every request to another host blocked: each shows
+    the operations or channels, and none asked for anything elsewhere. (The screenshots in
+    docs/_static/ are these, from examples/api_documentation.py.)"""
+    with trio.fail_after(90):
+        async with open_live_server(app_of("api_documentation")) as server:
+            done = await trio.run_process(
+                ["node", str(HERE / "docs_ui.mjs"), server.url("/"), str(tmp_path)],
+                capture_stdout=True,
+                capture_stderr=True,
+                check=False,
+            )
+    assert done.returncode == 0, done.stderr.decode()
+    result = json.loads(done.stdout)
+    assert result["blocked"] == []
+    assert result["shown"] == {
+        "docs": ["/rooms"],
+        "redoc": ["List Rooms "],
+        "asyncapi": ["/chat/{room}", "Say", "Typing", "Said", "Presence"],
+    }
+    for name in ("swagger-ui", "redoc", "asyncapi"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 10_000
