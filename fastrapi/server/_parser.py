@@ -252,8 +252,10 @@ class H11Parser:
         self, status: int, headers: Sequence[Header], body: bytes, *, more: bool = False
     ) -> bytes:
         conn = self._conn
-        if not more and not any(
-            name in (b"content-length", b"transfer-encoding") for name, _ in headers
+        if (
+            not more
+            and status not in _NO_BODY_STATUS
+            and not any(name in (b"content-length", b"transfer-encoding") for name, _ in headers)
         ):
             headers = [*headers, (b"content-length", b"%d" % len(body))]
         try:
@@ -356,6 +358,7 @@ class HttptoolsParser:
         "_head_fed",
         "_head_size",
         "_headers",
+        "_host",
         "_in_head",
         "_keep_alive",
         "_length",
@@ -381,6 +384,7 @@ class HttptoolsParser:
         self._length: int | None = None
         self._websocket = False
         self._expect = False
+        self._host = False
         self._upgraded = False
         self._trailing = b""
         self._head_fed = 0  # bytes fed after the read in which the current head began
@@ -402,6 +406,7 @@ class HttptoolsParser:
         self._length = None
         self._websocket = False
         self._expect = False
+        self._host = False
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -419,6 +424,8 @@ class HttptoolsParser:
             self._websocket = self._websocket or _asks_websocket(value)
         elif name == b"expect":
             self._expect = value.lower() == b"100-continue"
+        elif name == b"host":
+            self._host = True
 
     def _grow(self, size: int) -> None:
         self._head_size += size
@@ -430,6 +437,8 @@ class HttptoolsParser:
         self._head_fed = 0
         parser = self._parser
         version = parser.get_http_version().encode()
+        if version == b"1.1" and not self._host:  # RFC 9112 3.2, as h11 refuses it
+            raise ParseError(400, "Missing mandatory Host: header")
         head = RequestHead(
             parser.get_method(),
             self._url,

@@ -10,6 +10,7 @@ from fastrapi import FastrAPI
 from fastrapi.server import check_options
 from fastrapi.server._codec import pick_codec
 from fastrapi.server._config import ServerConfig, make_config
+from fastrapi.server._parser import pick_parser
 
 
 @pytest.mark.parametrize(
@@ -20,6 +21,7 @@ from fastrapi.server._config import ServerConfig, make_config
         ({"server": "hypercorn", "ws": "websockets"}, "has no option ws"),
         ({"server": "hypercorn", "compression": False}, "has no option compression"),
         ({"server": "hypercorn", "send_timeout": 1}, "has no option send_timeout"),
+        ({"server": "hypercorn", "http": "httptools"}, "has no option http"),
     ],
 )
 def test_check_options(options: Any, message: str) -> None:
@@ -31,6 +33,7 @@ def test_check_options(options: Any, message: str) -> None:
 
 def test_good_options_pass() -> None:
     check_options({"server": "hypercorn", "ws": "wsproto", "keep_alive_timeout": 3})
+    check_options({"server": "hypercorn", "http": "h11"})
     check_options({"ws": "websockets", "max_connections": 10})
 
 
@@ -49,6 +52,19 @@ def test_websockets_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     assert pick_codec("auto") == "wsproto"
     with pytest.raises(ValueError, match="needs the websockets package"):
         pick_codec("websockets")
+
+
+def test_parser_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastrapi.server import _parser
+
+    assert pick_parser("auto") == "httptools"
+    assert pick_parser("h11") == "h11"
+    with pytest.raises(ValueError, match="http must be 'auto', 'h11' or 'httptools'"):
+        pick_parser("picohttp")  # type: ignore[arg-type]  # the point of the test
+    monkeypatch.setattr(_parser, "HAVE_HTTPTOOLS", False)
+    assert pick_parser("auto") == "h11"
+    with pytest.raises(ValueError, match="needs the httptools package"):
+        pick_parser("httptools")
 
 
 @pytest.mark.parametrize(
