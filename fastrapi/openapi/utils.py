@@ -224,12 +224,13 @@ def _flatten(plan: HandlerPlan, flat: _Flat, seen: set[object]) -> None:
 
 
 def _key(dependency: Dependency) -> object:
-    return (dependency.call, tuple(sorted(set(dependency.plan.scopes))))
+    # by identity: a dependency may be an unhashable callable object
+    return (id(dependency.call), tuple(sorted(set(dependency.plan.scopes))))
 
 
 def _plan_operation(route: APIRoute) -> _Operation:
     flat = _Flat()
-    _flatten(route.plan, flat, {(route.plan.call, ())})
+    _flatten(route.plan, flat, {(id(route.plan.call), ())})
     parameters: list[_Parameter] = []
     bodies: list[Value] = []
     by_source: dict[Source, list[_Parameter]] = {s: [] for s in Source}

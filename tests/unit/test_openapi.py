@@ -420,3 +420,54 @@ def test_optional_type_without_default_is_documented_as_required() -> None:
 
     assert [p["required"] for p in operation(app, "/r")["parameters"]] == [True]
     assert operation(app, "/q")["parameters"][0]["required"] is False
+
+
+def test_a_rich_app_is_a_valid_document() -> None:
+    """Every kind of piece at once, in one valid document."""
+    from dataclasses import dataclass
+
+    @dataclass
+    class Pager:  # an unhashable callable object as a dependency
+        size: int
+
+        def __call__(self, page: int = 1) -> int:
+            return page * self.size
+
+    pager = Pager(10)
+    router = APIRouter(prefix="/shop", tags=["shop"], responses={418: {"description": "Tea"}})
+
+    @router.post("/items/{item_id}", status_code=201, response_model=Item)
+    async def upsert(
+        item_id: Annotated[int, Path(gt=0)],
+        item: Annotated[Item, Body(openapi_examples={"one": {"value": {"name": "x"}}})],
+        offset: Annotated[int, Depends(pager)],
+        again: Annotated[int, Depends(pager)],
+        filters: Annotated[Filters, Query()],
+        token: Annotated[str, Security(OAuth2PasswordBearer(tokenUrl="t"), scopes=["w"])],
+    ) -> Item:
+        return item
+
+    @router.post("/upload")
+    async def upload(
+        name: Annotated[str, Form()], files: Annotated[list[UploadFile], File()]
+    ) -> None:
+        pass
+
+    app = FastrAPI(title="Rich", servers=[{"url": "/"}], separate_input_output_schemas=True)
+    app.include_router(router)
+
+    @app.get("/priced", responses={"default": {"model": Priced}})
+    async def priced() -> Priced:
+        return Priced(price=1)
+
+    schema = document(app)
+    upsert_op = schema["paths"]["/shop/items/{item_id}"]["post"]
+    assert [p["name"] for p in upsert_op["parameters"]] == ["item_id", "limit", "order_by", "page"]
+    assert upsert_op["requestBody"]["content"]["application/json"]["examples"] == {
+        "one": {"value": {"name": "x"}}
+    }
+    assert set(upsert_op["responses"]) == {"201", "418", "422"}
+    assert upsert_op["tags"] == ["shop"]
+    default = schema["paths"]["/priced"]["get"]["responses"]["default"]
+    assert default["description"] == "Default Response"
+    assert set(schema["components"]["schemas"]) >= {"Priced", "Item"}  # output only: one
