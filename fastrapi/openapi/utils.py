@@ -366,6 +366,13 @@ def _body(route: APIRoute, bodies: list[Value]) -> _Body | None:
     return _Body(_Field("body", _adapter(body_model), required=required), media_type, None)
 
 
+def _computed_fields(field: _Field) -> bool:
+    """A model with computed fields (its output schema is kept apart in any case, as in
+    FastAPI: the input one lacks them)."""
+    schema: Any = field.adapter.core_schema
+    return bool(schema.get("schema", {}).get("computed_fields"))
+
+
 class _Document:
     """The schemas of every field of a document, generated at once."""
 
@@ -385,7 +392,9 @@ class _Document:
             self.definitions[name] = _clean(schema)
 
     def mode(self, field: _Field) -> Mode:
-        return field.mode if self.separate else "validation"
+        if self.separate or _computed_fields(field):
+            return field.mode
+        return "validation"
 
     def schema(self, field: _Field) -> dict[str, Any]:
         schema: dict[str, Any] = _clean(dict(self.mapping[(field, self.mode(field))]))

@@ -304,9 +304,11 @@ def test_separate_input_output_schemas() -> None:
         return app
 
     assert set(document(make(True))["components"]["schemas"]) >= {"Priced-Input", "Priced-Output"}
-    names = set(document(make(False))["components"]["schemas"])
-    assert "Priced" in names or "Priced-Input" in names
-    assert "Priced-Output" in names or "Priced" in names
+    # a computed field keeps the output schema apart even so (FastAPI's rule)
+    assert set(document(make(False))["components"]["schemas"]) >= {
+        "Priced-Input",
+        "Priced-Output",
+    }
 
 
 def test_extras_tags_servers_and_excluded_routes() -> None:
