@@ -7,7 +7,8 @@ The page, ``static/chat.html``, is served by ``StaticFiles`` under ``/static``.
 Every message goes through the Hub, so a client that stops reading is closed (1008) instead of
 stalling the room, and nobody iterates a set that changes. Join and leave notices are the
 Hub's presence events; a client gets the room's members when it joins. Each message reaches
-the browser in an envelope with its position; the page keeps the last one and, when it
+the browser in an envelope with its position (the route's AsyncAPI document, at ``/asyncapi``,
+shows it with the messages the route declares); the page keeps the last one and, when it
 reconnects, hands it back, so it gets what it missed (or, if that is gone, is told to reload).
 
 With ``FASTRAPI_HUB_URL=redis://localhost:6379/0`` (``pip install fastrapi-trio[redis]``) the
@@ -20,10 +21,27 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
 
 from fastrapi import FastrAPI, HistoryGap, Hub, Request, Response, WebSocket
 from fastrapi.hub import Position, RedisBackend
 from fastrapi.staticfiles import StaticFiles
+
+
+class Members(BaseModel):
+    """Who is in the room (their presence values), sent on joining."""
+
+    type: Literal["members"] = "members"
+    members: list[dict[str, str]]
+
+
+class Reload(BaseModel):
+    """What the client missed is no longer kept: it must start afresh."""
+
+    type: Literal["reload"] = "reload"
+
 
 url, ttl = os.environ.get("FASTRAPI_HUB_URL"), os.environ.get("FASTRAPI_HUB_PRESENCE_TTL", "15")
 backend = RedisBackend(url, presence_ttl=float(ttl)) if url else None  # None: this process only
@@ -40,9 +58,9 @@ async def index(request: Request) -> Response:
     return Response(status_code=307, headers={"location": location})
 
 
-@app.websocket("/chat/{room}")
+@app.websocket("/chat/{room}", receives=str, sends=Members | Reload)
 async def chat_room(
-    ws: WebSocket,
+    ws: WebSocket[str, Members | Reload],
     room: str,
     hub: Hub,
     username: str = "Anonymous",
@@ -53,11 +71,11 @@ async def chat_room(
     since = Position(epoch, offset) if epoch else None  # the last message the client saw
     try:
         async with hub.join(room, ws, presence={"username": username}, since=since):
-            await ws.send_json({"type": "members", "members": await hub.members(room)})
+            await ws.send_json(Members.model_validate({"members": await hub.members(room)}))
             async for text in ws.iter_text():
                 await hub.publish(room, {"type": "message", "username": username, "message": text})
     except HistoryGap:  # what it missed is no longer kept: it must start afresh
-        await ws.send_json({"type": "reload"})
+        await ws.send_json(Reload())
 
 
 if __name__ == "__main__":

@@ -70,15 +70,23 @@ async def me(user: Annotated[User, Security(current_user, scopes=["chat:read"])]
     return user
 
 
-@app.websocket("/chat/{room}")
+class Refused(BaseModel):
+    """A line the user may not say (no ``chat:write`` scope); the connection stays."""
+
+    error: str
+
+
+@app.websocket("/chat/{room}", receives=str, sends=Refused)
 async def chat(
-    ws: WebSocket, room: str, user: Annotated[User, Security(current_user, scopes=["chat:read"])]
+    ws: WebSocket[str, Refused],
+    room: str,
+    user: Annotated[User, Security(current_user, scopes=["chat:read"])],
 ) -> None:
     await ws.accept()  # answers the subprotocol "bearer" if the token came that way
     async with hub.join(room, ws):
         async for text in ws.iter_text():
             if "chat:write" not in user.scopes:
-                await ws.send_json({"error": "you may only listen here"})
+                await ws.send_json(Refused(error="you may only listen here"))
                 continue
             await hub.publish(room, {"user": user.name, "text": text})
 

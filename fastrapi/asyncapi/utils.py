@@ -51,6 +51,12 @@ HUB_ENVELOPE: Final[dict[str, Any]] = {
     },
 }
 
+# str and bytes declare text and binary messages as they are (receive_text(), send_bytes()...).
+_RAW: Final[dict[object, tuple[str, str]]] = {
+    str: ("Text", "text/plain"),
+    bytes: ("Binary", "application/octet-stream"),
+}
+
 # The close codes fastrapi itself may end any WebSocket connection with.
 _FRAMEWORK_CLOSES: Final[dict[int, str]] = {
     CloseCode.NORMAL_CLOSURE: "the handler returned",
@@ -196,13 +202,15 @@ class _Builder:
             return []
         names = []
         for member in _members(declared):
-            name = _ID.sub("_", getattr(member, "__name__", "") or "") or "Message"
+            name, content_type = _RAW.get(member, ("", "application/json"))
+            name = name or _ID.sub("_", getattr(member, "__name__", "") or "") or "Message"
             self.messages[name] = {
                 "name": name,
-                "contentType": "application/json",
+                "contentType": content_type,
                 "payload": self._schema(member, mode),
             }
-            summary, _ = _docstring(member) if isinstance(member, type) else ("", "")
+            own = isinstance(member, type) and member.__module__ != "builtins"
+            summary = _docstring(member)[0] if own else ""
             if summary and not summary.startswith(f"{name}("):
                 self.messages[name]["summary"] = summary
             into[name] = {"$ref": f"#/components/messages/{name}"}

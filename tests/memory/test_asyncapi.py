@@ -241,3 +241,40 @@ async def test_off_or_replaced(http: HTTP) -> None:
         assert (await http(no_page, "GET", "/asyncapi.json")).status_code == 200
         replaced = await http(custom, "GET", "/asyncapi.json")
     assert json.loads(replaced.body) == {"asyncapi": "3.0.0", "custom": True}
+
+
+def test_text_and_binary_messages(validator: jsonschema.Draft7Validator) -> None:
+    app = FastrAPI()
+
+    @app.websocket("/raw", receives=str | bytes, sends=bytes)
+    async def raw(ws: WebSocket) -> None: ...
+
+    document = app.asyncapi()
+    assert list(validator.iter_errors(document)) == []
+    messages = document["components"]["messages"]
+    assert messages["Text"] == {
+        "name": "Text",
+        "contentType": "text/plain",
+        "payload": {"type": "string"},
+    }
+    assert messages["Binary"]["contentType"] == "application/octet-stream"
+    assert messages["Binary"]["payload"] == {"type": "string", "format": "binary"}
+    assert [m["$ref"] for m in document["operations"]["send_raw"]["messages"]] == [
+        "#/channels/raw/messages/Binary"
+    ]
+
+
+def test_the_chat_examples_declare_their_messages(validator: jsonschema.Draft7Validator) -> None:
+    from ..test_examples import app_of
+
+    for name, sent in [
+        ("chat_room", {"UserJoined", "ChatLine", "UserLeft"}),
+        ("chat_hub", {"Members", "Reload", "HubEnvelope"}),
+        ("secure_chat", {"Refused"}),
+        ("api_documentation", {"Said", "Presence"}),
+    ]:
+        document = app_of(name).asyncapi()
+        assert list(validator.iter_errors(document)) == [], name
+        (channel,) = document["channels"]
+        send = document["operations"][f"send_{channel}"]["messages"]
+        assert {ref["$ref"].rpartition("/")[2] for ref in send} == sent, name
