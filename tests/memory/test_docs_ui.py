@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 import trio
 
-from fastrapi import FastrAPI
+from fastrapi import Depends, FastrAPI, HTTPException
 from fastrapi.openapi import docs
 from fastrapi.openapi.docs import (
     ASSETS_PATH,
@@ -177,3 +177,30 @@ async def test_without_the_extra_a_cdn_said_once(
     assert asset.status_code == 404
     said = [r for r in caplog.records if "fastrapi-trio[docs-ui]" in r.getMessage()]
     assert len(said) == 1
+
+
+async def test_pages_take_no_app_dependencies_and_follow_root_path(http: HTTP) -> None:
+    async def refuse() -> None:
+        raise HTTPException(401, "no")
+
+    app = FastrAPI(root_path="/api", dependencies=[Depends(refuse)])
+
+    @app.get("/items")
+    async def items() -> list[int]:
+        return []
+
+    with trio.fail_after(5):
+        swagger = await http(app, "GET", "/docs")
+        redoc = await http(app, "GET", "/redoc")
+        asyncapi = await http(app, "GET", "/asyncapi")
+        document = await http(app, "GET", "/asyncapi.json")
+        asset = await http(app, "GET", f"{ASSETS_PATH}/swagger-ui.css")
+        guarded = await http(app, "GET", "/items")
+    assert guarded.status_code == 401
+    assert [swagger.status_code, redoc.status_code, asyncapi.status_code] == [200, 200, 200]
+    assert (document.status_code, asset.status_code) == (200, 200)
+    assert b'url: "/api/openapi.json"' in swagger.body
+    assert f'src="/api{ASSETS_PATH}/swagger-ui-bundle.js"'.encode() in swagger.body
+    assert b'"/api/docs/oauth2-redirect"' in swagger.body
+    assert b'<redoc spec-url="/api/openapi.json">' in redoc.body
+    assert b'<asyncapi-viewer src="/api/asyncapi.json"' in asyncapi.body
