@@ -939,11 +939,15 @@ class FastrAPI:
         return self.openapi_schema
 
     async def _openapi_response(self, request: Request) -> Response:
-        # FastAPI's: the root path the app is served under is the first server, once
+        # The root path this request came through is the first server, in this answer only:
+        # a client's root_path must not stay in the document others get (as in FastAPI).
+        schema = self.openapi()
         root = str(request.scope.get("root_path", "")).rstrip("/")
-        if root and self.root_path_in_servers and all(s.get("url") != root for s in self.servers):
-            self.servers.insert(0, {"url": root})
-        return JSONResponse(self.openapi())
+        if root and self.root_path_in_servers:
+            servers = schema.get("servers", [])
+            if all(s.get("url") != root for s in servers):
+                schema = {**schema, "servers": [{"url": root}, *servers]}
+        return JSONResponse(schema)
 
     async def _metrics(self) -> Response:
         body, content_type = self.monitor.prometheus.render()

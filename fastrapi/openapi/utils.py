@@ -12,9 +12,12 @@ app (:meth:`fastrapi.FastrAPI.openapi`), so serving requests never pays for it.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import http.client
 import inspect
+import types
+import typing
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
@@ -28,8 +31,6 @@ from ..params import UNSET, Body, File, Form, Header, Param
 from ..responses import JSONResponse
 from ..routing import APIRoute
 from ..security.base import SecurityBase
-from ..security.oauth2 import OAuth2
-from ..security.open_id_connect_url import OpenIdConnect
 from ..sse import EventSourceResponse, ServerSentEvent
 from .constants import METHODS_WITH_BODY, REF_PREFIX, REF_TEMPLATE
 
@@ -216,16 +217,13 @@ def _flatten(plan: HandlerPlan, flat: _Flat, seen: set[object]) -> None:
         seen.add(key)
         call: object = dependency.call
         if isinstance(call, SecurityBase):
-            scopes = (
-                list(dependency.plan.scopes) if isinstance(call, OAuth2 | OpenIdConnect) else []
-            )
-            flat.security.append((call, scopes))
+            flat.security.append((call, list(dependency.plan.scopes)))
         _flatten(dependency.plan, flat, seen)
 
 
 def _key(dependency: Dependency) -> object:
     # by identity: a dependency may be an unhashable callable object
-    return (id(dependency.call), tuple(sorted(set(dependency.plan.scopes))))
+    return (id(dependency.call), dependency.scope_key)
 
 
 def _plan_operation(route: APIRoute) -> _Operation:
@@ -313,6 +311,17 @@ def _model_of(value: Value) -> type[pydantic.BaseModel] | None:
     return base if isinstance(base, type) and issubclass(base, pydantic.BaseModel) else None
 
 
+def _models_only(annotation: Any) -> bool:
+    """A pydantic model, or a union of them (a form body that is not embedded)."""
+    while hasattr(annotation, "__metadata__"):
+        annotation = annotation.__origin__
+    if isinstance(annotation, type):
+        return issubclass(annotation, pydantic.BaseModel)
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return False
+    return all(_models_only(a) for a in typing.get_args(annotation) if a is not type(None))
+
+
 def _optional(annotation: Any) -> Any:
     args = getattr(annotation, "__args__", None)
     if args and type(None) in args and len(args) == 2:
@@ -327,11 +336,10 @@ def _body(route: APIRoute, bodies: list[Value]) -> _Body | None:
         return None
     first = bodies[0]
     names = {v.name for v in bodies}
-    model = _model_of(first) if first.fields is not None else None
     embed = (
         len(names) > 1
         or (isinstance(first.marker, Body) and first.marker.embed)
-        or (first.source is Source.FORM and model is None)
+        or (first.source is Source.FORM and not _models_only(_annotation(first)))
     )
     if not embed:
         marker = first.marker
@@ -498,10 +506,14 @@ def _path_item(
         out["operationId"] = operation_id
         if route.deprecated:
             out["deprecated"] = route.deprecated
+        required: dict[str, list[str]] = {}  # one requirement per scheme, scopes merged
         for scheme, scopes in operation.security:
             model = scheme.model.model_dump(mode="json", by_alias=True, exclude_none=True)
             schemes[scheme.scheme_name] = model
-            out.setdefault("security", []).append({scheme.scheme_name: scopes})
+            merged = required.setdefault(scheme.scheme_name, [])
+            merged.extend(scope for scope in scopes if scope not in merged)
+        if required:
+            out["security"] = [{name: scopes} for name, scopes in required.items()]
         if operation.parameters:
             out["parameters"] = _parameter_objects(operation.parameters, document)
         if method in METHODS_WITH_BODY and operation.body is not None:
@@ -521,12 +533,12 @@ def _path_item(
             responses[status]["content"] = streamed
         elif media_type and _body_allowed(route.status_code):
             schema: dict[str, Any] = {"type": "string"}
-            if issubclass(route.response_class, JSONResponse):
+            if _is_json(route.response_class):
                 schema = document.schema(operation.response) if operation.response else {}
             content = responses[status].setdefault("content", {})
             content.setdefault(media_type, {})["schema"] = schema
         for code, extra in route.responses.items():
-            given = dict(extra)
+            given = copy.deepcopy(dict(extra))  # the user's dicts may be shared by routes
             given.pop("model", None)
             key = str(code).upper()
             if key == "DEFAULT":
@@ -542,7 +554,10 @@ def _path_item(
                 try:
                     text = http.client.responses.get(int(code))
                 except ValueError:
-                    text = None
+                    raise ValueError(
+                        f"route {route.path}: responses key {code!r} is not a status code,"
+                        " a range such as '4XX', or 'default'"
+                    ) from None
             description = (
                 given.get("description")
                 or response.get("description")
@@ -564,6 +579,13 @@ def _path_item(
             _deep_update(out, route.openapi_extra)
         item[method.lower()] = out
     return item
+
+
+def _is_json(response_class: type) -> bool:
+    """A JSON response class: ours, or another framework's (Starlette's) of that type."""
+    return issubclass(response_class, JSONResponse) or any(
+        c.__name__ == "JSONResponse" for c in response_class.__mro__
+    )
 
 
 def _streamed_content(operation: _Operation, document: _Document) -> dict[str, Any] | None:
@@ -589,7 +611,7 @@ def _streamed_content(operation: _Operation, document: _Document) -> dict[str, A
         if item is not None:
             event["required"] = ["data"]
         return {"text/event-stream": {"itemSchema": event}}
-    if issubclass(route.response_class, JSONResponse):
+    if _is_json(route.response_class):
         return {"application/jsonl": {"itemSchema": item or {}}}
     return None
 
@@ -602,7 +624,7 @@ def _parameter_objects(parameters: list[_Parameter], document: _Document) -> lis
         out: dict[str, Any] = {
             "name": parameter.name,
             "in": parameter.where,
-            "required": parameter.field.required,
+            "required": parameter.field.required or parameter.where == "path",
             "schema": document.schema(parameter.field),
         }
         if parameter.description:

@@ -357,7 +357,11 @@ def test_cached_served_overridable_and_off() -> None:
         return {"custom": True}
 
     app.openapi = custom  # type: ignore[method-assign]  # FastAPI's way to replace it
-    assert client.get("/openapi.json").json() == {"custom": True}
+    # the request's root path is added to the answer only, not kept in the document
+    assert client.get("/openapi.json").json() == {"custom": True, "servers": [{"url": "/api"}]}
+    assert custom() == {"custom": True}
+    assert app.openapi_schema is not None
+    assert "servers" not in app.openapi_schema
     off = FastrAPI(openapi_url=None)
     assert TestClient(off).get("/openapi.json").status_code == 404
 
@@ -473,3 +477,59 @@ def test_a_rich_app_is_a_valid_document() -> None:
     default = schema["paths"]["/priced"]["get"]["responses"]["default"]
     assert default["description"] == "Default Response"
     assert set(schema["components"]["schemas"]) >= {"Priced", "Item"}  # output only: one
+
+
+def test_one_requirement_per_scheme_with_the_scopes_merged() -> None:
+    app = FastrAPI()
+    oauth2 = OAuth2PasswordBearer(tokenUrl="token")
+
+    async def reader(token: Annotated[str, Security(oauth2, scopes=["read"])]) -> str:
+        return token
+
+    @app.get("/both", dependencies=[Depends(oauth2)])
+    async def both(who: Annotated[str, Security(reader, scopes=["write"])]) -> None:
+        pass
+
+    assert operation(app, "/both")["security"] == [{"OAuth2PasswordBearer": ["write", "read"]}]
+
+
+def test_shared_responses_are_not_changed_and_bad_keys_are_refused() -> None:
+    class Message(BaseModel):
+        detail: str
+
+    shared: dict[int | str, dict[str, Any]] = {
+        500: {"model": Message, "content": {"application/json": {"example": {"detail": "x"}}}}
+    }
+    app = FastrAPI()
+
+    @app.get("/a", responses=shared)
+    async def a() -> None:
+        pass
+
+    @app.get("/b", responses=shared)
+    async def b() -> None:
+        pass
+
+    schema = document(app)
+    for path in ("/a", "/b"):
+        content = schema["paths"][path]["get"]["responses"]["500"]["content"]
+        assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/Message"}
+    assert shared[500]["content"] == {"application/json": {"example": {"detail": "x"}}}
+    bad = FastrAPI()
+
+    @bad.get("/c", responses={"hello": {"description": "?"}})
+    async def c() -> None:
+        pass
+
+    with pytest.raises(ValueError, match="'hello' is not a status code"):
+        bad.openapi()
+
+
+def test_path_parameters_are_always_required() -> None:
+    app = FastrAPI()
+
+    @app.get("/users/{user_id}")
+    async def user(user_id: str | None = None) -> None:
+        pass
+
+    assert operation(app, "/users/{user_id}")["parameters"][0]["required"] is True
