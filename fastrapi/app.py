@@ -364,6 +364,7 @@ class FastrAPI:
                 version=self.version,
                 description=self.description,
                 routes=self.routes,
+                openapi_servers=self.servers,
             )
         return self.asyncapi_schema
 

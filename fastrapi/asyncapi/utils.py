@@ -14,6 +14,7 @@ import re
 import types
 import typing
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
+from urllib.parse import urlsplit
 
 import pydantic
 
@@ -73,9 +74,12 @@ def get_asyncapi(
     routes: Iterable[object],
     description: str | None = None,
     servers: dict[str, Any] | None = None,
+    openapi_servers: Iterable[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The AsyncAPI 3.0.0 document of the WebSocket routes among ``routes`` (those with
-    ``include_in_schema``).
+    ``include_in_schema``). ``servers`` are AsyncAPI Server objects by name; without them, the
+    absolute ``http(s)://`` or ``ws(s)://`` URLs among ``openapi_servers`` (the app's
+    ``servers``) become ``ws``/``wss`` servers.
 
     Raises:
         pydantic.PydanticSchemaGenerationError: a message type has no JSON Schema.
@@ -95,6 +99,8 @@ def get_asyncapi(
     }
     if servers:
         document["servers"] = servers
+    elif asyncapi_servers := _servers(openapi_servers or []):
+        document["servers"] = asyncapi_servers
     document["channels"] = builder.channels
     document["operations"] = builder.operations
     components = {
@@ -109,6 +115,23 @@ def get_asyncapi(
     if components:
         document["components"] = components
     return document
+
+
+def _servers(openapi: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """OpenAPI Server objects with an absolute URL as AsyncAPI's (``https`` is ``wss``)."""
+    found: dict[str, Any] = {}
+    for server in openapi:
+        parts = urlsplit(str(server.get("url", "")))
+        protocol = {"http": "ws", "ws": "ws", "https": "wss", "wss": "wss"}.get(parts.scheme)
+        if protocol is None or not parts.netloc:
+            continue  # a relative URL (a root_path): no host to name
+        entry: dict[str, Any] = {"host": parts.netloc, "protocol": protocol}
+        if parts.path.rstrip("/"):
+            entry["pathname"] = parts.path.rstrip("/")
+        if server.get("description"):
+            entry["description"] = server["description"]
+        found[f"server{len(found) + 1}"] = entry
+    return found
 
 
 def _unique(name: str, taken: set[str]) -> str:

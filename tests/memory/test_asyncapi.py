@@ -278,3 +278,27 @@ def test_the_chat_examples_declare_their_messages(validator: jsonschema.Draft7Va
         (channel,) = document["channels"]
         send = document["operations"][f"send_{channel}"]["messages"]
         assert {ref["$ref"].rpartition("/")[2] for ref in send} == sent, name
+
+
+def test_servers_from_the_apps_absolute_urls(validator: jsonschema.Draft7Validator) -> None:
+    app = FastrAPI(
+        servers=[
+            {"url": "https://chat.example.com/v1", "description": "Production"},
+            {"url": "http://localhost:8000"},
+            {"url": "/relative"},
+        ]
+    )
+    document = app.asyncapi()
+    assert list(validator.iter_errors(document)) == []
+    assert document["servers"] == {
+        "server1": {
+            "host": "chat.example.com",
+            "protocol": "wss",
+            "pathname": "/v1",
+            "description": "Production",
+        },
+        "server2": {"host": "localhost:8000", "protocol": "ws"},
+    }
+    assert "servers" not in FastrAPI(servers=[{"url": "/api"}]).asyncapi()
+    given = {"main": {"host": "example.com", "protocol": "wss"}}
+    assert get_asyncapi(title="T", version="1", routes=[], servers=given)["servers"] == given
