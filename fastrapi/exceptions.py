@@ -7,6 +7,7 @@ The hierarchy::
     │   │                                    a yield dependency that swallowed the error
     │   └── RouteDefinitionError(ValueError) bad path, duplicate parameter, bad handler;
     │                                        raised when the route is declared
+    ├── FastAPIDeprecationWarning(DeprecationWarning) warned: ORJSONResponse, UJSONResponse
     ├── WebSocketStateError(RuntimeError)    local misuse: send before accept, receive after close
     ├── WebSocketDisconnect(ConnectionError) the peer left or the connection ended; .code, .reason
     ├── WebSocketException                   raised by a handler: close with its .code and .reason
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from .hub import Position
 
 __all__ = [
+    "FastAPIDeprecationWarning",
     "FastAPIError",
     "FastrapiError",
     "HTTPException",
@@ -71,6 +73,12 @@ class FastAPIError(FastrapiError, RuntimeError):
     (:class:`RouteDefinitionError`), or a dependency with ``yield`` whose cleanup swallowed
     the handler's error, leaving the request without an answer (a 500, and this error in the
     log, as FastAPI has it)."""
+
+
+class FastAPIDeprecationWarning(FastrapiError, DeprecationWarning):
+    """Warned, under FastAPI's name (so that FastAPI code filtering it keeps working), where an
+    app uses what FastAPI deprecated: ``ORJSONResponse`` and ``UJSONResponse``, which add
+    nothing to :class:`~fastrapi.responses.JSONResponse` (orjson already)."""
 
 
 class RouteDefinitionError(FastAPIError, ValueError):

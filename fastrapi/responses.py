@@ -13,6 +13,7 @@ import logging
 import os
 import stat
 import time
+import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import datetime
 from email.utils import format_datetime, formatdate
@@ -26,6 +27,7 @@ from . import _files
 from ._json import dumps
 from ._streams import ContentStream, iterate, stream_until_disconnect
 from .datastructures import Headers
+from .exceptions import FastAPIDeprecationWarning
 
 if TYPE_CHECKING:
     from ._types import Receive, Scope, Send
@@ -371,7 +373,12 @@ class JSONResponse(Response):
 
 class ORJSONResponse(JSONResponse):
     """FastAPI's orjson response: a :class:`JSONResponse` that also takes non-string dict keys
-    (fastrapi's JSON is orjson already)."""
+    (fastrapi's JSON is orjson already). Deprecated, as in FastAPI: each one made warns
+    :class:`~fastrapi.exceptions.FastAPIDeprecationWarning`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        _deprecated(type(self))
+        super().__init__(*args, **kwargs)
 
     def render(self, content: Any) -> bytes:
         """``content`` as JSON bytes (non-string keys allowed)."""
@@ -380,7 +387,12 @@ class ORJSONResponse(JSONResponse):
 
 class UJSONResponse(JSONResponse):
     """FastAPI's ``UJSONResponse``: rendered with ``ujson`` when it is installed, else as
-    :class:`JSONResponse` (the same JSON; orjson is faster anyway)."""
+    :class:`JSONResponse` (the same JSON; orjson is faster anyway). Deprecated, as in FastAPI:
+    each one made warns :class:`~fastrapi.exceptions.FastAPIDeprecationWarning`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        _deprecated(type(self))
+        super().__init__(*args, **kwargs)
 
     def render(self, content: Any) -> bytes:
         """``content`` as JSON bytes."""
@@ -389,6 +401,14 @@ class UJSONResponse(JSONResponse):
         except ImportError:
             return dumps(content)
         return ujson.dumps(content, ensure_ascii=False).encode()  # type: ignore[no-any-return,unused-ignore]
+
+
+def _deprecated(cls: type[Response]) -> None:
+    warnings.warn(
+        f"{cls.__name__} is deprecated (as in FastAPI): JSONResponse is orjson already",
+        FastAPIDeprecationWarning,
+        stacklevel=3,
+    )
 
 
 class RedirectResponse(Response):

@@ -13,6 +13,7 @@ import trio.lowlevel
 import trio.testing
 
 from fastrapi import FastrAPI
+from fastrapi.exceptions import FastAPIDeprecationWarning
 from fastrapi.responses import (
     FileResponse,
     JSONResponse,
@@ -81,8 +82,10 @@ def test_cookies_are_starlettes() -> None:
 def test_bodies_and_types() -> None:
     assert Response(None).body == b""
     assert Response(status_code=204).headers.get("content-length") is None
-    assert ORJSONResponse({1: "a"}).body == b'{"1":"a"}'
-    assert UJSONResponse({"a": "é"}).body.decode() in ('{"a":"é"}', '{"a": "é"}')
+    with pytest.warns(FastAPIDeprecationWarning, match="ORJSONResponse is deprecated"):
+        assert ORJSONResponse({1: "a"}).body == b'{"1":"a"}'
+    with pytest.warns(FastAPIDeprecationWarning, match="UJSONResponse is deprecated"):
+        assert UJSONResponse({"a": "é"}).body.decode() in ('{"a":"é"}', '{"a": "é"}')
     redirect = RedirectResponse("/a b?x=1")
     assert (redirect.status_code, redirect.headers["location"]) == (307, "/a%20b?x=1")
     assert RedirectResponse("/x", 301).status_code == 301
