@@ -1182,7 +1182,7 @@ class FastrAPI:
             else:
                 trio.run(partial(serve, self, host, port, options, task_status=task_status))
         except ListenError as exc:
-            print(exc, file=sys.stderr)
+            print(f"fastrapi: {exc}", file=sys.stderr)  # as the command's other mistakes
             raise SystemExit(1) from None
         return None
 

@@ -4,7 +4,8 @@
 processes on one port, and ``--reload`` (development: the server, with its workers, restarts
 when a ``.py`` file under the current directory changes; needs ``watchfiles``, the ``reload``
 extra). Every mistake
-of the command line (a bad ``module:app``, a port in use) is one line and status 1.
+of the command line (a bad ``module:app``, a port in use, an unknown option) is one line,
+prefixed ``fastrapi:``, and status 1.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import subprocess
 import sys
 import threading
 from typing import TYPE_CHECKING, Final
+
+from .server import _nearest
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -55,10 +58,13 @@ class CommandError(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fastrapi", description="Serve a fastrapi app.")
+    # no prefix matching: `--worker 2` is a mistake to name, not `--workers` taken silently
+    parser = argparse.ArgumentParser(
+        prog="fastrapi", description="Serve a fastrapi app.", allow_abbrev=False
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="serve module:app")
-    run.add_argument("app", help="the app to serve, as module:attribute (examples.chat:app)")
+    run = commands.add_parser("run", help="serve module:app", allow_abbrev=False)
+    run.add_argument("app", help="the app to serve, as module:attribute (examples.chat_hub:app)")
     run.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     run.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free)")
     run.add_argument("--reload", action="store_true", help="restart when a .py file changes")
@@ -69,6 +75,23 @@ def _parser() -> argparse.ArgumentParser:
         run.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, help=text)
     run.add_argument("--no-compression", action="store_true", help="no permessage-deflate")
     return parser
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The arguments; an unknown option or a stray argument is a :class:`CommandError` that
+    names the nearest option.
+    """
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        run = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        known = run.choices[args.command]._option_string_actions
+        first = extra[0]
+        if not first.startswith("-"):
+            raise CommandError(f"unexpected argument {first!r}")
+        name = first.partition("=")[0]
+        raise CommandError(f"{args.command} has no option {name!r}{_nearest(name, known)}")
+    return args
 
 
 def load_app(spec: str) -> FastrAPI:
@@ -130,8 +153,8 @@ def _configure_logging(level_name: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """The entry point of the ``fastrapi`` command."""
-    args = _parser().parse_args(argv)
     try:
+        args = _parse(argv)
         _configure_logging(args.log_level)
         if args.reload:
             _reload(sys.argv[1:] if argv is None else list(argv), args)

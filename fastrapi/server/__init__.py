@@ -112,10 +112,12 @@ async def serve(
     *,
     task_status: trio.TaskStatus[Address],
     on_error: ErrorHandler | None = None,
+    announce: bool = True,
 ) -> None:
     """Serve ``app``; see :meth:`fastrapi.FastrAPI.serve`.
 
     ``on_error`` is told what a WebSocket handler raised (by default it is logged).
+    ``announce=False`` leaves out the "serving on" line (a worker's supervisor says it once).
 
     Raises:
         ValueError: an option is out of range, or not one the chosen server has.
@@ -174,6 +176,7 @@ async def serve(
         on_error=on_error,
         defaults=defaults,
         task_status=task_status,
+        announce=announce,
     )
 
 

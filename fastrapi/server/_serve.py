@@ -122,8 +122,10 @@ async def serve_native(
     on_error: ErrorHandler,
     defaults: WebSocketOptions,
     task_status: trio.TaskStatus[Address],
+    announce: bool = True,
 ) -> None:
-    """Serve ``app`` until ``shutdown_trigger`` returns (graceful) or we are cancelled.
+    """Serve ``app`` until ``shutdown_trigger`` returns (graceful) or we are cancelled;
+    ``announce`` logs the "serving on" line.
 
     Raises:
         ListenError: ``host``:``port`` cannot be listened on.
@@ -191,7 +193,8 @@ async def serve_native(
                     gc.freeze()
                     assert bound is not None  # a listening socket has a name
                     scheme = "https" if config.ssl_context is not None else "http"
-                    logger.info("serving on %s (Ctrl+C to stop)", bound.url(scheme=scheme))
+                    if announce:
+                        logger.info("serving on %s (Ctrl+C to stop)", bound.url(scheme=scheme))
                     task_status.started(bound)
                     if shutdown_trigger is None:
                         await trio.sleep_forever()

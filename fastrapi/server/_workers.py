@@ -339,9 +339,9 @@ async def _serve_worker(
             outer.start_soon(watch)
             outer.start_soon(_watch_supervisor, lifeline_r, stop)
             async with trio.open_nursery() as inner:
-                await inner.start(
-                    partial(serve, app, host, port, {**options, "shutdown_trigger": stop.wait})
-                )
+                # the supervisor said "serving on" once, with the worker count
+                options = {**options, "shutdown_trigger": stop.wait}
+                await inner.start(partial(serve, app, host, port, options, announce=False))
                 os.write(ready_w, b"r")
                 os.close(ready_w)
             outer.cancel_scope.cancel()

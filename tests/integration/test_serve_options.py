@@ -90,7 +90,7 @@ async def test_port_in_use_from_plain_python_is_one_line_and_status_1(busy_port:
         )
     assert result.returncode == 1
     assert result.stderr.decode() == (
-        f"cannot listen on 127.0.0.1:{busy_port}: address already in use\n"
+        f"fastrapi: cannot listen on 127.0.0.1:{busy_port}: address already in use\n"
     )
 
 

@@ -66,6 +66,18 @@ async def test_two_workers_share_the_port_and_a_signal_closes_every_client_with_
     assert set(codes) == {1001}
 
 
+async def test_serving_on_is_said_once_with_the_worker_count() -> None:
+    with trio.fail_after(60):
+        async with fastrapi_run("--workers", "2") as (process, out):
+            await start_workers(out, 2)
+            process.send_signal(signal.SIGTERM)
+            assert await process.wait() == 0
+            await out.wait_for(rb"every worker has stopped")
+    lines = [line for line in out.seen.decode().splitlines() if "serving on" in line]
+    assert len(lines) == 1
+    assert re.search(r"serving on http://127\.0\.0\.1:\d+ with 2 workers", lines[0])
+
+
 async def test_metrics_of_every_worker_in_one_scrape() -> None:
     # prometheus-client's multiprocess mode: a scrape reaches one worker, which reads the files
     # of all of them (the supervisor sets PROMETHEUS_MULTIPROC_DIR before it starts them)
@@ -137,7 +149,10 @@ async def test_a_port_in_use_is_one_line_and_status_1_with_workers() -> None:
             capture_stderr=True,
         )
     assert result.returncode == 1
-    assert result.stderr.decode() == f"cannot listen on 127.0.0.1:{port}: address already in use\n"
+    assert (
+        result.stderr.decode()
+        == f"fastrapi: cannot listen on 127.0.0.1:{port}: address already in use\n"
+    )
 
 
 APP_SOURCE = """

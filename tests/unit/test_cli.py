@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from fastrapi import cli
+from fastrapi import FastrAPI, cli
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -104,3 +104,35 @@ def test_flags_are_serve_options() -> None:
         "max_queue": 4,
         "compression": False,
     }
+
+
+def test_an_option_prefix_is_not_taken_for_the_option(capsys: pytest.CaptureFixture[str]) -> None:
+    err = fails_with(capsys, "run", "m:app", "--worker", "2")
+    assert err == "fastrapi: run has no option '--worker'; did you mean '--workers'?\n"
+
+
+def test_an_unknown_option_names_the_nearest(capsys: pytest.CaptureFixture[str]) -> None:
+    err = fails_with(capsys, "run", "m:app", "--ping-intervall=3")
+    assert (
+        err == "fastrapi: run has no option '--ping-intervall'; did you mean '--ping-interval'?\n"
+    )
+
+
+def test_an_option_like_no_other_lists_them(capsys: pytest.CaptureFixture[str]) -> None:
+    err = fails_with(capsys, "run", "m:app", "--zzzzzzzz")
+    assert err.startswith("fastrapi: run has no option '--zzzzzzzz'; the options are ")
+    assert "--workers" in err
+
+
+def test_a_stray_argument_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    err = fails_with(capsys, "run", "m:app", "other:app")
+    assert err == "fastrapi: unexpected argument 'other:app'\n"
+
+
+def test_the_help_names_an_example_that_exists(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["run", "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert "(examples.chat_hub:app)" in out
+    assert isinstance(cli.load_app("examples.chat_hub:app"), FastrAPI)
