@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from types import ModuleType
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
+ICON = '<link rel="icon" href="data:,">'  # an empty inline icon
 
 
 def load(name: str) -> ModuleType:
@@ -71,6 +72,12 @@ async def test_demo_serves_the_page_and_the_echo() -> None:
     assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert "new WebSocket(`ws://${location.host}/ws`)" in page.text
     assert "WebSocket Test Client" in page.text
+    assert ICON in page.text  # the browser asks for no /favicon.ico (a 404 in its console)
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in (EXAMPLES / "static").glob("*.html")))
+def test_every_example_page_has_its_own_icon(page: str) -> None:
+    assert ICON in (EXAMPLES / "static" / page).read_text()
 
 
 async def test_receive(capsys: pytest.CaptureFixture[str]) -> None:
