@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from .app import FastrAPI
     from .server import ServeOptions
 
+__all__ = ["main"]
+
 logger: Final = logging.getLogger("fastrapi")
 
 # (option, type, help): each is the serve() option of the same name
