@@ -92,7 +92,7 @@ def test_dataclass_and_mapping() -> None:
 
 def test_custom_encoder_wins_also_for_subclasses() -> None:
     class Sub(datetime.datetime):
-        pass
+        """A datetime of a class of its own."""
 
     encoders = {datetime.datetime: lambda d: d.year}
     assert jsonable_encoder(datetime.datetime(2020, 1, 1), custom_encoder=encoders) == 2020
