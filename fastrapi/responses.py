@@ -189,12 +189,18 @@ class Response:
         media_type: str | None = None,
         background: BackgroundTasks | Any | None = None,
     ) -> None:
+        self._start(status_code, media_type, background)
+        self.body = self.render(content)
+        self.raw_headers = self._head(headers)
+
+    def _start(
+        self, status_code: int, media_type: str | None, background: BackgroundTasks | Any | None
+    ) -> None:
+        """What every response's constructor sets first."""
         self.status_code = status_code
         if media_type is not None:
             self.media_type = media_type  # type: ignore[misc]  # this response's own
         self.background = background
-        self.body = self.render(content)
-        self.raw_headers = self._head(headers)
 
     def render(self, content: Any) -> bytes:
         """Turn ``content`` into the body bytes.
@@ -444,10 +450,7 @@ class StreamingResponse(Response):
         media_type: str | None = None,
         background: BackgroundTasks | Any | None = None,
     ) -> None:
-        self.status_code = status_code
-        if media_type is not None:
-            self.media_type = media_type  # type: ignore[misc]  # this response's own
-        self.background = background
+        self._start(status_code, media_type, background)
         self.body = b""
         self.body_iterator = content
         self.raw_headers = self._head(headers, length=False)
@@ -515,13 +518,11 @@ class FileResponse(Response):
         content_disposition_type: str = "attachment",
     ) -> None:
         self.path = path
-        self.status_code = status_code
         self.filename = filename
         self.stat_result = stat_result
         if media_type is None:
             media_type = _files.guess_type(filename or os.fspath(path), "text/plain")
-        self.media_type = media_type  # type: ignore[misc]  # this response's own
-        self.background = background
+        self._start(status_code, media_type, background)
         self.body = b""
         self.raw_headers = self._head(headers, length=False)
         if filename is not None:
