@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from ._state import Session
     from ._transport import Transport
     from ._types import ASGIApp, ErrorHandler, Message, Receive, Scope, Send
+    from .hub._protocol import HubConnection
     from .params import Depends
     from .server import ServeOptions
 
@@ -348,6 +349,44 @@ class FastrAPI:
             sends=sends,
             closes=closes,
             include_in_schema=include_in_schema,
+            **options,
+        )
+
+    def hub_route(
+        self,
+        path: str,
+        *,
+        can_subscribe: Callable[..., Any] | None = None,
+        can_publish: Callable[..., Any] | None = None,
+        rpc: Mapping[str, Callable[[HubConnection, Any], Awaitable[Any]]] | None = None,
+        presence: Callable[..., Any] | None = None,
+        presence_events: bool = False,
+        dependencies: Sequence[Depends] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+        **options: Unpack[WebSocketOptions],
+    ) -> APIWebSocketRoute:
+        """Serve the app's Hub at ``path`` to clients of the ``fastrapi.hub.v1`` protocol; see
+        :meth:`APIRouter.hub_route <fastrapi.routing.APIRouter.hub_route>` and
+        :doc:`/clients`.
+
+        Raises:
+            RouteDefinitionError: the app has no Hub, a bad path, or a callable that cannot be
+                planned.
+        """
+        if self.hub is None:
+            raise RouteDefinitionError("hub_route() needs an app with a Hub: FastrAPI(hub=Hub())")
+        return self.router.hub_route(
+            path,
+            can_subscribe=can_subscribe,
+            can_publish=can_publish,
+            rpc=rpc,
+            presence=presence,
+            presence_events=presence_events,
+            dependencies=dependencies,
+            name=name,
+            include_in_schema=include_in_schema,
+            namespace=sys._getframe(1).f_locals,
             **options,
         )
 

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from enum import Enum
 
     from ._returns import IncEx
+    from .hub._protocol import HubConnection
     from .params import Depends
     from .requests import Request
 
@@ -764,6 +765,85 @@ class APIRouter:
             return endpoint
 
         return decorate
+
+    def hub_route(
+        self,
+        path: str,
+        *,
+        can_subscribe: Callable[..., Any] | None = None,
+        can_publish: Callable[..., Any] | None = None,
+        rpc: Mapping[str, Callable[[HubConnection, Any], Awaitable[Any]]] | None = None,
+        presence: Callable[..., Any] | None = None,
+        presence_events: bool = False,
+        dependencies: Sequence[Depends] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+        namespace: Mapping[str, Any] | None = None,
+        **options: Unpack[WebSocketOptions],
+    ) -> APIWebSocketRoute:
+        """Serve the app's Hub at ``path`` to clients of the ``fastrapi.hub.v1`` protocol
+        (the browser's ``/_fastrapi/hub.js``, :func:`fastrapi.client.connect_hub`); see
+        :doc:`/clients`.
+
+        Args:
+            path: The route's path.
+            can_subscribe: ``can_subscribe(connection, topic, ...)`` (``async def`` or a quick
+                plain ``def``) says whether the client may subscribe to ``topic`` (and read
+                its presence and history): it returns a bool, or raises an
+                :class:`~fastrapi.HTTPException` whose status and detail make the error
+                reply. Its parameters after the first two are filled as a dependency's are
+                (``Depends``, security schemes, headers, query), once, at the handshake.
+                ``None``: every client may.
+            can_publish: The same for publishing to ``topic``.
+            rpc: Method names and their ``async def handler(connection, params)``, whose
+                result is the reply; an ``HTTPException`` it raises is an error reply with its
+                status, any other error a 500 (logged).
+            presence: ``presence(connection, topic, ...)``, as ``can_subscribe``: the
+                JSON-able value listed for the client in the topic's presence while it is
+                subscribed (``None``: not listed).
+            presence_events: Tell subscribers when a client with a presence value subscribes
+                or leaves (``join`` and ``leave`` messages).
+            dependencies: ``Depends(...)`` run at the handshake; one that refuses (an
+                ``HTTPException``) has the client accepted, then closed with 4401 (401),
+                4403 (403) or 4400 (another 4xx, or an invalid value), so that a browser sees
+                why.
+            name: The route's name (default ``"hub"``).
+            include_in_schema: Describe the route in the AsyncAPI document.
+            namespace: Where the callables were declared (default: the caller's scope), for
+                string annotations naming local names.
+            **options: The route's :class:`~fastrapi.WebSocketOptions`, but for
+                ``ping_interval``: here it is the seconds between the protocol's ``ping``
+                messages, which clients check the connection with (default 25; ``None``:
+                none); the WebSocket pings keep the app's interval.
+
+        Raises:
+            RouteDefinitionError: a bad path, or a callable that cannot be planned.
+            ValueError: an option is out of range.
+        """
+        from .hub._protocol import HubEndpoint
+
+        if namespace is None:
+            namespace = sys._getframe(1).f_locals  # the caller's scope, for its annotations
+        ping_interval = options.pop("ping_interval", 25.0)
+        endpoint = HubEndpoint(
+            PathTemplate(self._full_path(path)).param_names,
+            can_subscribe=can_subscribe,
+            can_publish=can_publish,
+            rpc=rpc,
+            presence=presence,
+            presence_events=presence_events,
+            ping_interval=ping_interval,
+            dependencies=dependencies,
+            namespace=namespace,
+        )
+        return self.add_api_websocket_route(
+            path,
+            endpoint,
+            name if name is not None else "hub",
+            namespace=namespace,
+            include_in_schema=include_in_schema,
+            **options,
+        )
 
     # -- routers ----------------------------------------------------------------------------
 

@@ -24,8 +24,8 @@ import trio
 
 from ._json import dumps
 from ._streams import ContentStream, bare_errors, iterate, stream_until_disconnect
-from .exceptions import HistoryGap
-from .hub import Position
+from .hub import Message, Position
+from .hub._members import is_newer
 from .responses import StreamingResponse
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from ._types import Receive, Scope, Send
     from .background import BackgroundTasks
-    from .hub import Hub, Message
+    from .hub import Hub
 
 __all__ = [
     "EventSourceResponse",
@@ -311,23 +311,15 @@ async def hub_events(
     async with hub.subscribe(topic, **options) as live:  # before the history: nothing is lost
         last: Position | None = None
         if last_event_id is not None:
-            since = parse_event_id(last_event_id)
-            missed: list[Message] = []
-            detail = "not an event id of this stream"
-            if since is not None:
-                try:
-                    missed = await hub.history(topic, since)
-                    last = since
-                except HistoryGap as exc:
-                    detail = str(exc)
-            if last is None:
+            recovery = await hub._recovery(topic, parse_event_id(last_event_id))
+            if not recovery.recovered:
+                detail = recovery.detail or "not an event id of this stream"
                 gap = {"topic": topic, "last_event_id": last_event_id, "detail": detail}
                 yield ServerSentEvent(data=gap, event="gap")
-            for message in missed:
-                yield _hub_event(message)
-                last = message.position
+            last = recovery.position
+            for published in recovery.missed:
+                yield _hub_event(Message(topic, published.position, published.wire.data))
+                last = published.position
         async for message in live:
-            position = message.position
-            if last is not None and position.epoch == last.epoch and position.offset <= last.offset:
-                continue  # sent from the history already
-            yield _hub_event(message)
+            if last is None or is_newer(message.position, last):
+                yield _hub_event(message)

@@ -668,3 +668,34 @@ async def test_api_documentation_chat_declares_and_checks_its_messages() -> None
     assert document["channels"]["chat"]["address"] == "/chat/{room}"
     assert set(document["components"]["messages"]) == {"Say", "Typing", "Said", "Presence"}
     assert "4009" in document["channels"]["chat"]["description"]
+
+
+async def test_realtime_serves_the_hub_protocol() -> None:
+    app = app_of("realtime")
+    with trio.fail_after(5):
+        async with open_websocket(
+            app, "/realtime?user=ann", subprotocols=["fastrapi.hub.v1"]
+        ) as ws:
+            assert (await ws.receive_json())["type"] == "hello"
+            await ws.send_json({"type": "subscribe", "id": 1, "topic": "room:lobby"})
+            assert (await ws.receive_json())["type"] == "subscribed"
+            await ws.send_json({"type": "publish", "id": 2, "topic": "room:lobby", "data": "hi"})
+            assert (await ws.receive_json())["data"] == "hi"
+            assert (await ws.receive_json())["result"]["offset"] == 1
+            await ws.send_json({"type": "subscribe", "id": 3, "topic": "secret"})
+            assert (await ws.receive_json())["code"] == 403
+            await ws.send_json({"type": "rpc", "id": 4, "method": "who"})
+            assert (await ws.receive_json())["result"] == {"topics": ["room:lobby"]}
+        async with open_websocket(app, "/realtime", subprotocols=["fastrapi.hub.v1"]) as ws:
+            assert (await ws.receive_json())["type"] == "hello"
+            await ws.send_json({"type": "publish", "id": 1, "topic": "room:lobby", "data": "hi"})
+            assert await ws.receive_json() == {
+                "type": "error",
+                "id": 1,
+                "code": 401,
+                "message": "name yourself (?user=) to write",
+            }
+        async with open_websocket(
+            app, "/realtime?user=mallory", subprotocols=["fastrapi.hub.v1"]
+        ) as ws:
+            assert (await ws.wait_closed()).code == 4403

@@ -16,11 +16,13 @@ from ._members import Member as Member
 from ._members import Message as Message
 from ._members import Subscription as Subscription
 from ._memory import MemoryBackend as MemoryBackend
+from ._protocol import HubConnection as HubConnection
 from ._redis import RedisBackend as RedisBackend
 
 __all__ = [
     "HistoryGap",
     "Hub",
+    "HubConnection",
     "HubStatistics",
     "HubUnavailable",
     "Member",

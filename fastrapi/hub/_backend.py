@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, final
 
-from ._wire import envelope
+from ._wire import envelope, publication
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -59,13 +59,14 @@ class History:
 class Published:
     """A message with its position, as the backend hands it back or to other processes."""
 
-    __slots__ = ("_enveloped", "position", "topic", "wire")
+    __slots__ = ("_enveloped", "_publication", "position", "topic", "wire")
 
     def __init__(self, topic: str, position: Position, wire: Wire) -> None:
         self.topic = topic
         self.position = position
         self.wire = wire
         self._enveloped: Wire | None = None
+        self._publication: Wire | None = None
 
     @property
     def enveloped(self) -> Wire:
@@ -73,6 +74,13 @@ class Published:
         if self._enveloped is None:
             self._enveloped = envelope(self.wire, self.topic, self.position)
         return self._enveloped
+
+    @property
+    def publication(self) -> Wire:
+        """The message as the ``fastrapi.hub.v1`` protocol sends it, built once on first use."""
+        if self._publication is None:
+            self._publication = publication(self.wire, self.topic, self.position)
+        return self._publication
 
 
 class Backend(Protocol):
@@ -114,3 +122,9 @@ class Backend(Protocol):
             HistoryGap: some of them are no longer kept (evicted, expired), or ``since`` is of
                 another epoch.
         """
+
+    async def kept(self, topic: str, after: int | None) -> tuple[Position, list[Published]]:
+        """The topic's position now (the epoch is made if the topic has none yet, so a
+        consumer can hold a position before the first message) and, unless ``after`` is
+        ``None``, its kept messages of that epoch with an offset above ``after``, in order,
+        without a check for what is no longer kept."""

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Final, final
 import orjson
 import trio
 
-from ..exceptions import HubUnavailable, WebSocketStateError
+from ..exceptions import HistoryGap, HubUnavailable, WebSocketStateError
 from ..websocket import WebSocket, WebSocketState
 from ._backend import History, Position
 from ._members import Member, Message, Subscription, _Budget
@@ -73,6 +73,22 @@ class HubStatistics:
     """Subscribers closed by the ``close`` policy."""
     peak_pending: int
     """The most messages one subscriber had pending at once."""
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """What a consumer that subscribed to a topic missed since its position (see
+    :meth:`Hub._recovery`); shared by the protocol route and SSE streams."""
+
+    position: Position
+    """Where the consumer stands once ``missed`` is delivered: its ``since`` when recovered,
+    else the topic's position now (what comes later is newer)."""
+    missed: list[Published]
+    was_recovering: bool
+    recovered: bool
+    detail: str = ""
+    """Why not recovered (a gap), when it was asked to."""
 
 
 @final
@@ -263,6 +279,25 @@ class Hub:
         kept = await self._backend.history(topic, since)
         return [Message(p.topic, p.position, p.wire.data) for p in kept]
 
+    async def _recovery(self, topic: str, since: Position | None) -> Recovery:
+        """What a consumer at ``since`` missed of ``topic``, read *after* it subscribed, so
+        that nothing falls between the history and the live messages; the live ones not
+        newer than :attr:`Recovery.position` are then dropped (:func:`is_newer`).
+
+        Raises:
+            HubUnavailable: the backend cannot be reached.
+        """
+        detail = ""
+        if since is not None:
+            try:
+                missed = await self._backend.history(topic, since)
+            except HistoryGap as gap:
+                detail = gap.detail
+            else:
+                return Recovery(since, missed, was_recovering=True, recovered=True)
+        position, _ = await self._backend.kept(topic, None)
+        return Recovery(position, [], since is not None, recovered=False, detail=detail)
+
     def _history_of(self, topic: str) -> History:
         return self._topic_history.get(topic, self._history)
 
@@ -390,7 +425,7 @@ class Hub:
                 member._recovering = []
             await self._add(member)
             if since is not None:
-                member._recover(await self._backend.history(topic, since))
+                member._recover(await self._backend.history(topic, since), since)
             if member.presence is not None:
                 await self._backend.add_presence(topic, member.key, member.presence)
             if events:

@@ -13,6 +13,7 @@ counted in the Hub and logged once per subscriber.
 from __future__ import annotations
 
 import logging
+import operator
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal, final
@@ -24,6 +25,8 @@ from .._closecodes import CloseCode
 from ..exceptions import SlowConsumerError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..websocket import WebSocket
     from ._backend import Position, Published
     from ._hub import Hub
@@ -34,6 +37,11 @@ logger: Final = logging.getLogger("fastrapi.hub")
 Policy = Literal["close", "drop_oldest", "drop_newest"]
 _POLICIES: Final = ("close", "drop_oldest", "drop_newest")
 _OFFER_WINDOW: Final = 8  # drop_oldest: messages offered to the connection at a time
+# What a member's connection gets of a published message: the message, its envelope, or the
+# fastrapi.hub.v1 publication (each built once per message, shared by every member)
+_BARE: Final = operator.attrgetter("wire")
+_ENVELOPED: Final = operator.attrgetter("enveloped")
+_PUBLICATION: Final = operator.attrgetter("publication")
 
 
 @final
@@ -147,7 +155,7 @@ class Member(_Subscriber):
     __slots__ = (
         "_backlog",
         "_direct",
-        "_envelope",
+        "_framed",
         "_inflight",
         "_on_sent",
         "_recovering",
@@ -165,6 +173,7 @@ class Member(_Subscriber):
         *,
         presence: object,
         envelope: bool,
+        protocol: bool = False,
     ) -> None:
         super().__init__(hub, topic, budget, ws)
         self.ws = ws
@@ -173,7 +182,9 @@ class Member(_Subscriber):
         """The presence value it joined with (``None``: none)."""
         self.position: Position | None = None
         """The position of the latest message handed to its connection."""
-        self._envelope = envelope
+        self._framed: Callable[[Published], Wire] = (
+            _PUBLICATION if protocol else _ENVELOPED if envelope else _BARE
+        )
         self._inflight: deque[int] = deque()  # sizes of what was offered and is not written
         self._backlog: deque[tuple[Wire, Position]] = deque()  # drop_oldest: not offered yet
         self._recovering: list[Published] | None = None  # live messages during a replay
@@ -192,7 +203,7 @@ class Member(_Subscriber):
         if self._recovering is not None:
             self._recovering.append(published)
             return
-        wire = published.enveloped if self._envelope else published.wire
+        wire = self._framed(published)
         inflight = len(self._inflight)
         if (
             inflight < self._direct
@@ -257,17 +268,21 @@ class Member(_Subscriber):
             self.pending_bytes -= len(wire)
             self._offer(wire, position)
 
-    def _recover(self, replay: list[Published]) -> None:
-        """Deliver ``replay`` (history after ``since``), then what arrived meanwhile and is
-        newer, then go live."""
+    def _recover(self, replay: list[Published], after: Position) -> None:
+        """Deliver ``replay`` (history after ``after``, the position the client is at), then
+        what arrived meanwhile and is newer, then go live."""
         live, self._recovering = self._recovering or [], None
-        last = None
         for published in replay:
             self.deliver(published)
-            last = published.position.offset
+            after = published.position
         for published in live:
-            if last is None or published.position.offset > last:
+            if is_newer(published.position, after):
                 self.deliver(published)
+
+
+def is_newer(position: Position, than: Position) -> bool:
+    """Whether a message at ``position`` comes after ``than`` (another epoch: a new stream)."""
+    return position.epoch != than.epoch or position.offset > than.offset
 
 
 @final

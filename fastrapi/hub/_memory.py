@@ -145,3 +145,13 @@ class MemoryBackend:
                 topic, since, f"messages {since.offset + 1} to {first - 1} are no longer kept"
             )
         return [message for _, message in kept.kept if message.position.offset > since.offset]
+
+    async def kept(self, topic: str, after: int | None) -> tuple[Position, list[Published]]:
+        kept = self._topic(topic)
+        position = Position(kept.epoch, kept.last)
+        messages: list[Published] = []
+        if after is not None:
+            kept.expire(self._store.ttl.get(topic))
+            messages = [message for _, message in kept.kept if message.position.offset > after]
+        self._forget_if_unused(topic, kept)
+        return position, messages

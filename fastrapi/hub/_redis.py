@@ -69,13 +69,17 @@ logger = logging.getLogger("fastrapi.hub")
 PREFIX: Final = "fastrapi:"
 URL_SCHEMES: Final = ("redis://", "rediss://", "unix://")
 
-# KEYS: meta, stream, channel. ARGV: new epoch, origin, kind, payload, size, ttl (ms; 0: none).
-_PUBLISH: Final = """
+# The topic's epoch (KEYS[1]: meta), made from ARGV[1] if it has none yet.
+_EPOCH: Final = """
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
   epoch = ARGV[1]
   redis.call('HSET', KEYS[1], 'epoch', epoch)
 end
+"""
+
+# KEYS: meta, stream, channel. ARGV: new epoch, origin, kind, payload, size, ttl (ms; 0: none).
+_PUBLISH: Final = _EPOCH + """
 local offset = redis.call('HINCRBY', KEYS[1], 'last', 1)
 redis.call('HSET', KEYS[1], 'ttl', ARGV[6])
 local now = redis.call('TIME')
@@ -101,6 +105,19 @@ local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
 local entries = redis.call('XRANGE', KEYS[2], (ARGV[1] + 1) .. '-1', '+')
 return {meta[1], meta[2], meta[3], ms, first, entries}
+"""
+
+# KEYS: meta, stream. ARGV: a new epoch (if the topic has none), the offset after which to read
+# (-1: none). Returns epoch, last, ttl (ms), now (ms), the entries after the offset.
+_KEPT: Final = _EPOCH + """
+local meta = redis.call('HMGET', KEYS[1], 'last', 'ttl')
+local now = redis.call('TIME')
+local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local entries = {}
+if tonumber(ARGV[2]) >= 0 then
+  entries = redis.call('XRANGE', KEYS[2], (ARGV[2] + 1) .. '-1', '+')
+end
+return {epoch, meta[1], meta[2], ms, entries}
 """
 
 # KEYS: members, presence, this process's alive key. ARGV: member key, entry (process, newline,
@@ -519,6 +536,21 @@ class RedisBackend:
                 topic, since, f"messages {since.offset + 1} to {oldest - 1} are no longer kept"
             )
         return [_published(topic, entry[1][1]) for entry in entries]
+
+    async def kept(self, topic: str, after: int | None) -> tuple[Position, list[Published]]:
+        keys = (self._key(topic, "meta"), self._key(topic, "stream"))
+        args = (secrets.token_hex(6), -1 if after is None else max(after, 0))
+        epoch, last, ttl, now, entries = await self._call(
+            "read history", lambda client: client.eval(_KEPT, keys=keys, args=args)
+        )
+        position = Position(epoch.decode(), int(last or 0))
+        oldest_time = int(now) - int(ttl) if ttl is not None and int(ttl) else None
+        messages = [
+            _published(topic, entry[1][1])
+            for entry in entries
+            if oldest_time is None or int(entry[1][3]) >= oldest_time
+        ]
+        return position, [m for m in messages if m.position.epoch == position.epoch]
 
 
 def _checking_host_name(url: str) -> str:

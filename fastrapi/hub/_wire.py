@@ -8,7 +8,8 @@ extensions writes as is. A thousand subscribers share these bytes; nobody encode
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, final
+import base64
+from typing import TYPE_CHECKING, Final, final
 
 import orjson
 
@@ -16,6 +17,10 @@ from .._frame import BINARY, TEXT, server_frame
 
 if TYPE_CHECKING:
     from ._backend import Position
+
+# The Hub's presence notices (``presence_events``), as orjson writes them: the protocol sends
+# them as its join and leave messages.
+_NOTICES: Final = {b'{"type":"user_joined",': "join", b'{"type":"user_left",': "leave"}
 
 
 @final
@@ -75,4 +80,30 @@ def envelope(wire: Wire, topic: str, position: Position) -> Wire:
     head = orjson.dumps({"topic": topic, "epoch": position.epoch, "offset": position.offset})
     body = wire.payload if wire.is_json else orjson.dumps(wire.data)
     payload = head[:-1] + b',"data":' + body + b"}"
+    return Wire(payload.decode(), payload, is_json=True)
+
+
+def publication(wire: Wire, topic: str, position: Position) -> Wire:
+    """``wire`` as a ``fastrapi.hub.v1`` message: ``{"type": "publication", "topic", "epoch",
+    "offset", "data"}`` (binary data in base64, with ``"encoding": "base64"``), or the Hub's
+    presence notice as ``{"type": "join" | "leave", "topic", "member"}``."""
+    head = {"type": "publication", "topic": topic, "epoch": position.epoch}
+    if not wire.is_text:
+        body = (
+            orjson.dumps({**head, "offset": position.offset, "encoding": "base64"})[:-1]
+            + b',"data":"'
+            + base64.b64encode(wire.payload)
+            + b'"}'
+        )
+        return Wire(body.decode(), body, is_json=True)
+    if wire.is_json and wire.payload.startswith(b'{"type":"user_'):
+        for prefix, kind in _NOTICES.items():
+            if wire.payload.startswith(prefix):
+                notice = orjson.loads(wire.payload)
+                payload = orjson.dumps(
+                    {"type": kind, "topic": topic, "member": notice.get("presence")}
+                )
+                return Wire(payload.decode(), payload, is_json=True)
+    data = wire.payload if wire.is_json else orjson.dumps(wire.data)
+    payload = orjson.dumps({**head, "offset": position.offset})[:-1] + b',"data":' + data + b"}"
     return Wire(payload.decode(), payload, is_json=True)
