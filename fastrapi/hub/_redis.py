@@ -79,7 +79,9 @@ end
 """
 
 # KEYS: meta, stream, channel. ARGV: new epoch, origin, kind, payload, size, ttl (ms; 0: none).
-_PUBLISH: Final = _EPOCH + """
+_PUBLISH: Final = (
+    _EPOCH
+    + """
 local offset = redis.call('HINCRBY', KEYS[1], 'last', 1)
 redis.call('HSET', KEYS[1], 'ttl', ARGV[6])
 local now = redis.call('TIME')
@@ -95,6 +97,7 @@ if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
 redis.call('PUBLISH', KEYS[3], message)
 return {epoch, offset}
 """
+)
 
 # KEYS: meta, stream. ARGV: the offset after which to read.
 # Returns epoch, last, ttl (ms), now (ms), the first kept entry, the entries after the offset.
@@ -109,7 +112,9 @@ return {meta[1], meta[2], meta[3], ms, first, entries}
 
 # KEYS: meta, stream. ARGV: a new epoch (if the topic has none), the offset after which to read
 # (-1: none). Returns epoch, last, ttl (ms), now (ms), the entries after the offset.
-_KEPT: Final = _EPOCH + """
+_KEPT: Final = (
+    _EPOCH
+    + """
 local meta = redis.call('HMGET', KEYS[1], 'last', 'ttl')
 local now = redis.call('TIME')
 local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
@@ -119,6 +124,7 @@ if tonumber(ARGV[2]) >= 0 then
 end
 return {epoch, meta[1], meta[2], ms, entries}
 """
+)
 
 # KEYS: members, presence, this process's alive key. ARGV: member key, entry (process, newline,
 # value), expiry (ms). Returns the member's score: its join time (µs).
