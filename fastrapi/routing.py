@@ -820,7 +820,8 @@ class APIRouter:
             RouteDefinitionError: a bad path, or a callable that cannot be planned.
             ValueError: an option is out of range.
         """
-        from .hub._protocol import HubEndpoint
+        from .hub._messages import COMMANDS, SERVER_MESSAGES
+        from .hub._protocol import CLOSE_CODES, HubEndpoint
 
         if namespace is None:
             namespace = sys._getframe(1).f_locals  # the caller's scope, for its annotations
@@ -841,6 +842,9 @@ class APIRouter:
             endpoint,
             name if name is not None else "hub",
             namespace=namespace,
+            receives=COMMANDS,
+            sends=SERVER_MESSAGES,
+            closes=CLOSE_CODES,
             include_in_schema=include_in_schema,
             **options,
         )

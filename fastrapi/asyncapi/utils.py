@@ -21,6 +21,7 @@ import pydantic
 from .._closecodes import CloseCode
 from .._params import _REQUIRED, Dependency, HandlerPlan, Source, Value
 from ..hub import Hub
+from ..hub._protocol import HubEndpoint
 from ..routing import APIWebSocketRoute
 from ..security.base import SecurityBase
 
@@ -152,6 +153,8 @@ class _Builder:
 
     def add(self, route: APIWebSocketRoute, name: str) -> None:
         plan = route.plan
+        if isinstance(route.endpoint, HubEndpoint):  # what its handshake solves is inside
+            plan = route.endpoint.described(plan)
         values = list(_values(plan))
         channel: dict[str, Any] = {"address": route.path}
         summary, doc = _docstring(route.endpoint)

@@ -28,6 +28,7 @@ the history and the live stream.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import inspect
 import logging
@@ -39,7 +40,16 @@ import trio
 
 from .._closecodes import CloseCode
 from .._dependencies import Solver
-from .._params import CallKind, HandlerPlan, Inputs, Role, _kind, _unwrap, plan_handler
+from .._params import (
+    CallKind,
+    Dependency,
+    HandlerPlan,
+    Inputs,
+    Role,
+    _kind,
+    _unwrap,
+    plan_handler,
+)
 from .._streams import bare_errors
 from ..exceptions import (
     HTTPException,
@@ -88,6 +98,8 @@ STOP_CODES: Final[Mapping[int, str]] = {
 }
 """Close codes after which a client stops; 4500-4999 are the application's (stop, and tell)."""
 APPLICATION_CODES: Final = range(4500, 5000)
+CLOSE_CODES: Final[Mapping[int, str]] = {**RECONNECT_CODES, **STOP_CODES}
+"""The close-code contract (in the AsyncAPI document)."""
 
 
 @final
@@ -164,6 +176,17 @@ class _Callable:
         self.plan = plan_handler(bind, path_names, Role.DEPENDENCY, namespace)
 
 
+_DESCRIPTION: Final = """The app's Hub, in the fastrapi.hub.v1 protocol (its subprotocol).
+
+Commands carry an integer id, echoed by their reply or error; a subscribe with since gets
+subscribed, then the publications it missed, in order (recovered: false when they are no
+longer kept). The server pings every ping_interval seconds; a client that gets no ping for
+that and a grace reconnects. After a close with 1001, 1006, 1008, 1011, 1012 or 1013 a client
+reconnects with backoff and full jitter and resubscribes from its last positions; after
+1000, 1002, 1003, 1007, 1009, 4400, 4401 or 4403 it stops; 4500-4999 are the application's
+(it stops and reports the code)."""
+
+
 def _no_dependency() -> None:
     """The handshake's own plan: only the route's ``dependencies=``, run for their effect."""
 
@@ -208,9 +231,22 @@ class HubEndpoint:
         self.handshake: HandlerPlan | None = (
             _with_dependencies(own, dependencies, "hub_route") if dependencies else None
         )
+        self.__doc__ = _DESCRIPTION
         self._hello = orjson.dumps(
             {"type": "hello", "version": VERSION, "ping_interval": ping_interval}
         ).decode()
+
+    def described(self, plan: HandlerPlan) -> HandlerPlan:
+        """The route's ``plan`` with the dependencies solved at the handshake (its query,
+        headers and security schemes, for the AsyncAPI document)."""
+        extra = [
+            Dependency("", planned.plan.call, True, planned.plan)
+            for planned in (self.can_subscribe, self.can_publish, self.presence)
+            if planned is not None
+        ]
+        if self.handshake is not None:
+            extra[:0] = self.handshake.dependencies
+        return dataclasses.replace(plan, dependencies=(*plan.dependencies, *extra))
 
     @staticmethod
     def _plan(

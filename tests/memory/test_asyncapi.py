@@ -293,3 +293,49 @@ def test_servers_from_the_apps_absolute_urls(validator: jsonschema.Draft202012Va
     assert "servers" not in FastrAPI(servers=[{"url": "/api"}]).asyncapi()
     given = {"main": {"host": "example.com", "protocol": "wss"}}
     assert get_asyncapi(title="T", version="1", routes=[], servers=given)["servers"] == given
+
+
+def test_a_hub_route_has_its_protocol_messages_close_codes_and_security(
+    validator: jsonschema.Draft202012Validator,
+) -> None:
+    app = chat_app()
+
+    async def can_publish(connection: object, topic: str, k: Annotated[str, Depends(key)]) -> bool:
+        return True
+
+    app.hub_route("/realtime", can_publish=can_publish, dependencies=[Depends(bearer)])
+    document = app.asyncapi()
+    assert list(validator.iter_errors(document)) == []
+    hub = document["channels"]["hub"]
+    assert hub["address"] == "/realtime"
+    assert hub["title"].startswith("The app's Hub, in the fastrapi.hub.v1 protocol")
+    for code in ("1001", "1006", "1008", "1012", "1013", "4400", "4401", "4403"):
+        assert f"- `{code}`: " in hub["description"]
+    assert "4500-4999 are the application's" in hub["description"]
+    assert list(hub["messages"]) == [
+        "HubSubscribe",
+        "HubUnsubscribe",
+        "HubPublish",
+        "HubRpc",
+        "HubPresence",
+        "HubHistory",
+        "HubPong",
+        "HubHello",
+        "HubSubscribed",
+        "HubPublication",
+        "HubJoin",
+        "HubLeave",
+        "HubPing",
+        "HubReply",
+        "HubError",
+    ]
+    receive = document["operations"]["receive_hub"]
+    assert receive["security"] == [
+        {"$ref": "#/components/securitySchemes/HTTPBearer"},
+        {"$ref": "#/components/securitySchemes/APIKeyQuery"},
+    ]
+    messages = document["components"]["messages"]
+    assert messages["Leave"]["payload"] == {"$ref": "#/components/schemas/Leave"}  # the chat's
+    assert messages["HubSubscribed"]["summary"].startswith("The reply to subscribe")
+    subscribed = document["components"]["schemas"]["HubSubscribed"]
+    assert set(subscribed["required"]) >= {"was_recovering", "recovered", "epoch", "offset"}
