@@ -15,12 +15,14 @@ from __future__ import annotations
 import codecs
 import importlib.util
 import logging
+import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal, Protocol, TypeAlias
 
 import wsproto.events as wsevents
 from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.extensions import PerMessageDeflate
+from wsproto.frame_protocol import CloseReason, Opcode, RsvBits
 from wsproto.handshake import server_extensions_handshake
 
 from .._closecodes import CloseCode
@@ -28,6 +30,8 @@ from .._transport import Close, Data
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from wsproto.frame_protocol import FrameDecoder, FrameProtocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,20 +82,59 @@ def _too_big(size: int, limit: int) -> Close:
     )
 
 
+class _BoundedDeflate(PerMessageDeflate):
+    """wsproto's permessage-deflate, inflating at most ``max_message_size`` bytes per message.
+
+    wsproto inflates a frame's payload whole: 48 KB of deflated zeros became 143 MiB before the
+    codec could see the message was too big. Here a message that inflates past the limit fails
+    with 1009 once the limit is passed, as the websockets codec does.
+    """
+
+    def __init__(self, max_message_size: int) -> None:
+        super().__init__()
+        self._limit = max_message_size
+        self._room = max_message_size  # what the current message may still inflate to
+
+    def frame_inbound_header(
+        self,
+        proto: FrameDecoder | FrameProtocol,
+        opcode: Opcode,
+        rsv: RsvBits,
+        payload_length: int,
+    ) -> CloseReason | RsvBits:
+        if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
+            self._room = self._limit  # a new message
+        return super().frame_inbound_header(proto, opcode, rsv, payload_length)
+
+    def frame_inbound_payload_data(
+        self, proto: FrameDecoder | FrameProtocol, data: bytes
+    ) -> bytes | CloseReason:
+        decompressor = self._decompressor
+        if decompressor is None or not (self._inbound_compressed and self._inbound_is_compressible):
+            return super().frame_inbound_payload_data(proto, data)
+        try:  # one byte past the room tells that the message is too big
+            inflated = decompressor.decompress(data, self._room + 1)
+        except zlib.error:
+            return CloseReason.INVALID_FRAME_PAYLOAD_DATA
+        self._room -= len(inflated)
+        return CloseReason.MESSAGE_TOO_BIG if self._room < 0 else inflated
+
+
 class WsprotoCodec:
     """The reference codec: wsproto's frame protocol, messages assembled here."""
 
-    def __init__(self, extensions: list[PerMessageDeflate], max_message_size: int) -> None:
+    def __init__(self, extensions: list[_BoundedDeflate], max_message_size: int) -> None:
         self._conn = Connection(ConnectionType.SERVER, list(extensions))
         self._limit = max_message_size
         self._text: list[str] = []
         self._binary: list[bytes] = []
         self._size = 0
         self._out = bytearray()
+        self._ended = False  # a Close was returned: nothing is read after it
 
     def receive(self, data: bytes) -> list[Event]:
         conn = self._conn
-        if conn.state is ConnectionState.CLOSED:
+        if self._ended:
             return []
         conn.receive_data(data or None)
         events: list[Event] = []
@@ -102,6 +145,7 @@ class WsprotoCodec:
                     close = _too_big(self._size, self._limit)
                     self._out += conn.send(wsevents.CloseConnection(close.code, close.reason))
                     events.append(close)
+                    self._ended = True
                     break
                 if isinstance(event, wsevents.TextMessage):
                     self._text.append(event.data)
@@ -126,6 +170,7 @@ class WsprotoCodec:
                 if failed or conn.state is ConnectionState.REMOTE_CLOSING:
                     self._out += conn.send(wsevents.CloseConnection(event.code, event.reason))
                 events.append(Close(event.code, event.reason or "", failed=failed and bool(data)))
+                self._ended = True
                 break
         return events
 
@@ -293,7 +338,7 @@ def _websockets_codec_factory() -> Callable[[str | None, int], tuple[str | None,
 
 
 def _wsproto_codec(offered: str | None, max_message_size: int) -> tuple[str | None, Codec]:
-    deflate = PerMessageDeflate()
+    deflate = _BoundedDeflate(max_message_size)
     header = server_extensions_handshake(
         [o.strip() for o in offered.split(",")] if offered else [], [deflate]
     )
