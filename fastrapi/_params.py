@@ -164,8 +164,9 @@ class HandlerPlan:
     """This plan or one of its dependencies takes the body."""
     path_names: frozenset[str] = frozenset()
     """The route's path parameters (to plan a dependency override alike)."""
-    provided: tuple[tuple[str, object], ...] = ()
-    """Parameters that get an object of the app (its Hub), by name."""
+    provided: tuple[tuple[str, Callable[[], object]], ...] = ()
+    """Parameters that get an object of the app (its Hub), by name, with the function that
+    reads it at each call (so that ``app.hub = test_hub`` reaches routes declared before)."""
     background_params: tuple[str, ...] = ()
     """Parameters that get the request's :class:`~fastrapi.background.BackgroundTasks`."""
     body_kind: BodyKind | None = None
@@ -198,7 +199,9 @@ class HandlerPlan:
             return None
         if self.background_params:
             return None
-        kwargs = {**dict(self.provided), **dict.fromkeys(self.connection_params, connection)}
+        kwargs: dict[str, object] = dict.fromkeys(self.connection_params, connection)
+        for name, read in self.provided:
+            kwargs[name] = read()
         return typing.cast("Awaitable[object]", self.call(**kwargs))
 
     def bind(self, inputs: Inputs) -> tuple[dict[str, object], ErrorList]:
@@ -207,7 +210,7 @@ class HandlerPlan:
         Each error is a dict as pydantic (and FastAPI's 422 ``detail``) has them: ``type``,
         ``loc`` (the source, the name, then where inside), ``msg``, ``input``.
         """
-        kwargs: dict[str, object] = dict(self.provided)
+        kwargs: dict[str, object] = {name: read() for name, read in self.provided}
         errors: ErrorList = []
         if self.background_params:
             from .background import tasks_of
@@ -351,7 +354,7 @@ def plan_handler(
     path_params: frozenset[str],
     role: Role,
     namespace: Mapping[str, Any] | None = None,
-    provided: Mapping[type, object] | None = None,
+    provided: Mapping[type, Callable[[], object]] | None = None,
     scopes: tuple[str, ...] = (),
 ) -> HandlerPlan:
     """Plan the calls of ``handler``.
@@ -365,8 +368,9 @@ def plan_handler(
         role: What ``handler`` is.
         namespace: Where the route was declared (the decorating frame's locals): string
             annotations (``from __future__ import annotations``) may name local dependencies.
-        provided: Objects of the app by type: a parameter annotated with one of these types
-            gets it (``None`` there: the app has none, a declaration error).
+        provided: Objects of the app by type, each as the function that reads it: a parameter
+            annotated with one of these types gets what it returns at each call (``None`` at
+            declaration: the app has none, a declaration error).
         scopes: The OAuth2 scopes required by the ``Security`` markers above ``handler``; a
             parameter annotated ``SecurityScopes`` gets them.
 
@@ -404,7 +408,7 @@ def plan_handler(
     dependencies: list[Dependency] = []
     connection: list[str] = []
     response: list[str] = []
-    fixed: list[tuple[str, object]] = []
+    fixed: list[tuple[str, Callable[[], object]]] = []
     background: list[str] = []
     embed = False
     uses_scopes = False
@@ -428,7 +432,7 @@ def plan_handler(
             uses_scopes = uses_scopes or bool(dependency.scope_key)
             dependencies.append(dependency)
         elif marker is None and base is SecurityScopes:
-            fixed.append((parameter.name, SecurityScopes(scopes)))
+            fixed.append((parameter.name, _returning(SecurityScopes(scopes))))
             uses_scopes = True
         elif (marker is None and _is_connection(base, connection_type)) or (
             marker is None and role is Role.WEBSOCKET and index == 0 and base is _REQUIRED
@@ -441,7 +445,7 @@ def plan_handler(
                 raise RouteDefinitionError(f"{where}: a WebSocket handler has no response")
             response.append(parameter.name)
         elif marker is None and provided and base in provided:
-            if provided[base] is None:
+            if provided[base]() is None:
                 raise RouteDefinitionError(
                     f"{where}: the app has no {base.__name__}"
                     f" (give it one: FastrAPI({base.__name__.lower()}=...))"
@@ -501,6 +505,11 @@ def plan_handler(
     return plan
 
 
+def _returning(value: object) -> Callable[[], object]:
+    """A function that returns ``value`` (a fixed argument, in a plan's ``provided``)."""
+    return lambda: value
+
+
 def _body_keys(plan: HandlerPlan) -> set[str]:
     """The names of the JSON body values taken by ``plan`` and its dependencies."""
     keys = {v.key for v in plan.params if v.source is Source.BODY}
@@ -520,7 +529,7 @@ def plan_marker(
     call: Callable[..., object],
     path_params: frozenset[str],
     namespace: Mapping[str, Any] | None = None,
-    provided: Mapping[type, object] | None = None,
+    provided: Mapping[type, Callable[[], object]] | None = None,
     scopes: tuple[str, ...] = (),
 ) -> Dependency:
     """The plan of the dependency ``marker`` (``Depends`` or ``Security``) for the parameter

@@ -182,8 +182,10 @@ class FastrAPI:
     ) -> None:
         check_websocket_options("FastrAPI()", options)
         self.websocket_options = PumpOptions(**options)
-        self.hub = hub
-        """The app's :class:`~fastrapi.Hub`, if it was given one."""
+        if hub is not None and not isinstance(hub, Hub):
+            raise TypeError(f"FastrAPI(hub=...) takes a fastrapi.Hub, not {hub!r}")
+        self._hub = hub
+        self._started = False  # running() entered: the Hub is the one it started
         self.router: Final = APIRouter(
             routes=routes,
             redirect_slashes=redirect_slashes,
@@ -199,7 +201,7 @@ class FastrAPI:
         )
         """The app's route table and its decorators' implementation (``app.get`` is
         ``app.router.get``)."""
-        self.router._provided = {Hub: hub}
+        self.router._provided = {Hub: self._current_hub}
         self.router._strict = True
         self.router._websocket_options = self.websocket_options
         self.on_startup: Final = self.router.on_startup
@@ -1127,6 +1129,51 @@ class FastrAPI:
         """
         return await http_response(self._exception_table, request, exc, self.thread_limiter)
 
+    # -- the Hub ------------------------------------------------------------------------------
+
+    @property
+    def hub(self) -> Hub | None:
+        """The app's :class:`~fastrapi.Hub`, if it has one: what parameters annotated ``Hub``
+        get, and what the app starts (:meth:`running`).
+
+        Assign another before the app starts, a test's memory Hub in place of the Redis one:
+        ``app.hub = Hub()``. Every route gets it, those declared before too (they read it at
+        each request).
+
+        Raises:
+            TypeError: on assignment, not a ``Hub``.
+            RuntimeError: on assignment while the app runs (its lifespan started the Hub its
+                routes use).
+            ValueError: on assigning ``None`` to an app whose routes take a ``Hub``.
+        """
+        return self._hub
+
+    @hub.setter
+    def hub(self, hub: Hub | None) -> None:
+        if hub is not None and not isinstance(hub, Hub):
+            raise TypeError(f"app.hub is a fastrapi.Hub or None, not {hub!r}")
+        if self._started and hub is not self._hub:
+            raise RuntimeError(
+                "app.hub cannot change while the app runs (it started its Hub): assign it "
+                "before, in a test before the client opens or the server starts"
+            )
+        if hub is None:
+            from .asyncapi.utils import _takes_hub
+
+            taking = [r.path for r in self.routes if hasattr(r, "plan") and _takes_hub(r.plan)]
+            if taking:
+                raise ValueError(f"app.hub cannot be None: route(s) {', '.join(taking)} take it")
+        self._hub = hub
+
+    def _current_hub(self) -> Hub | None:
+        """What a parameter annotated ``Hub`` gets: :attr:`hub` (read at each call)."""
+        if Hub in self.dependency_overrides:
+            raise TypeError(
+                "the Hub is not a dependency to override: swap it with app.hub = Hub(), "
+                "before the app starts"
+            )
+        return self._hub
+
     # -- lifespan -----------------------------------------------------------------------------
 
     @asynccontextmanager
@@ -1141,19 +1188,24 @@ class FastrAPI:
         # made the app (a supervisor forks its workers) may count threads that are not here
         self.thread_limiter = trio.CapacityLimiter(self.thread_limiter.total_tokens)
         self.monitor.serving()
-        async with self.hub.running() if self.hub is not None else nullcontext():
-            for hook in self.on_startup:
-                await _call_hook(hook)
-            try:
-                async with AsyncExitStack() as lifespans:
-                    if self.lifespan is not None:
-                        await lifespans.enter_async_context(self.lifespan(self))
-                    for included in self.router.lifespans:  # the included routers' own
-                        await lifespans.enter_async_context(included(self))
-                    yield
-            finally:
-                for hook in self.on_shutdown:
+        hub = self._current_hub()  # a wrong swap of the Hub fails here, not at a request
+        self._started = True
+        try:
+            async with hub.running() if hub is not None else nullcontext():
+                for hook in self.on_startup:
                     await _call_hook(hook)
+                try:
+                    async with AsyncExitStack() as lifespans:
+                        if self.lifespan is not None:
+                            await lifespans.enter_async_context(self.lifespan(self))
+                        for included in self.router.lifespans:  # the included routers' own
+                            await lifespans.enter_async_context(included(self))
+                        yield
+                finally:
+                    for hook in self.on_shutdown:
+                        await _call_hook(hook)
+        finally:
+            self._started = False
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         await receive()  # lifespan.startup

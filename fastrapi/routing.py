@@ -157,8 +157,12 @@ class MethodNotAllowed:
 
 
 _LATER: Final = object()
-"""What a router that is not the app's gives a ``Hub`` parameter: its routes are planned again,
-with the app's objects, when the app includes the router."""
+
+
+def _later() -> object:
+    """What a router that is not the app's gives a ``Hub`` parameter: its routes are planned
+    again, with the app's objects, when the app includes the router."""
+    return _LATER
 
 
 _NOT_WORD: Final = re.compile(r"\W")
@@ -265,7 +269,8 @@ class APIRoute:
         endpoint: The handler.
         methods: The HTTP methods (default ``["GET"]``).
         namespace: Where the route was declared (for string annotations naming local names).
-        provided: The app's objects a parameter gets by its type (its ``Hub``).
+        provided: The app's objects a parameter gets by its type (its ``Hub``), each as the
+            function that reads it when a request needs it.
         strict: A path that is no valid template is an error (else the route is kept for the
             documents but never served: FastAPI's callback and webhook paths, such as
             ``"{$callback_url}/invoices"``); an app's routes are strict.
@@ -283,7 +288,7 @@ class APIRoute:
         *,
         methods: Sequence[str] | set[str] | None = None,
         namespace: Mapping[str, Any] | None = None,
-        provided: Mapping[type, object] | None = None,
+        provided: Mapping[type, Callable[[], object]] | None = None,
         strict: bool = True,
         **options: Unpack[RouteOptions],
     ) -> None:
@@ -401,7 +406,8 @@ class APIWebSocketRoute:
         options: The connection options (the router's defaults with ``overrides``).
         overrides: The route's own :class:`~fastrapi.WebSocketOptions`.
         namespace: Where the route was declared (for string annotations naming local names).
-        provided: The app's objects a parameter gets by its type (its ``Hub``).
+        provided: The app's objects a parameter gets by its type (its ``Hub``), each as the
+            function that reads it when a request needs it.
         receives: The type of the peer's messages (a pydantic model, a union of them, or any
             type pydantic's ``TypeAdapter`` takes): what ``receive_json()`` and
             ``iter_json()`` validate into without a type, and the AsyncAPI document shows.
@@ -425,7 +431,7 @@ class APIWebSocketRoute:
         options: PumpOptions | None = None,
         overrides: WebSocketOptions | None = None,
         namespace: Mapping[str, Any] | None = None,
-        provided: Mapping[type, object] | None = None,
+        provided: Mapping[type, Callable[[], object]] | None = None,
         receives: Any = None,
         sends: Any = None,
         closes: Mapping[int, str] | None = None,
@@ -548,7 +554,7 @@ class APIRouter:
         """Every route, in the order declared (the first that matches a request wins)."""
         self.http_routes: list[APIRoute] = []
         self.websocket_routes: list[APIWebSocketRoute] = []
-        self._provided: Mapping[type, object] = {Hub: _LATER}
+        self._provided: Mapping[type, Callable[[], object]] = {Hub: _later}
         self._strict = False  # the app's router is strict: its routes are served
         self._websocket_options = PumpOptions()
         for route in routes or ():

@@ -293,7 +293,7 @@ def _values(plan: HandlerPlan) -> Iterator[Value]:
 
 def _takes_hub(plan: HandlerPlan) -> bool:
     plans = [plan, *(d.plan for d in _dependencies(plan))]
-    return any(isinstance(obj, Hub) for p in plans for _, obj in p.provided)
+    return any(isinstance(read(), Hub) for p in plans for _, read in p.provided)
 
 
 def _members(declared: object) -> list[object]:

@@ -376,6 +376,7 @@ def test_a_router_route_gets_the_apps_hub_when_included() -> None:
     hub = Hub()
     app = FastrAPI(hub=hub)
     app.include_router(router)
-    assert app.routes[-1].plan.provided == (("hub", hub),)
+    [(name, read)] = app.routes[-1].plan.provided
+    assert (name, read()) == ("hub", hub)
     with pytest.raises(RouteDefinitionError, match="the app has no Hub"):
         FastrAPI().include_router(router)
