@@ -252,7 +252,9 @@ class H11Parser:
         self, status: int, headers: Sequence[Header], body: bytes, *, more: bool = False
     ) -> bytes:
         conn = self._conn
-        if (
+        if self._answers_head():
+            body = b""  # an ASGI app may send a body with it: the server drops it
+        elif (
             not more
             and status not in _NO_BODY_STATUS
             and not any(name in (b"content-length", b"transfer-encoding") for name, _ in headers)
@@ -273,8 +275,13 @@ class H11Parser:
             raise ResponseError(str(exc)) from None
         return data
 
+    def _answers_head(self) -> bool:
+        return self._request is not None and self._request.method == b"HEAD"
+
     def body_part(self, data: bytes, *, more: bool) -> bytes:
         conn = self._conn
+        if self._answers_head():
+            data = b""
         try:
             out = conn.send(h11.Data(data=data)) or b"" if data else b""
             if not more:
