@@ -53,6 +53,8 @@ class AppStatistics:
         ping_rtt_last: The last ping round trip measured on an open connection, in seconds
             (``None``: none measured).
         ping_rtt_max: The largest last round trip among the open connections.
+        connections_refused: Connections refused past ``max_connections`` (503) so far.
+        connections_refused_per_ip: Connections refused past ``max_connections_per_ip`` (429).
         hub_dropped: Messages the Hub dropped for slow subscribers (filled in by the Hub).
         hub_evicted: Subscribers the Hub closed for being too slow (filled in by the Hub).
         hub_pending: Messages waiting in Hub budgets (filled in by the Hub).
@@ -65,6 +67,8 @@ class AppStatistics:
     close_codes: Mapping[int, int]
     ping_rtt_last: float | None
     ping_rtt_max: float | None
+    connections_refused: int = 0
+    connections_refused_per_ip: int = 0
     hub_dropped: int = 0
     hub_evicted: int = 0
     hub_pending: int = 0
@@ -86,6 +90,7 @@ class Monitor:
         self._messages_in = 0
         self._messages_out = 0
         self._codes: Counter[int] = Counter()
+        self._refused: Counter[int] = Counter()  # by status: 503, 429
         self._prometheus: _Prometheus | None = None
 
     def serving(self) -> None:
@@ -130,6 +135,13 @@ class Monitor:
             session.messages_out,
         )
 
+    def refused(self, status: int) -> None:
+        """A connection past a cap is refused with ``status`` (503: ``max_connections``, 429:
+        ``max_connections_per_ip``)."""
+        self._refused[status] += 1
+        if self.metrics:
+            self.prometheus.refused.labels(str(status)).inc()
+
     def http(self, scope: Scope, status: int, size: int, started: float) -> None:
         """One HTTP request was answered with ``status`` and ``size`` bytes of body."""
         if self.metrics:
@@ -169,6 +181,8 @@ class Monitor:
             close_codes=MappingProxyType(dict(self._codes)),
             ping_rtt_last=rtts[-1] if rtts else None,
             ping_rtt_max=max(rtts) if rtts else None,
+            connections_refused=self._refused[503],
+            connections_refused_per_ip=self._refused[429],
         )
 
     @property
@@ -229,6 +243,12 @@ class _Prometheus:
             "fastrapi_http_requests",
             "HTTP requests, by method and status",
             ["method", "status"],
+            registry=registry,
+        )
+        self.refused = prom.Counter(
+            "fastrapi_connections_refused",
+            "Connections refused past max_connections (503) or max_connections_per_ip (429)",
+            ["status"],
             registry=registry,
         )
 

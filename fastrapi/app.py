@@ -91,6 +91,15 @@ class FastrAPI:
         lifespan: An async context manager factory taking the app, entered at startup and
             exited at shutdown (for resources, or a nursery of long-lived tasks).
         max_body_size: Largest HTTP request body (default 1 MiB); larger gets a 413.
+        max_connections: Open connections at most in each process, HTTP and WebSocket
+            together (default ``None``: no limit); past it a WebSocket handshake or an HTTP
+            request gets ``503 Service Unavailable`` with ``Retry-After`` at once, and no
+            handler runs (:doc:`/limits`). The native server's; ``serve(max_connections=...)``
+            overrides it.
+        max_connections_per_ip: Open connections at most from one client address in each
+            process (an IPv6 client's ``/64``; default ``None``: no limit); past it ``429 Too
+            Many Requests`` with ``Retry-After``. Behind a reverse proxy every client has the
+            proxy's address: leave it unset there.
         allowed_origins: The ``Origin`` values a WebSocket handshake may carry (default
             ``None``: any). A browser always sends its page's origin, so this stops other sites'
             pages from opening WebSockets with your users' cookies (cross-site WebSocket
@@ -170,6 +179,8 @@ class FastrAPI:
         openapi_external_docs: dict[str, Any] | None = None,
         strict_content_type: bool = True,
         max_body_size: int = 2**20,
+        max_connections: int | None = None,
+        max_connections_per_ip: int | None = None,
         allowed_origins: Iterable[str] | None = None,
         hub: Hub | None = None,
         access_log: int | None = logging.INFO,
@@ -248,6 +259,16 @@ class FastrAPI:
         """The mounts' paths by their ``name``."""
         self.lifespan = lifespan
         self.max_body_size = max_body_size
+        for name, cap in (
+            ("max_connections", max_connections),
+            ("max_connections_per_ip", max_connections_per_ip),
+        ):
+            if cap is not None and (not isinstance(cap, int) or cap < 1):
+                raise ValueError(f"{name} must be a positive integer or None, not {cap!r}")
+        self.max_connections = max_connections
+        """Open connections at most per process (``None``: no limit); see :doc:`/limits`."""
+        self.max_connections_per_ip = max_connections_per_ip
+        """Open connections at most per client address and process (``None``: no limit)."""
         self.allowed_origins = frozenset(allowed_origins) if allowed_origins is not None else None
         self.state = SimpleNamespace()
         """A namespace for the application's own data (a connection registry, say)."""

@@ -43,6 +43,7 @@ _SERVE_OPTIONS: Final[list[tuple[str, type, str]]] = [
     ("max_header_size", int, "largest request head in bytes (default 16 KiB)"),
     ("keep_alive_timeout", float, "seconds an idle keep-alive connection stays (default 5)"),
     ("max_connections", int, "open connections at most (default no limit)"),
+    ("max_connections_per_ip", int, "open connections at most per client address"),
     ("send_timeout", float, "seconds one write may take (default 30)"),
     ("shutdown_timeout", float, "seconds handlers get at shutdown (default 5)"),
     ("max_message_size", int, "default largest WebSocket message in bytes"),

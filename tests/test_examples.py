@@ -12,7 +12,7 @@ import trio
 import trio.testing
 
 from fastrapi import FastrAPI
-from fastrapi.testing import HandshakeRejected, http_request, open_websocket
+from fastrapi.testing import HandshakeRejected, http_request, open_live_server, open_websocket
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -699,3 +699,27 @@ async def test_realtime_serves_the_hub_protocol() -> None:
             app, "/realtime?user=mallory", subprotocols=["fastrapi.hub.v1"]
         ) as ws:
             assert (await ws.wait_closed()).code == 4403
+
+
+async def test_limits() -> None:
+    """Over real sockets (the caps are the accept loop's): a client address past its cap gets
+    429 while the connections it holds are served."""
+    module = load("limits")
+    request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    with trio.fail_after(10):
+        async with open_live_server(module.app, **module.SERVE_LIMITS) as server:
+            held = [
+                await trio.open_tcp_stream(server.host, server.port)
+                for _ in range(module.MAX_CONNECTIONS_PER_IP)
+            ]
+            extra = await trio.open_tcp_stream(server.host, server.port)
+            await extra.send_all(request)
+            refused = await extra.receive_some()
+            await extra.aclose()
+            await held[0].send_all(request)
+            served = await held[0].receive_some()
+            for stream in held:
+                await stream.aclose()
+    assert refused.startswith(b"HTTP/1.1 429 Too Many Requests\r\n")
+    assert served.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert served.endswith(b'{"status":"ok"}')

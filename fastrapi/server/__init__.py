@@ -65,8 +65,13 @@ class ServeOptions(WebSocketOptions, total=False):
             sends half a request is dropped. Also bounds each wait for a request body's bytes.
         max_header_size: Largest request head in bytes (default 16 KiB); larger gets a 431.
         keep_alive_timeout: Seconds an idle keep-alive connection stays open (default 5).
-        max_connections: Open connections at most (default ``None``: no limit); above it a new
-            connection is answered ``503 Service Unavailable`` and closed.
+        max_connections: Open connections at most, HTTP and WebSocket together (default: the
+            app's, ``None``: no limit); past it a new connection is answered ``503 Service
+            Unavailable`` with ``Retry-After`` and closed, with no handler run (see
+            :doc:`/limits`).
+        max_connections_per_ip: Open connections at most from one client address (an IPv6
+            client's ``/64``) (default: the app's, ``None``: no limit); past it ``429 Too Many
+            Requests`` with ``Retry-After``.
         send_timeout: Seconds one write to a client may take (default 30); a client that stopped
             reading is dropped and its handler gets ``WebSocketDisconnect(1008)``.
         shutdown_timeout: Seconds handlers get to finish once shutdown starts (default 5).
@@ -91,6 +96,7 @@ class ServeOptions(WebSocketOptions, total=False):
     max_header_size: int
     keep_alive_timeout: float
     max_connections: int | None
+    max_connections_per_ip: int | None
     send_timeout: float | None
     shutdown_timeout: float
     shutdown_trigger: Callable[[], Awaitable[None]] | None
@@ -101,7 +107,14 @@ class ServeOptions(WebSocketOptions, total=False):
 OPTION_NAMES: Final = ServeOptions.__optional_keys__
 WEBSOCKET_OPTION_NAMES: Final = WebSocketOptions.__optional_keys__
 
-_NATIVE_ONLY: Final = ("ssl_context", "sock", "max_connections", "send_timeout", "header_timeout")
+_NATIVE_ONLY: Final = (
+    "ssl_context",
+    "sock",
+    "max_connections",
+    "max_connections_per_ip",
+    "send_timeout",
+    "header_timeout",
+)
 
 
 async def serve(
@@ -133,7 +146,14 @@ async def serve(
         shutdown_trigger = wait_for_signal
     shutdown_timeout = options.get("shutdown_timeout", 5.0)
     max_message_size = max(app.largest_message_size(), defaults.get("max_message_size", 0))
+    max_connections = options.get("max_connections", app.max_connections)
+    max_connections_per_ip = options.get("max_connections_per_ip", app.max_connections_per_ip)
     if server == "hypercorn":
+        if max_connections is not None or max_connections_per_ip is not None:
+            raise ValueError(
+                "max_connections and max_connections_per_ip are the native server's: "
+                "server='hypercorn' cannot enforce them"
+            )
         from ._hypercorn import serve_hypercorn  # only then: Hypercorn takes a while to import
 
         await serve_hypercorn(
@@ -162,7 +182,8 @@ async def serve(
         header_timeout=options.get("header_timeout", 10.0),
         max_header_size=options.get("max_header_size", 16 * 1024),
         keep_alive_timeout=options.get("keep_alive_timeout", 5.0),
-        max_connections=options.get("max_connections"),
+        max_connections=max_connections,
+        max_connections_per_ip=max_connections_per_ip,
         send_timeout=options.get("send_timeout", 30.0),
     )
     await serve_native(

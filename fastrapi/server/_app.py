@@ -32,6 +32,14 @@ class ServedApp(Protocol):
         """Largest HTTP request body."""
 
     @property
+    def max_connections(self) -> int | None:
+        """Open connections at most (``None``: no limit)."""
+
+    @property
+    def max_connections_per_ip(self) -> int | None:
+        """Open connections at most from one client address."""
+
+    @property
     def websocket_options(self) -> PumpOptions:
         """Its WebSocket routes' defaults."""
 

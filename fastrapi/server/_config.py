@@ -23,6 +23,7 @@ class ServerConfig:
     max_header_size: int = 16 * 1024
     keep_alive_timeout: float = 5.0
     max_connections: int | None = None
+    max_connections_per_ip: int | None = None
     send_timeout: float | None = 30.0
     ssl_context: ssl.SSLContext | None = None
 
@@ -31,7 +32,13 @@ class ServerConfig:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be a positive number of seconds, not {value}")
-        for name in ("max_header_size", "max_connections", "max_body_size", "max_message_size"):
+        for name in (
+            "max_header_size",
+            "max_connections",
+            "max_connections_per_ip",
+            "max_body_size",
+            "max_message_size",
+        ):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be positive, not {value}")

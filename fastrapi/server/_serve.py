@@ -16,6 +16,7 @@ from .._closecodes import CloseCode
 from ..datastructures import Address
 from ..exceptions import ListenError
 from ._http11 import ServerContext, serve_connection
+from ._limits import ConnectionLimits
 
 if TYPE_CHECKING:
     import ssl
@@ -27,12 +28,6 @@ if TYPE_CHECKING:
     from ._config import ServerConfig
 
 logger: Final = logging.getLogger("fastrapi")
-
-_BUSY: Final = (
-    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 25\r\n"
-    b"retry-after: 1\r\nconnection: close\r\n\r\ntoo many open connections"
-)
-
 
 BACKLOG: Final = 2048  # (uvicorn's too; the kernel caps it at net.core.somaxconn)
 ACCEPT_BATCH: Final = 64
@@ -59,16 +54,6 @@ def listen_error(exc: OSError, host: str, port: int) -> ListenError:
     """The one-line form of a failure to bind or listen."""
     code = exc.errno if exc.errno is not None else errno.EINVAL
     return ListenError(code, exc.strerror or os.strerror(code), host, port)
-
-
-async def _refuse(stream: trio.abc.Stream) -> None:
-    """Answer 503 and hang up without a reset: half-close, then take what the client sent."""
-    await stream.send_all(_BUSY)
-    if isinstance(stream, trio.abc.HalfCloseableStream):
-        await stream.send_eof()
-        with trio.move_on_after(1):
-            while await stream.receive_some():
-                pass
 
 
 def _close(sockets: list[socket.socket]) -> None:
@@ -148,26 +133,32 @@ async def serve_native(
         listening.setblocking(False)
     bound = _address(sockets[0], peer=False)
     context = ServerContext(app, config, set(), on_error, Attendant(), defaults)
-    open_connections = 0
+    limits = (
+        None
+        if config.max_connections is None and config.max_connections_per_ip is None
+        else ConnectionLimits(config.max_connections, config.max_connections_per_ip, app.monitor)
+    )
 
     async def handle(stream: trio.abc.Stream) -> None:
-        nonlocal open_connections
         try:
-            if config.max_connections is not None and open_connections >= config.max_connections:
-                await _refuse(stream)
-                return
-            open_connections += 1
+            sock = _socket_of(stream)
+            client = _address(sock, peer=True)
+            if limits is not None:
+                refusal = limits.admit(client)
+                if refusal is not None:
+                    await limits.refuse(stream, refusal)
+                    return
             try:
-                sock = _socket_of(stream)
                 await serve_connection(
                     stream,
                     context,
-                    client=_address(sock, peer=True),
+                    client=client,
                     local=_address(sock, peer=False),
                     secure=config.ssl_context is not None,
                 )
             finally:
-                open_connections -= 1
+                if limits is not None:
+                    limits.release(client)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass  # the client went away (or failed its TLS handshake)
         finally:
