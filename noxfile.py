@@ -1,10 +1,14 @@
-"""Developer tasks: ``nox`` runs lint, typecheck, tests and docs; ``nox -s bench`` benchmarks."""
+"""Developer tasks: ``nox`` runs lint, typecheck, tests, docs and dist; ``nox -s bench``
+benchmarks."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import nox
 
-nox.options.sessions = ["lint", "typecheck", "tests", "docs"]
+nox.options.sessions = ["lint", "typecheck", "tests", "docs", "dist"]
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 
@@ -46,6 +50,28 @@ def docs(session: nox.Session) -> None:
     extras = ".[testclient,sessions,templates]"
     session.install("-e", extras, *nox.project.dependency_groups(PYPROJECT, "docs"))
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+
+
+@nox.session(python=PYTHON)
+def dist(session: nox.Session) -> None:
+    """Build the sdist, and the wheel from it (``python -m build``); install the wheel here
+    (not the checkout), import it from outside the checkout, and check that every file of the
+    package is in both and installed, and that an app made with it serves its pages and its
+    files (the viewers' of the docs-ui extra, the Hub's browser client)."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "dist"))
+    checkout = Path.cwd()
+    out = Path(session.create_tmp()).resolve() / "dist"
+    shutil.rmtree(out, ignore_errors=True)
+    session.run("python", "-m", "build", "--outdir", str(out), ".")
+    (wheel,), (sdist,) = out.glob("*.whl"), out.glob("*.tar.gz")
+    session.run(
+        "python", "-m", "pip", "uninstall", "--yes", "--quiet", PYPROJECT["project"]["name"]
+    )
+    session.install(f"{wheel}[docs-ui]")
+    session.chdir(out)
+    session.run(
+        "python", str(checkout / "tests/dist/check.py"), str(checkout), str(wheel), str(sdist)
+    )
 
 
 @nox.session(python=PYTHON)
