@@ -788,8 +788,8 @@ class APIRouter:
         **options: Unpack[WebSocketOptions],
     ) -> APIWebSocketRoute:
         """Serve the app's Hub at ``path`` to clients of the ``fastrapi.hub.v1`` protocol
-        (the browser's ``/_fastrapi/hub.js``, :func:`fastrapi.client.connect_hub`); see
-        :doc:`/clients`.
+        (the browser's ``/_fastrapi/hub.js``, which the router serves too, under its prefix;
+        :func:`fastrapi.client.connect_hub`); see :doc:`/clients`.
 
         Args:
             path: The route's path.
@@ -826,6 +826,7 @@ class APIRouter:
             RouteDefinitionError: a bad path, or a callable that cannot be planned.
             ValueError: an option is out of range.
         """
+        from .hub._browser import add_client_route
         from .hub._messages import COMMANDS, SERVER_MESSAGES
         from .hub._protocol import CLOSE_CODES, HubEndpoint
 
@@ -843,6 +844,7 @@ class APIRouter:
             dependencies=dependencies,
             namespace=namespace,
         )
+        add_client_route(self)  # /_fastrapi/hub.js, for the pages
         return self.add_api_websocket_route(
             path,
             endpoint,
