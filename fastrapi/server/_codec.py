@@ -202,7 +202,7 @@ class WsprotoCodec:
 
 def _websockets_codec_factory() -> Callable[[str | None, int], tuple[str | None, Codec]]:
     """Import websockets lazily: it is optional; wsproto is always there."""
-    from websockets.exceptions import NegotiationError
+    from websockets.exceptions import InvalidHeader, NegotiationError
     from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
     from websockets.frames import Frame, Opcode
     from websockets.headers import build_extension, parse_extension
@@ -321,17 +321,20 @@ def _websockets_codec_factory() -> Callable[[str | None, int], tuple[str | None,
     def create(offered: str | None, max_message_size: int) -> tuple[str | None, Codec]:
         protocol = _Protocol(Side.SERVER, state=OPEN, max_size=max_message_size, logger=quiet)
         response: str | None = None
-        if offered:
-            for name, params in parse_extension(offered):
-                if name != deflate.name:
-                    continue
-                try:
-                    accepted, extension = deflate.process_request_params(params, [])
-                except NegotiationError:
-                    continue
-                protocol.extensions = [extension]
-                response = build_extension([(name, accepted)])
-                break
+        try:
+            offers = parse_extension(offered) if offered else []
+        except InvalidHeader:
+            offers = []  # a header that does not parse offers nothing
+        for name, params in offers:
+            if name != deflate.name:
+                continue
+            try:
+                accepted, extension = deflate.process_request_params(params, [])
+            except NegotiationError:
+                continue
+            protocol.extensions = [extension]
+            response = build_extension([(name, accepted)])
+            break
         return response, WebsocketsCodec(protocol)
 
     return create
@@ -339,9 +342,12 @@ def _websockets_codec_factory() -> Callable[[str | None, int], tuple[str | None,
 
 def _wsproto_codec(offered: str | None, max_message_size: int) -> tuple[str | None, Codec]:
     deflate = _BoundedDeflate(max_message_size)
-    header = server_extensions_handshake(
-        [o.strip() for o in offered.split(",")] if offered else [], [deflate]
-    )
+    try:
+        header = server_extensions_handshake(
+            [o.strip() for o in offered.split(",")] if offered else [], [deflate]
+        )
+    except ValueError:  # a parameter that does not parse (client_max_window_bits=abc)
+        header = None
     extensions = [deflate] if header else []
     return (header.decode("ascii") if header else None), WsprotoCodec(extensions, max_message_size)
 
@@ -382,5 +388,7 @@ def negotiate(
 
     Returns:
         The response's ``Sec-WebSocket-Extensions`` header (``None``: no extension) and the codec.
+        An offer that does not parse is declined (as one with parameters we cannot meet): the
+        connection goes on without an extension.
     """
     return _FACTORIES[name](offered if compression else None, max_message_size)

@@ -148,6 +148,10 @@ def connections(draw: st.DrawFn) -> list[bytes]:
 Exchange = tuple[bytes, bytes, bytes, list[tuple[bytes, bytes]], int | None, bytes]
 
 
+def _exchange(head: RequestHead, body: bytes) -> Exchange:
+    return head.method, head.target, head.http_version, head.headers, head.content_length, body
+
+
 def _checked(head: RequestHead) -> None:
     """The server's next steps with a head: its scope, and a handshake's checks."""
     scope = _scope(head, None, None, "http")
@@ -176,16 +180,7 @@ def serve(name: ParserName, chunks: list[bytes]) -> tuple[list[Exchange], int | 
             _checked(head)
             if head.websocket:
                 assert isinstance(parser.trailing_data(), bytes)
-                exchanges.append(
-                    (
-                        head.method,
-                        head.target,
-                        head.http_version,
-                        head.headers,
-                        head.content_length,
-                        b"(upgrade)",
-                    )
-                )
+                exchanges.append(_exchange(head, b"(upgrade)"))
                 return exchanges, None
             body = []
             while (got := parser.body()) is None or not got[1]:
@@ -200,16 +195,7 @@ def serve(name: ParserName, chunks: list[bytes]) -> tuple[list[Exchange], int | 
             data = b"".join(body)
             if head.content_length is not None:
                 assert len(data) == head.content_length
-            exchanges.append(
-                (
-                    head.method,
-                    head.target,
-                    head.http_version,
-                    head.headers,
-                    head.content_length,
-                    data,
-                )
-            )
+            exchanges.append(_exchange(head, data))
             response = parser.response(200, [(b"content-type", b"text/plain")], b"ok")
             assert response.startswith(b"HTTP/1.1 200 OK\r\n")
             if not parser.next_cycle():
