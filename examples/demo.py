@@ -1,4 +1,4 @@
-"""The demo: the FastrAPI docs' echo endpoint (``echo.py``) and, at ``/``, their HTML client.
+"""The demo: the echo endpoint (``echo.py``) and, at ``/``, the FastrAPI docs' HTML client.
 
     python examples/demo.py        # then open http://localhost:8000/
 

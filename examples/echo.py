@@ -1,26 +1,23 @@
-"""The FastrAPI docs' basic WebSocket endpoint, as written there.
+"""An echo endpoint: each text message the client sends comes back in a JSON reply.
 
-Run it with ``python examples/echo.py`` and connect to ``ws://localhost:8000/ws``.
+    python examples/echo.py      # then connect to ws://localhost:8000/ws
+
+``examples/demo.py`` serves it with an HTML page to try it in a browser.
 """
-# mypy: allow-untyped-defs
 
-from fastrapi import FastrAPI
-from fastrapi.websocket import websocket  # noqa: F401 (the docs import it; kept as written)
+from __future__ import annotations
+
+from fastrapi import FastrAPI, WebSocket
 
 app = FastrAPI()
 
 
 @app.websocket("/ws")
-async def websocket_endpoint(ws):
+async def echo(ws: WebSocket) -> None:
     await ws.accept()
-    try:
-        while True:
-            data = await ws.receive_text()
-            print(f"Client said: {data}")
-            await ws.send_json({"reply": "Message received", "echo": data})
-    except Exception as e:
-        print(f"Connection closed: {e}")
+    async for text in ws.iter_text():  # ends when the client leaves
+        await ws.send_json({"reply": "Message received", "echo": text})
 
 
 if __name__ == "__main__":
-    app.serve(host="0.0.0.0", port=8000)
+    app.serve("127.0.0.1", 8000)

@@ -49,9 +49,19 @@ def test_every_example_exposes_an_app(path: Path) -> None:
     assert 'if __name__ == "__main__":' in path.read_text()
 
 
-async def test_echo(capsys: pytest.CaptureFixture[str]) -> None:
+async def test_echo() -> None:
     with trio.fail_after(5):
         async with open_websocket(app_of("echo"), "/ws") as client:
+            for text in ("hello", "again"):
+                await client.send_text(text)
+                assert await client.receive_json() == {"reply": "Message received", "echo": text}
+            await client.close(1001)  # a client that leaves: the handler ends normally
+            assert await client.wait_closed() == (1001, "")
+
+
+async def test_echo_seed(capsys: pytest.CaptureFixture[str]) -> None:
+    with trio.fail_after(5):
+        async with open_websocket(app_of("echo_seed"), "/ws") as client:
             await client.send_text("hello")
             assert await client.receive_json() == {"reply": "Message received", "echo": "hello"}
     out = capsys.readouterr().out
