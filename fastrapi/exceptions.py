@@ -22,6 +22,10 @@ The hierarchy::
     ├── HTTPException                        .status_code, .detail, .headers; an HTTP response
     ├── HistoryGap(LookupError)              hub.join(since=...): what came after it is gone
     ├── SlowConsumerError                    a hub.subscribe() consumer fell behind its budget
+    ├── HubReplyError                        fastrapi.client: the server answered with an error;
+    │                                        .code (HTTP-like), .message
+    ├── HubConnectionError(ConnectionError)  fastrapi.client: the connection ended for good (a
+    │                                        close code that says stop), or before a reply came
     └── ListenError(OSError)                 the server cannot listen: address in use, permission
 
 Local errors (you misused the API) and remote ones (the peer left or misbehaved) are kept apart,
@@ -46,6 +50,8 @@ __all__ = [
     "FastrapiError",
     "HTTPException",
     "HistoryGap",
+    "HubConnectionError",
+    "HubReplyError",
     "HubUnavailable",
     "ListenError",
     "MessageDecodeError",
@@ -314,6 +320,38 @@ class HubUnavailable(FastrapiError, ConnectionError):
 
     Local delivery goes on meanwhile for what other calls published; retry later.
     """
+
+
+class HubReplyError(FastrapiError):
+    """A command of :mod:`fastrapi.client` got an error reply: refused (403, or the status of
+    the ``HTTPException`` the server's check raised), unknown (404), malformed (400), failed
+    (500) or the Hub unavailable (503). The connection stays up.
+
+    Attributes:
+        code: The reply's code (HTTP's statuses).
+        message: What the server said.
+    """
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class HubConnectionError(FastrapiError, ConnectionError):
+    """A :mod:`fastrapi.client` connection ended: for good (the server closed it with a code
+    that says stop, such as 4401, or the client was closed), or while a command waited for its
+    reply (it may or may not have been carried out; the client reconnects meanwhile).
+
+    Attributes:
+        code: The close code (1006 when the connection was lost without one).
+        reason: The close reason, or what happened.
+    """
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"{code}: {reason}" if reason else str(code))
+        self.code = code
+        self.reason = reason
 
 
 class SlowConsumerError(FastrapiError):

@@ -733,3 +733,13 @@ async def test_limits() -> None:
     assert refused.startswith(b"HTTP/1.1 429 Too Many Requests\r\n")
     assert served.startswith(b"HTTP/1.1 200 OK\r\n")
     assert served.endswith(b'{"status":"ok"}')
+
+
+async def test_realtime_client_follows_a_room(capsys: pytest.CaptureFixture[str]) -> None:
+    example = load("realtime_client")
+    with trio.fail_after(20):
+        async with open_live_server(example.app) as address:
+            url = f"ws://{address.host}:{address.port}/realtime?user=service"
+            got = await example.follow(url, "room:lobby", 1)
+    assert got == [{"text": "hello from a service"}]
+    assert "1 {'text': 'hello from a service'} False" in capsys.readouterr().out
