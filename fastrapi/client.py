@@ -45,6 +45,7 @@ from trio_websocket import ConnectionClosed, ConnectionRejected, HandshakeError,
 from ._streams import bare_errors
 from .exceptions import HubConnectionError, HubReplyError, SlowConsumerError
 from .hub import Position
+from .hub._members import next_queued
 from .hub._protocol import RECONNECT_CODES, SUBPROTOCOL
 
 if TYPE_CHECKING:
@@ -207,14 +208,7 @@ class HubSubscription:
         return self
 
     async def __anext__(self) -> Publication:
-        await trio.lowlevel.checkpoint()
-        while not self._queue:
-            if self._ended is not None:
-                if isinstance(self._ended, StopAsyncIteration):
-                    raise StopAsyncIteration
-                raise self._ended
-            await self._lot.park()
-        return self._queue.popleft()
+        return await next_queued(self._queue, self._lot, lambda: self._ended)
 
 
 @final

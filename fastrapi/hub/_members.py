@@ -16,7 +16,7 @@ import logging
 import operator
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Literal, final
+from typing import TYPE_CHECKING, Final, Literal, TypeVar, final
 
 import orjson
 import trio
@@ -36,6 +36,7 @@ logger: Final = logging.getLogger("fastrapi.hub")
 
 Policy = Literal["close", "drop_oldest", "drop_newest"]
 _POLICIES: Final = ("close", "drop_oldest", "drop_newest")
+T = TypeVar("T")
 _OFFER_WINDOW: Final = 8  # drop_oldest: messages offered to the connection at a time
 # What a member's connection gets of a published message: the message, its envelope, or the
 # fastrapi.hub.v1 publication (each built once per message, shared by every member)
@@ -280,6 +281,22 @@ class Member(_Subscriber):
                 self.deliver(published)
 
 
+async def next_queued(
+    queue: deque[T], lot: trio.lowlevel.ParkingLot, ended: Callable[[], BaseException | None]
+) -> T:
+    """The next item of ``queue``, waiting (parked in ``lot``) while it is empty; once it is
+    empty and ``ended()`` gives why, that is raised (``StopAsyncIteration``: the end)."""
+    await trio.lowlevel.checkpoint()
+    while not queue:
+        why = ended()
+        if why is not None:
+            if isinstance(why, StopAsyncIteration):
+                raise StopAsyncIteration
+            raise why
+        await lot.park()
+    return queue.popleft()
+
+
 def is_newer(position: Position, than: Position) -> bool:
     """Whether a message at ``position`` comes after ``than`` (another epoch: a new stream)."""
     return position.epoch != than.epoch or position.offset > than.offset
@@ -342,13 +359,6 @@ class Subscription(_Subscriber):
         return self
 
     async def __anext__(self) -> Message:
-        await trio.lowlevel.checkpoint()
-        while not self._queue:
-            if self._ended is not None:
-                if isinstance(self._ended, StopAsyncIteration):
-                    raise StopAsyncIteration
-                raise self._ended
-            await self._lot.park()
-        message, size = self._queue.popleft()
+        message, size = await next_queued(self._queue, self._lot, lambda: self._ended)
         self.pending_bytes -= size
         return message
