@@ -123,8 +123,8 @@ async def test_restarted_server_with_a_memory_hub_says_recovered_false() -> None
     first = hub_app()
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
-            stop_first = trio.Event()
-            await nursery.start(_serve, first, port, stop_first)
+            stop_first, first_done = trio.Event(), trio.Event()
+            await nursery.start(_serve, first, port, stop_first, first_done)
             async with (
                 connect_hub(
                     f"ws://127.0.0.1:{port}/hub",
@@ -137,8 +137,9 @@ async def test_restarted_server_with_a_memory_hub_says_recovered_false() -> None
                 await hub.publish("room", "before")
                 assert (await sub.__anext__()).data == "before"
                 stop_first.set()  # graceful: 1001, reconnect
+                await first_done.wait()  # its port is free again
                 second = hub_app()
-                await nursery.start(_serve, second, port, trio.Event())
+                await nursery.start(_serve, second, port, trio.Event(), trio.Event())
                 await sub.wait_subscribed(2)
                 assert (sub.was_recovering, sub.recovered) == (True, False)
                 assert (hub.close_code, hub.connections) == (1001, 2)
@@ -148,9 +149,16 @@ async def test_restarted_server_with_a_memory_hub_says_recovered_false() -> None
 
 
 async def _serve(
-    app: FastrAPI, port: int, stop: trio.Event, task_status: trio.TaskStatus[Address]
+    app: FastrAPI,
+    port: int,
+    stop: trio.Event,
+    done: trio.Event,
+    task_status: trio.TaskStatus[Address],
 ) -> None:
-    await app.serve("127.0.0.1", port, shutdown_trigger=stop.wait, task_status=task_status)
+    try:
+        await app.serve("127.0.0.1", port, shutdown_trigger=stop.wait, task_status=task_status)
+    finally:
+        done.set()
 
 
 async def test_a_server_that_stops_pinging_is_left_and_reconnected() -> None:
