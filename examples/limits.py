@@ -25,7 +25,9 @@ MAX_MESSAGE_SIZE: Final = 64 * 1024
 IDLE_TIMEOUT: Final = 300.0
 SERVE_LIMITS: Final[ServeOptions] = {
     "header_timeout": 5.0,
+    "max_request_line": 4 * 1024,
     "max_header_size": 8 * 1024,
+    "max_header_count": 50,
     "keep_alive_timeout": 5.0,
 }
 

@@ -41,6 +41,8 @@ _SERVE_OPTIONS: Final[list[tuple[str, type, str]]] = [
     ("keyfile", str, "the private key of --certfile"),
     ("header_timeout", float, "seconds for a request head (default 10)"),
     ("max_header_size", int, "largest request head in bytes (default 16 KiB)"),
+    ("max_request_line", int, "longest request line in bytes (default 8 KiB)"),
+    ("max_header_count", int, "most request header fields (default 100)"),
     ("keep_alive_timeout", float, "seconds an idle keep-alive connection stays (default 5)"),
     ("max_connections", int, "open connections at most (default no limit)"),
     ("max_connections_per_ip", int, "open connections at most per client address"),

@@ -730,6 +730,11 @@ async def test_limits() -> None:
             served = await held[0].receive_some()
             for stream in held:
                 await stream.aclose()
+            long_line = await trio.open_tcp_stream(server.host, server.port)
+            async with long_line:
+                await long_line.send_all(b"GET /" + b"a" * module.SERVE_LIMITS["max_request_line"])
+                too_long = await long_line.receive_some()
+    assert too_long.startswith(b"HTTP/1.1 414 ")
     assert refused.startswith(b"HTTP/1.1 429 Too Many Requests\r\n")
     assert served.startswith(b"HTTP/1.1 200 OK\r\n")
     assert served.endswith(b'{"status":"ok"}')

@@ -16,6 +16,7 @@ import trio
 
 from .._pump import PumpOptions, WebSocketOptions
 from ._config import make_config
+from ._parser import MAX_HEADER_COUNT, MAX_REQUEST_LINE
 from ._serve import serve_native
 
 if TYPE_CHECKING:
@@ -61,9 +62,15 @@ class ServeOptions(WebSocketOptions, total=False):
         certfile: Serve TLS with this certificate chain (PEM); with ``keyfile``.
         keyfile: The private key of ``certfile``, if not in the same file.
         sock: Serve on this listening socket instead of ``host``/``port``.
-        header_timeout: Seconds a client has to send a request head (default 10); a client that
-            sends half a request is dropped. Also bounds each wait for a request body's bytes.
+        header_timeout: Seconds a client has to send a request head (default 10), counted from
+            the connection's start or the end of the previous exchange, and again from the
+            head's first byte: a client that sent part of a head and not the rest in time gets
+            ``408 Request Timeout`` and is dropped, one that sent nothing is closed. Also
+            bounds each wait for a request body's bytes.
         max_header_size: Largest request head in bytes (default 16 KiB); larger gets a 431.
+        max_request_line: Longest request line in bytes, without its CRLF (default 8 KiB);
+            longer gets a 414.
+        max_header_count: Most header fields in a request (default 100); more gets a 431.
         keep_alive_timeout: Seconds an idle keep-alive connection stays open (default 5).
         max_connections: Open connections at most, HTTP and WebSocket together (default: the
             app's, ``None``: no limit); past it a new connection is answered ``503 Service
@@ -94,6 +101,8 @@ class ServeOptions(WebSocketOptions, total=False):
     sock: socket.socket | None
     header_timeout: float
     max_header_size: int
+    max_request_line: int
+    max_header_count: int
     keep_alive_timeout: float
     max_connections: int | None
     max_connections_per_ip: int | None
@@ -112,6 +121,8 @@ _NATIVE_ONLY: Final = (
     "sock",
     "max_connections",
     "max_connections_per_ip",
+    "max_request_line",
+    "max_header_count",
     "send_timeout",
     "header_timeout",
 )
@@ -181,6 +192,8 @@ async def serve(
         max_body_size=app.max_body_size,
         header_timeout=options.get("header_timeout", 10.0),
         max_header_size=options.get("max_header_size", 16 * 1024),
+        max_request_line=options.get("max_request_line", MAX_REQUEST_LINE),
+        max_header_count=options.get("max_header_count", MAX_HEADER_COUNT),
         keep_alive_timeout=options.get("keep_alive_timeout", 5.0),
         max_connections=max_connections,
         max_connections_per_ip=max_connections_per_ip,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ._codec import CodecName, pick_codec
-from ._parser import ParserName, pick_parser
+from ._parser import MAX_HEADER_COUNT, MAX_REQUEST_LINE, ParserName, pick_parser
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,8 @@ class ServerConfig:
     max_body_size: int = 2**20
     header_timeout: float = 10.0
     max_header_size: int = 16 * 1024
+    max_request_line: int = MAX_REQUEST_LINE
+    max_header_count: int = MAX_HEADER_COUNT
     keep_alive_timeout: float = 5.0
     max_connections: int | None = None
     max_connections_per_ip: int | None = None
@@ -34,6 +36,8 @@ class ServerConfig:
                 raise ValueError(f"{name} must be a positive number of seconds, not {value}")
         for name in (
             "max_header_size",
+            "max_request_line",
+            "max_header_count",
             "max_connections",
             "max_connections_per_ip",
             "max_body_size",

@@ -190,7 +190,9 @@ async def _serve_http(
     """The HTTP requests of the connection, up to an upgrade: its scope and transport."""
     config = context.config
     wire = _Wire(stream, context.attendant, config)
-    parser = make_parser(config.http, config.max_header_size)
+    parser = make_parser(
+        config.http, config.max_header_size, config.max_request_line, config.max_header_count
+    )
     scheme = "https" if secure else "http"
     deadline = trio.current_time() + config.header_timeout
     in_head = waited = False
@@ -199,8 +201,10 @@ async def _serve_http(
             head = parser.next_request()
             if head is None:
                 data = await wire.read(deadline)
-                if not data:
-                    return None  # the client closed, or its request head did not come in time
+                if not data:  # the client closed, or its request head did not come in time
+                    if in_head and trio.current_time() >= deadline:
+                        await _timed_out(wire, parser)
+                    return None
                 parser.feed(data)
                 if not in_head and parser.in_head():  # the head's time runs from its first byte
                     in_head = True
@@ -253,6 +257,15 @@ async def _error(wire: _Wire, parser: HTTPParser, status: int, text: str) -> Non
     headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
     with contextlib.suppress(_Gone, ResponseError):
         await wire.write(parser.response(status, headers, body))
+
+
+async def _timed_out(wire: _Wire, parser: HTTPParser) -> None:
+    """Answer ``408`` to a client whose request head began and did not end within
+    ``header_timeout`` (a slowloris, or a very slow network), trying for at most a second.
+    One that sent nothing is closed without a word instead (RFC 9112 9.5): it may be a
+    browser's spare connection, and it has no request to answer."""
+    with trio.move_on_after(1):
+        await _error(wire, parser, 408, "request head not received in time")
 
 
 async def _exchange(

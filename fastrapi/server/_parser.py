@@ -158,11 +158,32 @@ def pick_parser(name: ParserName | Literal["auto"]) -> ParserName:
     return name
 
 
-def make_parser(name: ParserName, max_header_size: int) -> HTTPParser:
-    """A parser for one connection."""
+MAX_REQUEST_LINE: Final = 8 * 1024
+"""The default ``max_request_line``: Apache's (8190) and nginx's (8 KiB) bound."""
+MAX_HEADER_COUNT: Final = 100
+"""The default ``max_header_count``: Apache's ``LimitRequestFields``."""
+
+
+def make_parser(
+    name: ParserName,
+    max_header_size: int,
+    max_request_line: int = MAX_REQUEST_LINE,
+    max_header_count: int = MAX_HEADER_COUNT,
+) -> HTTPParser:
+    """A parser for one connection: a request line over ``max_request_line`` bytes (without
+    its CRLF) is a 414, a head over ``max_header_size`` bytes or ``max_header_count`` fields a
+    431."""
     if name == "httptools":
-        return HttptoolsParser(max_header_size)
-    return H11Parser(max_header_size)
+        return HttptoolsParser(max_header_size, max_request_line, max_header_count)
+    return H11Parser(max_header_size, max_request_line, max_header_count)
+
+
+def _request_line_too_long(limit: int) -> ParseError:
+    return ParseError(414, f"request line over {limit} bytes")
+
+
+def _too_many_headers(limit: int) -> ParseError:
+    return ParseError(431, f"more than {limit} request header fields")
 
 
 def _asks_websocket(value: bytes) -> bool:
@@ -176,11 +197,24 @@ def _asks_websocket(value: bytes) -> bool:
 class H11Parser:
     """The :class:`HTTPParser` of h11, whose state machine frames both directions."""
 
-    __slots__ = ("_conn", "_max_header_size", "_request")
+    __slots__ = (
+        "_conn",
+        "_max_header_count",
+        "_max_header_size",
+        "_max_request_line",
+        "_request",
+    )
 
-    def __init__(self, max_header_size: int) -> None:
+    def __init__(
+        self,
+        max_header_size: int,
+        max_request_line: int = MAX_REQUEST_LINE,
+        max_header_count: int = MAX_HEADER_COUNT,
+    ) -> None:
         self._conn = h11.Connection(h11.SERVER, max_incomplete_event_size=max_header_size)
         self._max_header_size = max_header_size
+        self._max_request_line = max_request_line
+        self._max_header_count = max_header_count
         self._request: RequestHead | None = None
 
     def feed(self, data: bytes) -> None:
@@ -197,6 +231,13 @@ class H11Parser:
         if conn.their_state is not h11.IDLE:
             return None
         buffered = conn.trailing_data[0]
+        line_end = buffered.find(b"\n")  # (h11 has no bound of its own but the whole head's)
+        if line_end < 0:
+            line_end = len(buffered)
+        elif line_end and buffered[line_end - 1] == 13:  # CR
+            line_end -= 1
+        if line_end > self._max_request_line:
+            raise _request_line_too_long(self._max_request_line)
         end = buffered.find(b"\r\n\r\n")
         if b"\n " in buffered[:end] or b"\n\t" in buffered[:end]:  # h11 would unfold it
             raise ParseError(400, "obsolete line folding in a request header")
@@ -204,6 +245,8 @@ class H11Parser:
         if not isinstance(event, h11.Request):
             return None  # NEED_DATA (or, after an upgrade, PAUSED)
         raw = list(event.headers)  # once: h11's headers are a slow sequence to walk
+        if len(raw) > self._max_header_count:
+            raise _too_many_headers(self._max_header_count)
         if sum(len(k) + len(v) for k, v in raw) > self._max_header_size:
             # h11 bounds a head that arrives in pieces; this bounds one that came whole
             raise ParseError(431, "request header fields too large")
@@ -369,7 +412,10 @@ class HttptoolsParser:
         "_in_head",
         "_keep_alive",
         "_length",
+        "_max_header_count",
         "_max_header_size",
+        "_max_line",
+        "_max_url",
         "_messages",
         "_parser",
         "_responding",
@@ -379,9 +425,19 @@ class HttptoolsParser:
         "_websocket",
     )
 
-    def __init__(self, max_header_size: int) -> None:
+    def __init__(
+        self,
+        max_header_size: int,
+        max_request_line: int = MAX_REQUEST_LINE,
+        max_header_count: int = MAX_HEADER_COUNT,
+    ) -> None:
         self._parser = httptools.HttpRequestParser(self)
         self._max_header_size = max_header_size
+        self._max_line = max_request_line
+        # a URL longer than this makes the line too long with the shortest method and version
+        # ("GET " and " HTTP/1.1"): only then is the exact length worked out
+        self._max_url = max_request_line - 13
+        self._max_header_count = max_header_count
         self._messages: deque[_Message] = deque()  # parsed (the last maybe in progress)
         self._current: _Message | None = None  # the exchange the loop is serving
         self._in_head = False
@@ -418,11 +474,19 @@ class HttptoolsParser:
     def on_url(self, url: bytes) -> None:
         self._url += url
         self._grow(len(url))
+        # llhttp has parsed the method (known, without spaces) and calls this as the URL comes
+        # in, piece by piece; the version that follows is " HTTP/1.x"
+        size = len(self._url)
+        if size > self._max_url and len(self._parser.get_method()) + size + 10 > self._max_line:
+            raise _request_line_too_long(self._max_line)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._grow(len(name) + len(value))
         name = name.lower()
-        self._headers.append((name, value))
+        headers = self._headers
+        headers.append((name, value))
+        if len(headers) > self._max_header_count:
+            raise _too_many_headers(self._max_header_count)
         if name == b"content-length":
             if not value.isdigit():  # (llhttp refuses it first: this is for the type)
                 raise ParseError(400, "invalid Content-Length")  # pragma: no cover

@@ -131,3 +131,33 @@ def test_http11_without_host_is_400(parser: HTTPParser) -> None:
         parser.feed(b"GET / HTTP/1.1\r\nX: y\r\n\r\n")
         parser.next_request()
     assert caught.value.status == 400
+
+
+@pytest.mark.parametrize("name", PARSERS)
+def test_a_request_line_past_its_limit_in_pieces_is_414(name: ParserName) -> None:
+    parser = make_parser(name, 4096, max_request_line=100)
+    parser.feed(b"GET /")
+    with pytest.raises(ParseError) as caught:  # noqa: PT012  # which feed trips it varies
+        for _ in range(20):
+            parser.feed(b"a" * 10)
+            assert parser.next_request() is None
+    assert (caught.value.status, str(caught.value)) == (414, "request line over 100 bytes")
+
+
+@pytest.mark.parametrize("name", PARSERS)
+def test_a_request_line_at_its_limit_and_header_fields_at_theirs_pass(name: ParserName) -> None:
+    parser = make_parser(name, 4096, max_request_line=100, max_header_count=3)
+    line = b"POST /" + b"a" * (100 - len(b"POST / HTTP/1.1")) + b" HTTP/1.1"
+    parser.feed(line + b"\r\nHost: x\r\nA: 1\r\nContent-Length: 0\r\n\r\n")
+    head = parser.next_request()
+    assert head is not None
+    assert (len(head.target), len(head.headers)) == (100 - len(b"POST  HTTP/1.1"), 3)
+
+
+@pytest.mark.parametrize("name", PARSERS)
+def test_one_header_field_past_max_header_count_is_431(name: ParserName) -> None:
+    parser = make_parser(name, 4096, max_header_count=3)
+    with pytest.raises(ParseError) as caught:  # noqa: PT012  # feed (httptools) or next (h11)
+        parser.feed(b"GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n")
+        parser.next_request()
+    assert (caught.value.status, str(caught.value)) == (431, "more than 3 request header fields")
