@@ -205,12 +205,7 @@ class H11Parser:
         "_request",
     )
 
-    def __init__(
-        self,
-        max_header_size: int,
-        max_request_line: int = MAX_REQUEST_LINE,
-        max_header_count: int = MAX_HEADER_COUNT,
-    ) -> None:
+    def __init__(self, max_header_size: int, max_request_line: int, max_header_count: int) -> None:
         self._conn = h11.Connection(h11.SERVER, max_incomplete_event_size=max_header_size)
         self._max_header_size = max_header_size
         self._max_request_line = max_request_line
@@ -425,12 +420,7 @@ class HttptoolsParser:
         "_websocket",
     )
 
-    def __init__(
-        self,
-        max_header_size: int,
-        max_request_line: int = MAX_REQUEST_LINE,
-        max_header_count: int = MAX_HEADER_COUNT,
-    ) -> None:
+    def __init__(self, max_header_size: int, max_request_line: int, max_header_count: int) -> None:
         self._parser = httptools.HttpRequestParser(self)
         self._max_header_size = max_header_size
         self._max_line = max_request_line
