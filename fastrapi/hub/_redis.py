@@ -246,6 +246,7 @@ class RedisBackend:
         self.timeout = timeout
         self.max_backoff = max_backoff
         self.dropped = 0
+        self._malformed = 0  # messages on our channels that no Hub published
         """Messages from other processes dropped because the buffer was full."""
         self._buffer = buffer
         self._origin = ""  # this process's id on Redis, made by running(): see there
@@ -360,18 +361,30 @@ class RedisBackend:
 
     async def _hand_over(self, receive: trio.MemoryReceiveChannel[tuple[bytes, bytes]]) -> None:
         async for channel, data in receive:
-            topic = channel.decode()[len(self._channels) :]
-            origin, kind, epoch, position, payload = _split(data)
-            last = self._last.get(topic)
-            if last is not None and last[0] == epoch and last[1] >= position:
-                continue  # delivered already
-            self._last[topic] = (epoch, position)
-            if origin.decode() == self._origin or topic not in self._topics:
-                continue  # the Hub delivered its own
+            try:  # anyone who may PUBLISH on Redis can put anything on our channels
+                topic = channel.decode()[len(self._channels) :]
+                origin, kind, epoch, position, payload = _split(data)
+                last = self._last.get(topic)
+                if last is not None and last[0] == epoch and last[1] >= position:
+                    continue  # delivered already
+                self._last[topic] = (epoch, position)
+                if origin.decode() == self._origin or topic not in self._topics:
+                    continue  # the Hub delivered its own
+                published = Published(
+                    topic, Position(epoch.decode(), position), _wire(kind, payload)
+                )
+            except ValueError as exc:
+                self._malformed += 1
+                if self._malformed == 1 or self._malformed % 1000 == 0:
+                    logger.warning(
+                        "Redis hub: %d message(s) on %r ignored so far: no Hub published it (%s)",
+                        self._malformed,
+                        channel,
+                        exc,
+                    )
+                continue
             assert self._deliver is not None
-            self._deliver(
-                Published(topic, Position(epoch.decode(), position), _wire(kind, payload))
-            )
+            self._deliver(published)
 
     async def _refresh(self) -> None:
         """Keep this process's presence alive (a process that stops refreshing has none), and
@@ -585,8 +598,14 @@ def _offset(stream_id: bytes) -> int:
 
 
 def _split(message: bytes) -> tuple[bytes, bytes, bytes, int, bytes]:
-    """A published message: origin, kind, epoch, offset, payload."""
+    """A published message: origin, kind, epoch, offset, payload.
+
+    Raises:
+        ValueError: ``message`` is not one (a field missing, an unknown kind, no offset).
+    """
     origin, kind, epoch, offset, payload = message.split(b"\n", 4)
+    if kind not in _KINDS:
+        raise ValueError(f"unknown kind {kind!r}")
     return origin, kind, epoch, int(offset), payload
 
 
