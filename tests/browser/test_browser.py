@@ -4,9 +4,7 @@ page), and the Hub chat with three pages in two rooms."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import trio
@@ -14,32 +12,12 @@ import trio
 from fastrapi.testing import open_live_server
 
 from ..test_examples import app_of
+from .conftest import HERE
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-
-HERE = Path(__file__).parent
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-
-
-def missing() -> str | None:
-    """What the test lacks, if anything (tests/browser/install.sh installs it)."""
-    if not Path(CHROMIUM).exists():
-        return f"Chromium ({CHROMIUM})"
-    if shutil.which("node") is None:
-        return "Node.js"
-    if not (HERE / "node_modules" / "playwright-core").is_dir():
-        return "playwright-core (npm ci in tests/browser)"
-    return None
-
-
-@pytest.fixture
-def browser_ready() -> None:
-    lack = missing()
-    if lack is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{lack} is missing: tests/browser/install.sh should have installed it")
-    pytest.skip(f"{lack} is missing: run bash tests/browser/install.sh")
 
 
 @pytest.mark.usefixtures("browser_ready")
