@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final, NamedTuple, final
 import trio
 
 from ._closecodes import CloseCode
+from ._pump import FAIL_GRACE
 from ._transport import Close
 
 if TYPE_CHECKING:
@@ -189,6 +190,8 @@ class NativeASGI:
                     message = await self.receive()
                     if message["type"] == "websocket.disconnect":
                         break
-                await self.transport.linger()
+                if self._peer_close is not None and self._peer_close.failed:
+                    with trio.move_on_after(FAIL_GRACE):  # no close handshake after a failure
+                        await self.transport.linger()
             except OSError:
                 pass  # the client has gone: nothing more to say

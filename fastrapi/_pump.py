@@ -37,8 +37,12 @@ one-task loop:
   ``WebSocketException``, 1011 for any other error, 1001 when ``max_lifetime`` ran out or the
   server is shutting down), and within ``close_timeout`` (shielded from a shutdown, so a
   cancelled connection still gets its close) waits for the queue to be written and for the
-  peer's close; then it cancels what is left. Errors of the handler never reach the nursery, so
-  they come out bare, never as an ExceptionGroup.
+  peer's close; then it cancels what is left. A connection that *failed* (a protocol error, a
+  message too big, a ping timeout: RFC 6455 7.1.7) waits for nobody: once our close is written
+  it closes its direction of TCP and takes what the peer still sends for ``FAIL_GRACE`` at
+  most, so a peer that sends junk in a loop holds no socket or task for ``close_timeout``.
+  Errors of the handler never reach the nursery, so they come out bare, never as an
+  ExceptionGroup.
 - **What an idle connection holds.** Its nursery, the pump's objects, the codec, and one chain
   of parked frames: the listener's handler, ``serve_connection``, ``serve_websocket``,
   :func:`run_session`, the handler, the pump's ``receive()`` and the transport's ``fill()``.
@@ -68,6 +72,10 @@ if TYPE_CHECKING:
     from .websocket import WebSocket
 
 WRITE_BATCH: Final = 64 * 1024  # bytes of queued units written together, at most
+FAIL_GRACE: Final = 1.0
+"""Seconds a failed connection (a protocol error, a ping timeout) may take to write our close
+and take the rest of what the peer sends before TCP is closed; ``close_timeout`` is for clean
+closes."""
 _LIFETIME_OVER: Final = Close(CloseCode.GOING_AWAY, "maximum connection lifetime reached")
 _CANCELLED: Final = Close(CloseCode.GOING_AWAY, "server shutting down")
 _PING_TIMEOUT: Final = Close(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
@@ -273,7 +281,7 @@ class Connection:
         if len(event) > limit or (
             isinstance(event, str) and len(event) * 4 > limit and len(event.encode()) > limit
         ):
-            self.end(CloseCode.MESSAGE_TOO_BIG, f"message over {limit} bytes")
+            self.end(CloseCode.MESSAGE_TOO_BIG, f"message over {limit} bytes", failed=True)
             return None
         if self.options.idle_timeout is not None:
             self._last_in = trio.current_time()
@@ -544,7 +552,7 @@ class Connection:
             return
         came = self.transport.pong_came(payload)
         if came is None and not self._paused:
-            self.end(_PING_TIMEOUT.code, _PING_TIMEOUT.reason)
+            self.end(_PING_TIMEOUT.code, _PING_TIMEOUT.reason, failed=True)
             return
         if came is not None:
             self.session.ping_rtt = came - sent
@@ -580,11 +588,12 @@ class Connection:
 
     # -- ending --------------------------------------------------------------------------------
 
-    def end(self, code: int, reason: str) -> None:
+    def end(self, code: int, reason: str, *, failed: bool = False) -> None:
         """End the connection from outside the handler, without waiting: queue our close,
         interrupt whoever reads. The handler's receives and sends raise
-        ``WebSocketDisconnect(code, reason)`` from now on (once the queue is read)."""
-        close = self.session.server_close(code, reason)
+        ``WebSocketDisconnect(code, reason)`` from now on (once the queue is read). ``failed``:
+        the peer misbehaved, so TCP is closed without waiting for its close (RFC 6455 7.1.7)."""
+        close = self.session.server_close(code, reason, failed=failed)
         if close is not None:
             self._queue_close(close)
         self._stop()
@@ -627,18 +636,21 @@ class Connection:
 
     async def finish(self, outcome: Close) -> None:
         """The handler has ended: send the close ``outcome`` calls for and end the connection,
-        within ``close_timeout``; see the module docstring."""
+        within ``close_timeout`` (``FAIL_GRACE`` if the connection failed); see the module
+        docstring."""
         try:
-            with trio.move_on_after(self.options.close_timeout, shield=True):
+            with trio.move_on_after(self.options.close_timeout, shield=True) as bound:
                 final = self.session.final_close(outcome)
                 if isinstance(final, Reject):
                     await self._reject(final)
                 elif final is not None:
                     self._queue_close(final)
+                if self.session.failed:
+                    bound.deadline = min(bound.deadline, trio.current_time() + FAIL_GRACE)
                 while self._out or self._writing:
                     await self._writer_lot.park()  # type: ignore[union-attr]  # queued: it is there
                 if self.session.accepted:
-                    await self._await_peer_close()
+                    await self._await_peer_close(bound)
         finally:
             self._finished = True
             if self._writer_scope is not None:
@@ -646,21 +658,25 @@ class Connection:
             if self._reader_scope is not None:
                 self._reader_scope.cancel()
 
-    async def _await_peer_close(self) -> None:
-        """Read (and drop) what the peer still sends, until its close or the end of the stream."""
+    async def _await_peer_close(self, bound: trio.CancelScope) -> None:
+        """Read (and drop) what the peer still sends, until its close or the end of the stream;
+        if the connection failed (before or now), only for ``FAIL_GRACE``, after our end of TCP
+        is closed (see :meth:`Transport.linger`)."""
         self._stopped = True
         if self._reader_scope is not None:
             self._reader_scope.cancel()
         while self._reader:
             await self._wait_for_reader()
-        transport = self.transport
-        while not self.session.peer_closed:
+        transport, session = self.transport, self.session
+        while not session.peer_closed and not session.failed:
             event = transport.next_event()
             if event is None:
                 await self._fill(transport.fill)
             elif isinstance(event, Close):
-                self.session.on_peer_close(event)
-        await transport.linger()
+                session.on_peer_close(event)
+        if session.failed:
+            bound.deadline = min(bound.deadline, trio.current_time() + FAIL_GRACE)
+            await transport.linger()
 
 
 CreateWebSocket = Callable[[Connection], tuple["WebSocket", Awaitable[object]]]

@@ -50,6 +50,7 @@ class Session:
         "close_reason",
         "closed_by",
         "ended",
+        "failed",
         "messages_in",
         "messages_out",
         "peer_closed",
@@ -62,6 +63,9 @@ class Session:
         self.ended: WebSocketDisconnect | None = None
         self.peer_closed = False
         self.close_queued = False  # our close (or refusal) is queued or sent: no other
+        self.failed = False
+        """We failed the connection (a protocol error, a message too big, a ping timeout): no
+        close handshake is waited for (RFC 6455 7.1.7)."""
         self.closed_by: str | None = None
         """``"client"`` or ``"server"``: who started the close (for the log and metrics)."""
         self.close_code: int | None = None
@@ -161,6 +165,8 @@ class Session:
         """The peer closed, or the connection dropped: no close is to be sent any more."""
         self.peer_closed = True
         self._first_close("server" if close.failed else "client", close.code, close.reason)
+        if close.failed:
+            self.failed = True
         if self.ended is None:
             self.ended = WebSocketDisconnect(close.code, close.reason)
 
@@ -174,11 +180,14 @@ class Session:
         if self.ended is None:
             self.ended = WebSocketDisconnect(code, reason)
 
-    def server_close(self, code: int, reason: str) -> Close | None:
+    def server_close(self, code: int, reason: str, *, failed: bool = False) -> Close | None:
         """The server ends the connection (shutdown, a timeout, the Hub): the close to queue now,
         if one is due. The handler's sends and receives raise ``WebSocketDisconnect`` from now
-        on; ``application_state`` stays what the handler made it."""
+        on; ``application_state`` stays what the handler made it. ``failed``: the connection
+        failed (a ping timeout, a message too big), so no close handshake is waited for."""
         self.on_server_end(code, reason)
+        if failed:
+            self.failed = True
         if not self.accepted or self.close_queued or self.peer_closed:
             return None
         self.close_queued = True

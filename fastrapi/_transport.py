@@ -120,9 +120,10 @@ class Transport(Protocol):
         """
 
     async def linger(self) -> None:
-        """After we failed the connection: read and drop what the peer still sends, until the
-        end of the stream (closing with unread bytes would reset the connection and lose our
-        close frame on the way). The caller bounds it."""
+        """After we failed the connection: close our direction of the stream (where it can be
+        half-closed), then read and drop what the peer still sends, until the end of the
+        stream (closing with unread bytes would reset the connection and lose our close frame
+        on the way). The caller bounds it, briefly."""
 
     def interrupt(self) -> None:
         """Wake a :meth:`fill` that waits in an inline read (see :attr:`inline_reads`)."""

@@ -78,7 +78,6 @@ class StreamTransport(DecodedEvents):
         "_conn",
         "_end",
         "_ended_reading",
-        "_failed",
         "_fd",
         "_full",
         "_key",
@@ -127,7 +126,6 @@ class StreamTransport(DecodedEvents):
         self._on_end: Callable[[int, str], None] | None = None
         self._end: Close | None = None  # the stream is unusable: why
         self._ended_reading = False
-        self._failed = False  # we failed the connection: linger() drains the peer
         self._full = False  # the last read filled its buffer: more is likely waiting
 
     def bind(self, answer: Callable[[Unit], None], on_end: Callable[[int, str], None]) -> None:
@@ -234,11 +232,14 @@ class StreamTransport(DecodedEvents):
         return True
 
     async def linger(self) -> None:
-        if not self._failed:
-            return
+        stream = self._stream
+        if isinstance(stream, trio.abc.HalfCloseableStream):
+            # our end first: a peer that reads sees our close, then the end, and may close
+            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                await stream.send_eof()
         while True:
             try:
-                if not await self._stream.receive_some(RECEIVE_SIZE):
+                if not await stream.receive_some(RECEIVE_SIZE):
                     return
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 return
@@ -256,7 +257,6 @@ class StreamTransport(DecodedEvents):
             else:
                 self._event(event)
                 if isinstance(event, Close):
-                    self._failed = event.failed
                     self._release_pings()
         answer = self._codec.outgoing()
         if answer and self._answer is not None:

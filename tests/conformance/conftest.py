@@ -8,7 +8,7 @@ import os
 import struct
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import trio
@@ -128,8 +128,9 @@ class RawClient:
         raise AssertionError("the connection ended without a close frame")
 
 
-def echo_app() -> FastrAPI:
-    app = FastrAPI(max_message_size=8 * 2**20, ping_interval=None)
+def echo_app(**options: Any) -> FastrAPI:
+    """The echo app (``/echo``) and ``/close/{code}``; ``options`` replace its settings."""
+    app = FastrAPI(**{"max_message_size": 8 * 2**20, "ping_interval": None, **options})
 
     @app.websocket("/echo")
     async def echo(ws: WebSocket) -> None:

@@ -129,3 +129,20 @@ def test_who_closed_first_is_kept() -> None:
     returned = connected()
     returned.final_close(Close(CloseCode.NORMAL_CLOSURE))
     assert (returned.closed_by, returned.close_code, returned.close_reason) == ("server", 1000, "")
+
+
+def test_a_failed_connection_is_marked_and_a_clean_one_is_not() -> None:
+    """``failed`` (no close handshake is waited for) comes from a protocol failure we sent or
+    a failing server end (ping timeout), never from the peer's own close or a plain end."""
+    protocol_error = connected()
+    protocol_error.on_peer_close(Close(CloseCode.PROTOCOL_ERROR, "bad frame", failed=True))
+    assert protocol_error.failed
+    ping_timeout = connected()
+    assert ping_timeout.server_close(CloseCode.INTERNAL_ERROR, "ping", failed=True) is not None
+    assert ping_timeout.failed
+    clean = connected()
+    clean.on_peer_close(Close(CloseCode.NORMAL_CLOSURE))
+    idle = connected()
+    assert idle.server_close(CloseCode.GOING_AWAY, "idle timeout") is not None
+    assert not clean.failed
+    assert not idle.failed
