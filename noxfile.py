@@ -79,12 +79,15 @@ def bench(session: nox.Session) -> None:
     """Echo, JSON, 64 KiB, handshakes, idle memory and fan-out against the peers, the Hub
     across two processes on Redis, then the HTTP routes under wrk (not a default; ``nox -s
     bench -- --quick``, ``--servers``, ``--workloads``; ``-- --http [ARGS]`` for the HTTP run
-    alone: see benchmarks/README.md)."""
+    alone, ``-- --idle [ARGS]`` for 100,000 idle WebSockets: see benchmarks/README.md)."""
     session.install("-e", ".[redis]", *nox.project.dependency_groups(PYPROJECT, "bench"))
     session.run("bash", "tests/redis/install.sh", external=True)
     session.run("bash", "benchmarks/install_wrk.sh", external=True)
     if session.posargs[:1] == ["--http"]:
         session.run("python", "benchmarks/http_run.py", *session.posargs[1:])
+        return
+    if session.posargs[:1] == ["--idle"]:  # many idle WebSockets on one process: opt-in
+        session.run("python", "benchmarks/idle_many.py", *session.posargs[1:])
         return
     session.run("python", "benchmarks/run.py", *session.posargs)
     if not session.posargs:
