@@ -22,6 +22,9 @@ from fastrapi.server._parser import pick_parser
         ({"server": "hypercorn", "compression": False}, "has no option compression"),
         ({"server": "hypercorn", "send_timeout": 1}, "has no option send_timeout"),
         ({"server": "hypercorn", "http": "httptools"}, "has no option http"),
+        ({"server": "hypercorn", "max_connections_per_ip": 2}, "no option max_connections_per"),
+        ({"server": "hypercorn", "max_request_line": 99}, "has no option max_request_line"),
+        ({"server": "hypercorn", "max_header_count": 9}, "has no option max_header_count"),
     ],
 )
 def test_check_options(options: Any, message: str) -> None:
@@ -74,6 +77,9 @@ def test_parser_names(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"send_timeout": -1}, "send_timeout must be a positive number"),
         ({"max_connections": 0}, "max_connections must be positive"),
         ({"max_header_size": 0}, "max_header_size must be positive"),
+        ({"max_connections_per_ip": 0}, "max_connections_per_ip must be positive"),
+        ({"max_request_line": 0}, "max_request_line must be positive"),
+        ({"max_header_count": -1}, "max_header_count must be positive"),
     ],
 )
 def test_config_ranges(options: Any, message: str) -> None:
