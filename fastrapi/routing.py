@@ -115,7 +115,7 @@ class PathTemplate:
             pattern.append(f"(?P<{name}>{CONVERTERS[kind].regex})")
             end = match.end()
         pattern.append(_literal(template, template[end:]))
-        pattern.append("$")
+        pattern.append(r"\Z")  # not "$", which also matches before a final "\n" (a "%0A")
         object.__setattr__(self, "regex", re.compile("".join(pattern)))
         object.__setattr__(self, "converters", converters)
 
@@ -135,11 +135,15 @@ class PathTemplate:
         return _PARAM.sub(lambda m: str(params[m.group(1).partition(":")[0]]), self.template)
 
     def match(self, path: str) -> dict[str, object] | None:
-        """The converted parameters if ``path`` matches the template, else ``None``."""
+        """The converted parameters if ``path`` matches the template, else ``None`` (also when
+        a parameter does not convert: an ``int`` of more digits than Python converts)."""
         found = self.regex.match(path)
         if found is None:
             return None
-        return {name: conv.convert(found[name]) for name, conv in self.converters.items()}
+        try:
+            return {name: conv.convert(found[name]) for name, conv in self.converters.items()}
+        except ValueError:
+            return None
 
 
 def _literal(template: str, text: str) -> str:
