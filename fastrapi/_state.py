@@ -93,9 +93,8 @@ class Session:
         """Raise what ``method`` (a send) must raise now, if anything."""
         if self.application_state is WebSocketState.CONNECTED and self.ended is None:
             return  # the hot path
-        self._check_connected(method)
-        if self.ended is not None:
-            raise _copy(self.ended)
+        self._check_connected(method)  # raises unless connected: then the connection ended
+        raise self.disconnect()
 
     def check_receive(self, method: str) -> None:
         """Raise what ``method`` (a receive) must raise before looking at the inbound queue."""

@@ -146,3 +146,24 @@ def test_a_failed_connection_is_marked_and_a_clean_one_is_not() -> None:
     assert idle.server_close(CloseCode.GOING_AWAY, "idle timeout") is not None
     assert not clean.failed
     assert not idle.failed
+
+
+def test_a_close_after_the_server_closed_does_nothing_more() -> None:
+    session = connected()
+    shutdown = Close(CloseCode.GOING_AWAY, "shutdown")
+    assert session.server_close(shutdown.code, shutdown.reason) == shutdown
+    assert session.server_close(CloseCode.GOING_AWAY, "again") is None  # queued already
+    with pytest.raises(WebSocketDisconnect) as caught:
+        session.check_send("send_text")
+    assert caught.value.code == CloseCode.GOING_AWAY
+    assert session.close(CloseCode.NORMAL_CLOSURE, "") is None
+    assert session.application_state is WebSocketState.CLOSING
+    assert (session.closed_by, session.close_code) == ("server", CloseCode.GOING_AWAY)
+
+
+def test_a_server_close_before_accept_or_after_the_peer_queues_nothing() -> None:
+    assert Session().server_close(CloseCode.GOING_AWAY, "") is None
+    session = connected()
+    session.on_peer_close(Close(CloseCode.NORMAL_CLOSURE, "bye"))
+    assert session.server_close(CloseCode.GOING_AWAY, "") is None
+    assert session.disconnect().code == CloseCode.NORMAL_CLOSURE  # the peer's, first
