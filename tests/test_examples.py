@@ -216,6 +216,53 @@ async def test_chat_hub_rooms_presence_and_recovery(
     assert missed["data"]["message"] == "while you were out"
 
 
+async def test_chat_hub_realtime_is_what_its_page_speaks() -> None:
+    """The page's side of ``chat_hub``: ``/realtime``, with the browser client at
+    ``/_fastrapi/hub.js``; ``say`` names the speaker, presence lists the room, pages cannot
+    publish themselves, and bad ``say`` calls get error replies."""
+    app = app_of("chat_hub")
+    hub_v1 = ["fastrapi.hub.v1"]
+    with trio.fail_after(10):
+        async with app.running():
+            script = await http_request(app, "GET", "/_fastrapi/hub.js")
+            page = await http_request(app, "GET", "/static/chat.html")
+            async with (
+                open_websocket(app, "/realtime?username=ann", subprotocols=hub_v1) as ann,
+                open_websocket(app, "/realtime?username=bob", subprotocols=hub_v1) as bob,
+            ):
+                for ws in (ann, bob):
+                    assert (await ws.receive_json())["type"] == "hello"
+                await ann.send_json({"type": "subscribe", "id": 1, "topic": "lobby"})
+                assert (await ann.receive_json())["type"] == "subscribed"
+                await bob.send_json({"type": "subscribe", "id": 1, "topic": "lobby"})
+                assert (await bob.receive_json())["type"] == "subscribed"
+                joined = await ann.receive_json()
+                await bob.send_json({"type": "presence", "id": 2, "topic": "lobby"})
+                members = (await bob.receive_json())["result"]["members"]
+                say = {"type": "rpc", "id": 3, "method": "say"}
+                await bob.send_json(say | {"params": {"room": "lobby", "text": "hi"}})
+                said = await ann.receive_json()
+                await bob.send_json(say | {"params": {"room": "garden", "text": "hi"}})
+                await bob.send_json(say | {"params": {"room": "lobby"}})
+                await bob.send_json({"type": "publish", "id": 4, "topic": "lobby", "data": 1})
+                answers = [await bob.receive_json() for _ in range(5)]
+    assert (script.status_code, page.status_code) == (200, 200)
+    assert 'import { HubClient } from "/_fastrapi/hub.js";' in page.text
+    assert joined == {"type": "join", "topic": "lobby", "member": {"username": "bob"}}
+    assert members == [{"username": "ann"}, {"username": "bob"}]
+    message = {"type": "message", "username": "bob", "message": "hi"}
+    assert (said["type"], said["data"]) == ("publication", message)
+    assert answers[0]["data"] == message
+    assert answers[1] == {"type": "reply", "id": 3, "result": None}
+    assert [(a["type"], a["code"]) for a in answers[2:]] == [
+        ("error", 403),
+        ("error", 400),
+        ("error", 403),
+    ]
+    assert answers[2]["message"] == "say: not in room 'garden'"
+    assert answers[3]["message"].startswith("say takes a room and a text: Field required")
+
+
 async def test_chat_room_serves_its_page() -> None:
     app = app_of("chat_room")
     with trio.fail_after(5):

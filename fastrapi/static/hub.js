@@ -644,13 +644,9 @@ export class HubClient extends EventTarget {
         this._error(message);
         break;
       case "join":
-      case "leave": {
-        const subscription = this._subscriptions.get(message.topic);
-        const handler =
-          message.type === "join" ? subscription?.handlers.onJoin : subscription?.handlers.onLeave;
-        if (subscription?.subscribed && handler) this._call(() => handler(message.member));
+      case "leave":
+        this._presenceEvent(message);
         break;
-      }
       default:
         break; // a message of a later minor version: ignored
     }
@@ -697,6 +693,25 @@ export class HubClient extends EventTarget {
     this._advance(subscription, { epoch, offset });
     const handler = subscription.handlers.onMessage;
     if (handler) this._call(() => handler(message.data, { epoch, offset }));
+  }
+
+  /**
+   * A `join` or `leave` message; one that carries a position is kept in order with the
+   * publications (a repeat is dropped, the position advances).
+   * @param {any} message
+   */
+  _presenceEvent(message) {
+    const subscription = this._subscriptions.get(message.topic);
+    if (subscription === undefined || !subscription.subscribed) return;
+    const { epoch, offset } = message;
+    if (typeof epoch === "string" && Number.isInteger(offset)) {
+      const last = subscription.position;
+      if (last !== null && last.epoch === epoch && offset <= last.offset) return; // seen
+      this._advance(subscription, { epoch, offset });
+    }
+    const handlers = subscription.handlers;
+    const handler = message.type === "join" ? handlers.onJoin : handlers.onLeave;
+    if (handler) this._call(() => handler(message.member));
   }
 
   /**

@@ -353,6 +353,15 @@ describe("subscriptions", () => {
     ws.message({ type: "join", topic: "elsewhere", member: { name: "bob" } });
     ws.message({ type: "unknown-later-type" });
     assert.deepEqual(seen, [["join", { name: "ann" }], ["leave", { name: "ann" }]]);
+    // with a position, they keep their place among the publications: a repeat is dropped
+    ws.message({ type: "join", topic: "room", member: { name: "cat" }, epoch: "e", offset: 1 });
+    ws.message({ type: "join", topic: "room", member: { name: "cat" }, epoch: "e", offset: 1 });
+    assert.deepEqual(seen.at(-1), ["join", { name: "cat" }]);
+    assert.equal(seen.length, 3);
+    ws.serverClose(1012);
+    mock.timers.tick(100);
+    last().open();
+    assert.deepEqual(last().take()[0].since, { epoch: "e", offset: 1 });
     hub.close();
   });
 

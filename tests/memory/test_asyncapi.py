@@ -266,7 +266,7 @@ def test_the_chat_examples_declare_their_messages(
     ]:
         document = app_of(name).asyncapi()
         assert list(validator.iter_errors(document)) == [], name
-        (channel,) = document["channels"]
+        (channel,) = set(document["channels"]) - {"hub"}  # chat_hub's page has a hub route
         send = document["operations"][f"send_{channel}"]["messages"]
         assert {ref["$ref"].rpartition("/")[2] for ref in send} == sent, name
 
