@@ -267,6 +267,10 @@ class HubClient:
         """How many times the client connected (1 + reconnections)."""
         self.connected_at: float | None = None
         """When it last connected (:func:`trio.current_time`)."""
+        self.attempted_at: float | None = None
+        """When the attempt that made the current connection was due: the end of its backoff
+        (what the jitter spreads)."""
+        self._attempt = 0.0
         self.close_code: int | None = None
         """The close code of the last connection that ended (1006: lost without one)."""
         self._ws: WebSocketConnection | None = None
@@ -414,6 +418,7 @@ class HubClient:
     async def _run(self) -> None:
         """Connect, serve, and reconnect with backoff, until stopped."""
         attempt = 0
+        self._attempt = trio.current_time()
         while self._stopped is None:
             self.state = "connecting"
             code, reason, stop, since = await self._connect_once()
@@ -427,6 +432,7 @@ class HubClient:
             window = min(self.max_reconnect_delay, self.min_reconnect_delay * 2 ** min(attempt, 40))
             attempt += 1
             delay = random.uniform(0, window)
+            self._attempt = trio.current_time() + delay
             logger.info(
                 "hub client: %s closed (%d %s); reconnecting in %.2fs",
                 self.url,
@@ -502,6 +508,7 @@ class HubClient:
         self.state = "connected"
         self.connections += 1
         self.connected_at = trio.current_time()
+        self.attempted_at = self._attempt
         self._up.set()
         self._changes.unpark_all()
         for sub in list(self._subs.values()):
