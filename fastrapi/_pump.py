@@ -59,7 +59,7 @@ import os
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, TypedDict, final
+from typing import TYPE_CHECKING, Final, Literal, TypedDict, final
 
 import trio
 
@@ -80,6 +80,11 @@ _LIFETIME_OVER: Final = Close(CloseCode.GOING_AWAY, "maximum connection lifetime
 _CANCELLED: Final = Close(CloseCode.GOING_AWAY, "server shutting down")
 _PING_TIMEOUT: Final = Close(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
 _IDLE: Final = Close(CloseCode.GOING_AWAY, "idle timeout")
+_RATE_EXCEEDED: Final = Close(CloseCode.POLICY_VIOLATION, "rate limit exceeded")
+
+
+RatePolicy = Literal["throttle", "close"]
+"""What ``max_message_rate`` does to a client over it."""
 
 
 class WebSocketOptions(TypedDict, total=False):
@@ -100,6 +105,14 @@ class WebSocketOptions(TypedDict, total=False):
         ping_timeout: Seconds to wait for the pong; without it the connection is closed with
             1011 (default 20; ``None``: wait for ever). Pings are the native server's: ASGI has
             none, so on Hypercorn neither option applies.
+        max_message_rate: Messages a second the client may send, on average (default ``None``:
+            no limit, and no cost); see :doc:`/limits`.
+        max_message_burst: Messages the client may send at once above the rate, after a
+            pause (default: the rate, at least 1).
+        message_rate_policy: What a client over the rate gets: ``"throttle"`` (the default:
+            its messages are read no faster than the rate, so TCP pushes back on it and
+            nothing is lost) or ``"close"`` (the connection is closed with 1008 "rate limit
+            exceeded").
     """
 
     max_queue: int
@@ -109,6 +122,9 @@ class WebSocketOptions(TypedDict, total=False):
     close_timeout: float
     ping_interval: float | None
     ping_timeout: float | None
+    max_message_rate: float | None
+    max_message_burst: int | None
+    message_rate_policy: RatePolicy
 
 
 def check_websocket_options(where: str, options: Mapping[str, object]) -> None:
@@ -130,6 +146,9 @@ class PumpOptions:
     close_timeout: float = 10.0
     ping_interval: float | None = 20.0
     ping_timeout: float | None = 20.0
+    max_message_rate: float | None = None
+    max_message_burst: int | None = None
+    message_rate_policy: RatePolicy = "throttle"
 
     def __post_init__(self) -> None:
         if self.max_queue < 0:
@@ -146,6 +165,26 @@ class PumpOptions:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be a positive number of seconds, not {value}")
+        rate, burst = self.max_message_rate, self.max_message_burst
+        if rate is not None and not rate > 0:
+            raise ValueError(f"max_message_rate must be a positive number of messages, not {rate}")
+        if burst is not None and (rate is None or not burst >= 1):
+            raise ValueError(
+                f"max_message_burst must be 1 or more, with a max_message_rate, not {burst}"
+                + ("" if rate is not None else " without one")
+            )
+        if self.message_rate_policy not in ("throttle", "close"):
+            raise ValueError(
+                "message_rate_policy must be 'throttle' or 'close', "
+                f"not {self.message_rate_policy!r}"
+            )
+
+    def connection_type(self) -> type[Connection]:
+        """The pump of a connection with these settings: a rate limit has its own, so that
+        connections without one pay nothing for it."""
+        if self.max_message_rate is None:
+            return Connection
+        return _Throttled if self.message_rate_policy == "throttle" else _RateClosed
 
 
 Entry = tuple[Unit, bool, Callable[[], None] | None]
@@ -153,9 +192,10 @@ Entry = tuple[Unit, bool, Callable[[], None] | None]
 (or can never be)."""
 
 
-@final
 class Connection:
-    """One connection's reader and writer roles and queues; the WebSocket's only way out."""
+    """One connection's reader and writer roles and queues; the WebSocket's only way out.
+
+    Subclassed only by the rate limits (:meth:`PumpOptions.connection_type`)."""
 
     __slots__ = (
         "_finished",
@@ -679,6 +719,81 @@ class Connection:
             await transport.linger()
 
 
+@final
+class TokenBucket:
+    """``rate`` tokens a second, ``burst`` kept at most, one taken per message; told the time,
+    so it is tested without a clock."""
+
+    __slots__ = ("_burst", "_rate", "_stamp", "_tokens")
+
+    def __init__(self, rate: float, burst: float, now: float) -> None:
+        self._rate = rate
+        self._burst = burst
+        self._tokens = burst
+        self._stamp = now
+
+    def take(self, now: float) -> float:
+        """Take a token: ``0.0`` if there was one, else the seconds until it will have come
+        (it is taken all the same: a throttled reader waits that long)."""
+        tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate) - 1
+        self._tokens, self._stamp = tokens, now
+        return 0.0 if tokens > -1e-9 else -tokens / self._rate  # (rounding is no debt)
+
+    def give_back(self) -> None:
+        """Undo the last :meth:`take` (its message was never read)."""
+        self._tokens += 1
+
+
+class _RateLimited(Connection):
+    """A connection with ``max_message_rate``: a token bucket, the policy in a subclass."""
+
+    __slots__ = ("_bucket",)
+
+    def __init__(
+        self, transport: Transport, session: Session, options: PumpOptions, nursery: trio.Nursery
+    ) -> None:
+        super().__init__(transport, session, options, nursery)
+        rate = options.max_message_rate
+        assert rate is not None  # connection_type() picked this pump; not user input
+        burst = options.max_message_burst
+        now = trio.current_time()
+        self._bucket = TokenBucket(rate, max(1.0, rate) if burst is None else burst, now)
+
+
+@final
+class _Throttled(_RateLimited):
+    """The ``"throttle"`` policy: each receive waits for its token before it reads. Nobody
+    reads meanwhile (past ``READ_GRACE`` the reader task does, until ``max_queue`` messages
+    wait), so TCP pushes back on the client, and nothing is lost."""
+
+    __slots__ = ()
+
+    async def receive(self) -> Data:
+        wait = self._bucket.take(trio.current_time())
+        if wait:
+            try:
+                await trio.sleep(wait)
+            except trio.Cancelled:
+                self._bucket.give_back()  # nothing was read for it
+                raise
+        return await super().receive()
+
+
+@final
+class _RateClosed(_RateLimited):
+    """The ``"close"`` policy: a message over the rate is not delivered; the connection fails
+    with 1008 (so TCP is closed at once, see ``FAIL_GRACE``)."""
+
+    __slots__ = ()
+
+    async def receive(self) -> Data:
+        message = await super().receive()
+        if self._bucket.take(trio.current_time()):
+            self.end(_RATE_EXCEEDED.code, _RATE_EXCEEDED.reason, failed=True)
+            raise self.session.disconnect()
+        return message
+
+
 CreateWebSocket = Callable[[Connection], tuple["WebSocket", Awaitable[object]]]
 """Makes the connection's WebSocket and the handler's call on it (awaited by run_session)."""
 Refuse = Callable[[Connection, "WebSocket", Exception], Awaitable[Exception | None]]
@@ -699,7 +814,7 @@ async def run_session(
     handler_error: BaseException | None = None
     outcome = _CANCELLED
     async with trio.open_nursery() as nursery:
-        conn = Connection(transport, session, options, nursery)
+        conn = options.connection_type()(transport, session, options, nursery)
         ws, handler = create(conn)
         try:
             if options.max_lifetime is None:

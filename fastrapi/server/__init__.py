@@ -44,7 +44,8 @@ class ServeOptions(WebSocketOptions, total=False):
 
     Besides those below, every :class:`~fastrapi.WebSocketOptions` (``ping_interval``,
     ``ping_timeout``, ``max_message_size``, ``max_queue``, ``idle_timeout``, ``max_lifetime``,
-    ``close_timeout``): given here, they are the defaults of every WebSocket route that does not
+    ``close_timeout``, ``max_message_rate``, ``max_message_burst``, ``message_rate_policy``):
+    given here, they are the defaults of every WebSocket route that does not
     set its own, over the app's (``app.serve(ping_interval=5)``, as ``websockets.serve()`` or
     uvicorn's ``--ws-ping-interval``). Any other name is a ``ValueError`` that names the nearest
     option.

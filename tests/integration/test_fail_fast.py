@@ -32,6 +32,7 @@ from tests.conformance.conftest import (
     echo_app,
     frame,
 )
+from tests.integration.conftest import all_gone
 from tests.integration.test_native import _Wrapping
 
 if TYPE_CHECKING:
@@ -89,15 +90,6 @@ async def closed_without_reply(client: RawClient) -> Frame:
             close = got
     assert close is not None, "the connection ended without a close frame"
     return close
-
-
-async def all_gone(app: FastrAPI) -> None:
-    """Wait until the app's connection has ended: its handler returned and its tasks are gone
-    (the caller bounds the wait)."""
-    # a poll: the statistics have no event to wait for, and the server is in this process
-    while any((stats := app.statistics()).connections_open.values()):  # noqa: ASYNC110
-        await trio.sleep(0.01)
-    assert stats.connections_total == 1
 
 
 PROTOCOL_ERRORS = [
