@@ -22,6 +22,7 @@ extensions = [
     "sphinx.ext.intersphinx",
     "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
+    "code_width",  # every code line fits the desktop's width; narrower, lines wrap
 ]
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
@@ -40,4 +41,4 @@ intersphinx_mapping = {
     "trio": ("https://trio.readthedocs.io/en/stable/", str(_TRIO_INVENTORY)),
 }
 
-html_static_path: list[str] = []
+html_static_path = ["_static"]

@@ -3,11 +3,11 @@
     pip install fastrapi-trio[docs-ui]   # the pages' scripts, served by the app itself
     python examples/api_documentation.py
 
-Then open http://localhost:8000/docs (Swagger UI), http://localhost:8000/redoc (Redoc) and
-http://localhost:8000/asyncapi (the WebSocket API, from ``/asyncapi.json``). The WebSocket
-route declares its message types once: ``receives=`` is what ``iter_json()`` validates into,
-``sends=`` what ``send_json()`` is checked against in tests, and both are in the AsyncAPI
-document, with the route's query parameter and close codes.
+Then open http://localhost:8000/docs (Swagger UI), http://localhost:8000/redoc (Redoc)
+and http://localhost:8000/asyncapi (the WebSocket API, from ``/asyncapi.json``). The
+WebSocket route declares its message types once: ``receives=`` is what ``iter_json()``
+validates into, ``sends=`` what ``send_json()`` is checked against in tests, and both
+are in the AsyncAPI document, with the route's query parameter and close codes.
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ async def list_rooms() -> list[Room]:
 
 async def broadcast(room: str, message: Out) -> None:
     for ws in list(rooms.get(room, {}).values()):
-        with contextlib.suppress(WebSocketDisconnect):  # it is leaving: its handler removes it
+        # one that is leaving raises: its own handler removes it
+        with contextlib.suppress(WebSocketDisconnect):
             await ws.send_json(message)
 
 

@@ -2,8 +2,8 @@
 
     python examples/autobahn_echo.py PORT [auto|websockets|wsproto|hypercorn]
 
-The message size limit is raised to 32 MiB, as conformance servers usually do, so the suite's
-16 MiB cases test the protocol rather than the limit.
+The message size limit is raised to 32 MiB, as conformance servers usually do, so the
+suite's 16 MiB cases test the protocol rather than the limit.
 """
 
 from __future__ import annotations

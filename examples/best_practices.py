@@ -1,14 +1,14 @@
 """The FastrAPI docs' "Best practices": always handle disconnections, and use rooms.
 
-The disconnection snippet is the docs' own, inside a handler; the rooms snippet's dict of sets
-holds the connections of each room.
+The disconnection snippet is the docs' own, inside a handler; the rooms snippet's dict
+of sets holds the connections of each room.
 """
 # mypy: allow-untyped-defs, allow-incomplete-defs, disable-error-code="type-arg"
 
 from fastrapi import FastrAPI
 
 app = FastrAPI()
-connections = {"room1": set(), "room2": set()}  # type: ignore[var-annotated]  # the docs' line
+connections = {"room1": set(), "room2": set()}  # type: ignore[var-annotated]
 
 
 @app.websocket("/echo")

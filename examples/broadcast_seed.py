@@ -1,9 +1,9 @@
 """The FastrAPI docs' "Broadcast pattern", as written there (asyncio imported, unused).
 
-Two bugs, kept as the docs have them (``broadcast.py`` is the same on the Hub): a client that
-stops reading stalls every broadcast behind it, since each send is awaited in turn; and a send
-that fails removes a client from the set the loop is iterating ("Set changed size during
-iteration", which ends the *sender's* connection).
+Two bugs, kept as the docs have them (``broadcast.py`` is the same on the Hub): a client
+that stops reading stalls every broadcast behind it, since each send is awaited in turn;
+and a send that fails removes a client from the set the loop is iterating ("Set changed
+size during iteration", which ends the *sender's* connection).
 """
 # mypy: allow-untyped-defs, allow-incomplete-defs, disable-error-code="type-arg"
 
@@ -26,7 +26,9 @@ async def websocket_endpoint(ws):
             # Broadcast to all connected clients
             for connection in connections:
                 try:
-                    await connection.send_json({"message": data, "total_clients": len(connections)})
+                    await connection.send_json(
+                        {"message": data, "total_clients": len(connections)}
+                    )
                 except:  # noqa: E722 (as the docs write it)
                     connections.discard(connection)
     except Exception as e:

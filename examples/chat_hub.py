@@ -1,27 +1,28 @@
-"""The FastrAPI docs' chat room on the Hub: rooms from the path, the username from the query.
+"""The FastrAPI docs' chat on the Hub: the room from the path, the user from the query.
 
     python examples/chat_hub.py      # then open http://localhost:8000/?room=lobby&username=ann
 
-The page, ``static/chat.html``, is served by ``StaticFiles`` under ``/static``. It talks to
-the Hub through ``/realtime``, a hub route (``app.hub_route``), with the browser client the app
-serves at ``/_fastrapi/hub.js``: it subscribes to its room, says things with the rpc method
-``say`` (which puts the speaker's name on them), lists the room's members with ``presence``,
-and, after a dropped connection or a restarted server, reconnects with backoff and jitter and
-gets what it missed (or is told it cannot, and starts afresh).
+The page, ``static/chat.html``, is served by ``StaticFiles`` under ``/static``. It talks
+to the Hub through ``/realtime``, a hub route (``app.hub_route``), with the browser
+client the app serves at ``/_fastrapi/hub.js``: it subscribes to its room, says things
+with the rpc method ``say`` (which puts the speaker's name on them), lists the room's
+members with ``presence``, and, after a dropped connection or a restarted server,
+reconnects with backoff and jitter and gets what it missed (or is told it cannot, and
+starts afresh).
 
-``/chat/{room}`` serves the same rooms to a plain WebSocket client (``websockets``, a script):
-one text frame per message; each message it gets comes in an envelope with its position (the
-route's AsyncAPI document, at ``/asyncapi``, shows it), which it hands back, as ``epoch`` and
-``offset`` in the query, when it reconnects.
+``/chat/{room}`` serves the same rooms to a plain WebSocket client (``websockets``, a
+script): one text frame per message; each message it gets comes in an envelope with its
+position (the route's AsyncAPI document, at ``/asyncapi``, shows it), which it hands
+back, as ``epoch`` and ``offset`` in the query, when it reconnects.
 
-Every message goes through the Hub, so a client that stops reading is closed (1008) instead of
-stalling the room, and nobody iterates a set that changes. Join and leave notices are the
-Hub's presence events.
+Every message goes through the Hub, so a client that stops reading is closed (1008)
+instead of stalling the room, and nobody iterates a set that changes. Join and leave
+notices are the Hub's presence events.
 
-With ``FASTRAPI_HUB_URL=redis://localhost:6379/0`` (``pip install fastrapi-trio[redis]``) the
-rooms live in Redis: run it in several processes, and every client of a room hears the others.
-The members of a process that was killed are listed until its presence expires, after
-``FASTRAPI_HUB_PRESENCE_TTL`` seconds (15 by default).
+With ``FASTRAPI_HUB_URL=redis://localhost:6379/0`` (``pip install
+fastrapi-trio[redis]``) the rooms live in Redis: run it in several processes, and every
+client of a room hears the others. The members of a process that was killed are listed
+until its presence expires, after ``FASTRAPI_HUB_PRESENCE_TTL`` seconds (15 by default).
 """
 
 from __future__ import annotations
@@ -32,7 +33,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from fastrapi import FastrAPI, HistoryGap, HTTPException, Hub, Request, Response, WebSocket
+from fastrapi import (
+    FastrAPI,
+    HistoryGap,
+    HTTPException,
+    Hub,
+    Request,
+    Response,
+    WebSocket,
+)
 from fastrapi.hub import Position, RedisBackend
 from fastrapi.staticfiles import StaticFiles
 
@@ -60,8 +69,9 @@ class Say(BaseModel):
     text: str
 
 
-url, ttl = os.environ.get("FASTRAPI_HUB_URL"), os.environ.get("FASTRAPI_HUB_PRESENCE_TTL", "15")
-backend = RedisBackend(url, presence_ttl=float(ttl)) if url else None  # None: this process only
+url = os.environ.get("FASTRAPI_HUB_URL")
+ttl = float(os.environ.get("FASTRAPI_HUB_PRESENCE_TTL", "15"))
+backend = RedisBackend(url, presence_ttl=ttl) if url else None  # None: this process
 hub = Hub(backend=backend, presence_events=True, history_size=100, envelope=True)
 app = FastrAPI(hub=hub)
 app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"))
@@ -85,17 +95,23 @@ async def chat_room(
     offset: int = 0,
 ) -> None:
     await ws.accept()
-    since = Position(epoch, offset) if epoch else None  # the last message the client saw
+    since = Position(epoch, offset) if epoch else None  # the last message it saw
     try:
         async with hub.join(room, ws, presence={"username": username}, since=since):
-            await ws.send_json(Members.model_validate({"members": await hub.members(room)}))
+            await ws.send_json(
+                Members.model_validate({"members": await hub.members(room)})
+            )
             async for text in ws.iter_text():
-                await hub.publish(room, {"type": "message", "username": username, "message": text})
+                await hub.publish(
+                    room, {"type": "message", "username": username, "message": text}
+                )
     except HistoryGap:  # what it missed is no longer kept: it must start afresh
         await ws.send_json(Reload())
 
 
-def presence(connection: HubConnection, topic: str, username: str = "Anonymous") -> dict[str, str]:
+def presence(
+    connection: HubConnection, topic: str, username: str = "Anonymous"
+) -> dict[str, str]:
     """A page's entry in a room's members: its ``?username=``, kept for ``say``."""
     connection.state.username = username
     return {"username": username}
@@ -107,20 +123,30 @@ def nobody(connection: HubConnection, topic: str) -> bool:
 
 
 async def say(connection: HubConnection, params: Any) -> None:
-    """rpc ``say`` ``{"room": ..., "text": ...}``: the text, under the speaker's name, to a
-    room the page is in."""
+    """rpc ``say`` ``{"room": ..., "text": ...}``: the text, under the speaker's name,
+    to a room the page is in."""
     try:
         said = Say.model_validate(params)
     except ValidationError as exc:
-        raise HTTPException(400, f"say takes a room and a text: {exc.errors()[0]['msg']}") from None
+        raise HTTPException(
+            400, f"say takes a room and a text: {exc.errors()[0]['msg']}"
+        ) from None
     if said.room not in connection.topics:
         raise HTTPException(403, f"say: not in room {said.room!r}")
-    message = {"type": "message", "username": connection.state.username, "message": said.text}
+    message = {
+        "type": "message",
+        "username": connection.state.username,
+        "message": said.text,
+    }
     await connection.hub.publish(said.room, message)
 
 
 app.hub_route(
-    "/realtime", presence=presence, presence_events=True, can_publish=nobody, rpc={"say": say}
+    "/realtime",
+    presence=presence,
+    presence_events=True,
+    can_publish=nobody,
+    rpc={"say": say},
 )
 
 

@@ -1,15 +1,16 @@
 """A chat room: the FastrAPI docs' room, with the username from the query string.
 
-Connect to ``ws://localhost:8000/chat/lobby?username=ann``. Compared with the docs' version
-(``chat_room_seed.py``): ``username`` is a handler parameter with a default, so fastrapi fills it
-in from ``?username=``; and the room is copied before each broadcast, so a client leaving
-during one does not change the set being iterated. Its page, ``static/chat_room.html``, is
-served by ``StaticFiles`` under ``/static``; ``/`` sends the browser there. The route declares
-its messages (text in, the three events out): they are in its AsyncAPI document at
-``/asyncapi``, and the tests check that the handler sends only those.
+Connect to ``ws://localhost:8000/chat/lobby?username=ann``. Compared with the docs'
+version (``chat_room_seed.py``): ``username`` is a handler parameter with a default, so
+fastrapi fills it in from ``?username=``; and the room is copied before each broadcast,
+so a client leaving during one does not change the set being iterated. Its page,
+``static/chat_room.html``, is served by ``StaticFiles`` under ``/static``; ``/`` sends
+the browser there. The route declares its messages (text in, the three events out): they
+are in its AsyncAPI document at ``/asyncapi``, and the tests check that the handler
+sends only those.
 
-``rooms`` is a dict in this process: serve this example with one worker (``--workers 2`` would
-split every room in two; see the deployment docs).
+``rooms`` is a dict in this process: serve this example with one worker (``--workers 2``
+would split every room in two; see the deployment docs).
 """
 
 from __future__ import annotations
@@ -70,10 +71,14 @@ async def chat_room(ws: ChatSocket, room: str, username: str = "Anonymous") -> N
     """A room: every line a member sends (as text) goes to everyone in it."""
     await ws.accept()
     rooms.setdefault(room, set()).add(ws)
-    await broadcast(room, UserJoined(type="user_joined", username=username, room=room), skip=ws)
+    await broadcast(
+        room, UserJoined(type="user_joined", username=username, room=room), skip=ws
+    )
     try:
         async for data in ws.iter_text():
-            await broadcast(room, ChatLine(type="message", username=username, message=data))
+            await broadcast(
+                room, ChatLine(type="message", username=username, message=data)
+            )
     finally:
         rooms[room].discard(ws)
         await broadcast(room, UserLeft(type="user_left", username=username))

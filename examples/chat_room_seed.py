@@ -1,4 +1,5 @@
-"""The FastrAPI docs' "Chat room example", exactly as written there (every user "Anonymous").
+"""The FastrAPI docs' "Chat room example", exactly as written there (every user
+"Anonymous").
 
 ``chat_room.py`` is the same room with the username taken from the query string.
 """

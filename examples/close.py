@@ -1,4 +1,5 @@
-"""The FastrAPI docs' "Closing connections": a greeting as the work, then a normal closure."""
+"""The FastrAPI docs' "Closing connections": a greeting as the work, then a normal
+closure."""
 # mypy: allow-untyped-defs
 
 from fastrapi import FastrAPI

@@ -1,8 +1,9 @@
-"""The FastrAPI docs' "Connection state", as written there: loop while the client is connected.
+"""The FastrAPI docs' "Connection state", as written there: loop while the client is
+connected.
 
-``client_state`` stays 1 (connected) while messages the client sent before leaving are unread,
-so the loop loses none; the ``receive_text()`` after the last one raises WebSocketDisconnect,
-which ends the handler normally.
+``client_state`` stays 1 (connected) while messages the client sent before leaving are
+unread, so the loop loses none; the ``receive_text()`` after the last one raises
+WebSocketDisconnect, which ends the handler normally.
 """
 # mypy: allow-untyped-defs
 

@@ -1,9 +1,10 @@
-"""The demo: the echo endpoint (``echo.py``) and, at ``/``, the FastrAPI docs' HTML client.
+"""The demo: the echo endpoint (``echo.py``) and, at ``/``, the FastrAPI docs' page.
 
     python examples/demo.py        # then open http://localhost:8000/
 
-The page (``static/index.html``, the docs' own, connecting to ``ws://<its host>/ws``) is served
-by :class:`~fastrapi.staticfiles.StaticFiles` under ``/static``; ``/`` sends the browser there.
+The page (``static/index.html``, the docs' own, connecting to ``ws://<its host>/ws``) is
+served by :class:`~fastrapi.staticfiles.StaticFiles` under ``/static``; ``/`` sends the
+browser there.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from echo import app
-
 from fastrapi import Response
 from fastrapi.staticfiles import StaticFiles
 

@@ -1,9 +1,10 @@
 """Validated parameters and dependencies, FastAPI's way, on HTTP and WebSocket routes.
 
-``GET /items?limit=5`` lists items, ``POST /items`` takes a JSON ``Item``, ``GET /report`` is a
-plain ``def`` (it runs in a worker thread), and ``ws://localhost:8000/items/feed?limit=2``
-streams the items. Each request gets one ``Store`` (a generator dependency: what follows its
-``yield`` runs after the response, or when the connection ends).
+``GET /items?limit=5`` lists items, ``POST /items`` takes a JSON ``Item``, ``GET
+/report`` is a plain ``def`` (it runs in a worker thread), and
+``ws://localhost:8000/items/feed?limit=2`` streams the items. Each request gets one
+``Store`` (a generator dependency: what follows its ``yield`` runs after the response,
+or when the connection ends).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ Run it with ``python examples/echo_seed.py`` and connect to ``ws://localhost:800
 # mypy: allow-untyped-defs
 
 from fastrapi import FastrAPI
-from fastrapi.websocket import websocket  # noqa: F401 (the docs import it; kept as written)
+from fastrapi.websocket import websocket  # noqa: F401 (the docs import it)
 
 app = FastrAPI()
 

@@ -1,9 +1,9 @@
 """The FastrAPI docs' "Error handling", as written there.
 
 A disconnect is a ``ConnectionError`` (``WebSocketDisconnect``); invalid input is a
-``ValueError``. The docs' loop uses ``receive_text()``, so no ``ValueError`` arises in it; the
-``/json`` route shows the same shape with ``receive_json()``, where bad JSON is a ``ValueError``
-(``MessageDecodeError``) and the connection stays usable.
+``ValueError``. The docs' loop uses ``receive_text()``, so no ``ValueError`` arises in
+it; the ``/json`` route shows the same shape with ``receive_json()``, where bad JSON is
+a ``ValueError`` (``MessageDecodeError``) and the connection stays usable.
 """
 # mypy: allow-untyped-defs, allow-incomplete-defs, disable-error-code="type-arg"
 

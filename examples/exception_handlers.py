@@ -1,15 +1,23 @@
-"""Exception handlers, as FastAPI's "Handling Errors" has them, on HTTP and WebSocket routes.
+"""Exception handlers, as FastAPI's "Handling Errors" has them, on HTTP and WebSocket
+routes.
 
-``UnicornError`` is answered by one handler on both kinds of route: an HTTP route gets its
-418, a WebSocket handshake is refused with it, and an accepted WebSocket is closed with 4418.
-A yield dependency turns the handler's ``OwnerError`` into a 400.
+``UnicornError`` is answered by one handler on both kinds of route: an HTTP route gets
+its 418, a WebSocket handshake is refused with it, and an accepted WebSocket is closed
+with 4418. A yield dependency turns the handler's ``OwnerError`` into a 400.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
-from fastrapi import Depends, FastrAPI, HTTPException, Request, WebSocket, WebSocketState
+from fastrapi import (
+    Depends,
+    FastrAPI,
+    HTTPException,
+    Request,
+    WebSocket,
+    WebSocketState,
+)
 from fastrapi.exception_handlers import http_exception_handler
 from fastrapi.responses import JSONResponse, Response
 
@@ -26,14 +34,18 @@ class UnicornError(Exception):
 
 
 @app.exception_handler(UnicornError)
-async def unicorn_handler(connection: Request | WebSocket, exc: UnicornError) -> Response | None:
+async def unicorn_handler(
+    connection: Request | WebSocket, exc: UnicornError
+) -> Response | None:
     if (
         isinstance(connection, WebSocket)
         and connection.application_state is WebSocketState.CONNECTED
     ):
         await connection.close(4418, f"{exc.name} did something")  # accepted: close
         return None
-    return JSONResponse({"message": f"Oops! {exc.name} did something."}, status_code=418)
+    return JSONResponse(
+        {"message": f"Oops! {exc.name} did something."}, status_code=418
+    )
 
 
 @app.exception_handler(404)
@@ -50,7 +62,9 @@ async def read_unicorn(name: str) -> dict[str, str]:
 
 
 @app.websocket("/unicorns/{name}/ws")
-async def unicorn_feed(websocket: WebSocket, name: str, accept_first: bool = False) -> None:
+async def unicorn_feed(
+    websocket: WebSocket, name: str, accept_first: bool = False
+) -> None:
     if accept_first:
         await websocket.accept()
         await websocket.send_text(f"hello {name}")
@@ -72,7 +86,9 @@ def get_username() -> Iterator[str]:
 
 
 @app.get("/items/{owner}")
-def get_item(owner: str, username: Annotated[str, Depends(get_username)]) -> dict[str, str]:
+def get_item(
+    owner: str, username: Annotated[str, Depends(get_username)]
+) -> dict[str, str]:
     if owner != username:
         raise OwnerError(username)
     return {"owner": owner}

@@ -1,10 +1,11 @@
 """Handshake auth: the four places a WebSocket client can carry its token.
 
-A browser's ``new WebSocket(url, protocols)`` cannot set headers, so a token travels in the
-query string, a cookie, or the ``Sec-WebSocket-Protocol`` header (``["bearer", token]``); other
-clients may also send ``Authorization``. Each route checks it in a dependency, before
-``accept()``: a bad token is refused with HTTP 401, a ``WWW-Authenticate`` header and a JSON
-body the client can read, and the handler never runs.
+A browser's ``new WebSocket(url, protocols)`` cannot set headers, so a token travels in
+the query string, a cookie, or the ``Sec-WebSocket-Protocol`` header (``["bearer",
+token]``); other clients may also send ``Authorization``. Each route checks it in a
+dependency, before ``accept()``: a bad token is refused with HTTP 401, a
+``WWW-Authenticate`` header and a JSON body the client can read, and the handler never
+runs.
 
 Run it with ``python examples/handshake_auth.py``; then, say,
 ``ws://localhost:8000/query?token=secret-ann``.
@@ -25,7 +26,9 @@ def user_for(token: str | None) -> str:
     """The user a token belongs to; a 401 the client can read if none does."""
     user = TOKENS.get(token or "")
     if user is None:
-        raise HTTPException(401, "invalid or missing token", {"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401, "invalid or missing token", {"WWW-Authenticate": "Bearer"}
+        )
     return user
 
 
@@ -62,17 +65,23 @@ async def query_route(ws: WebSocket, user: Annotated[str, Depends(from_query)]) 
 
 
 @app.websocket("/header")
-async def header_route(ws: WebSocket, user: Annotated[str, Depends(from_header)]) -> None:
+async def header_route(
+    ws: WebSocket, user: Annotated[str, Depends(from_header)]
+) -> None:
     await greet(ws, user)
 
 
 @app.websocket("/cookie")
-async def cookie_route(ws: WebSocket, user: Annotated[str, Depends(from_cookie)]) -> None:
+async def cookie_route(
+    ws: WebSocket, user: Annotated[str, Depends(from_cookie)]
+) -> None:
     await greet(ws, user)
 
 
 @app.websocket("/subprotocol")
-async def subprotocol_route(ws: WebSocket, user: Annotated[str, Depends(from_subprotocol)]) -> None:
+async def subprotocol_route(
+    ws: WebSocket, user: Annotated[str, Depends(from_subprotocol)]
+) -> None:
     await greet(ws, user, subprotocol="bearer")  # browsers require the echo
 
 

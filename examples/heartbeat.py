@@ -1,13 +1,14 @@
 """The FastrAPI docs' heartbeat, in Trio: a ticker task beside the receive loop.
 
-Coming from asyncio: the docs' ``heartbeat(ws)`` coroutine sleeps with ``asyncio.sleep(30)``
-and is started with ``asyncio.create_task``. In Trio the handler opens a nursery and starts the
-ticker in it with ``nursery.start_soon``; ``trio.sleep`` replaces ``asyncio.sleep``. When the
-client leaves, the receive loop ends, the handler cancels the nursery, and the ticker stops:
-no task outlives the connection.
+Coming from asyncio: the docs' ``heartbeat(ws)`` coroutine sleeps with
+``asyncio.sleep(30)`` and is started with ``asyncio.create_task``. In Trio the handler
+opens a nursery and starts the ticker in it with ``nursery.start_soon``; ``trio.sleep``
+replaces ``asyncio.sleep``. When the client leaves, the receive loop ends, the handler
+cancels the nursery, and the ticker stops: no task outlives the connection.
 
-(fastrapi's own server also sends protocol pings every ``ping_interval`` and closes a connection
-whose pong does not come; this application-level ping is for clients that want to see one.)
+(fastrapi's own server also sends protocol pings every ``ping_interval`` and closes a
+connection whose pong does not come; this application-level ping is for clients that
+want to see one.)
 """
 
 from __future__ import annotations

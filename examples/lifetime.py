@@ -1,10 +1,11 @@
-"""The FastrAPI docs' connection lifetime limit, in Trio: a cancel scope, or a route option.
+"""The FastrAPI docs' connection lifetime limit, in Trio: a cancel scope, or a route
+option.
 
-Coming from asyncio: the docs wrap the work in ``asyncio.wait_for(..., timeout=3600)`` and catch
-``asyncio.TimeoutError``. In Trio a timeout is a cancel scope: ``trio.move_on_after(3600)``
-cancels what runs inside it when the time is up, and the code after it runs as usual (here:
-close the connection, 1000). Or let fastrapi do it: ``max_lifetime=3600`` on the route cancels
-the handler and closes with 1001.
+Coming from asyncio: the docs wrap the work in ``asyncio.wait_for(..., timeout=3600)``
+and catch ``asyncio.TimeoutError``. In Trio a timeout is a cancel scope:
+``trio.move_on_after(3600)`` cancels what runs inside it when the time is up, and the
+code after it runs as usual (here: close the connection, 1000). Or let fastrapi do it:
+``max_lifetime=3600`` on the route cancels the handler and closes with 1001.
 """
 
 from __future__ import annotations

@@ -1,13 +1,15 @@
-"""Limits for a server on the open internet: connection caps, request heads, message sizes.
+"""Limits for a server on the open internet: connection caps, request heads, message
+sizes.
 
     python examples/limits.py
 
-Each process serves at most ``MAX_CONNECTIONS`` connections (HTTP and WebSocket together) and at
-most ``MAX_CONNECTIONS_PER_IP`` from one client address: past them a handshake or a request is
-answered ``503`` or ``429`` with ``Retry-After`` at once, and no handler runs. ``SERVE_LIMITS``
-bounds what a client may take to send a request head, and its size. A WebSocket message is at
-most ``MAX_MESSAGE_SIZE`` bytes (larger: closed with 1009), and a client that says nothing for
-``IDLE_TIMEOUT`` seconds is closed. See the "Limits and abuse" page of the docs.
+Each process serves at most ``MAX_CONNECTIONS`` connections (HTTP and WebSocket
+together) and at most ``MAX_CONNECTIONS_PER_IP`` from one client address: past them a
+handshake or a request is answered ``503`` or ``429`` with ``Retry-After`` at once, and
+no handler runs. ``SERVE_LIMITS`` bounds what a client may take to send a request head,
+and its size. A WebSocket message is at most ``MAX_MESSAGE_SIZE`` bytes (larger: closed
+with 1009), and a client that says nothing for ``IDLE_TIMEOUT`` seconds is closed. See
+the "Limits and abuse" page of the docs.
 """
 
 from __future__ import annotations

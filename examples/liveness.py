@@ -1,12 +1,14 @@
-"""Liveness: the server's protocol pings, an idle timeout, and a round trip from ``ws.ping()``.
+"""Liveness: the server's protocol pings, an idle timeout, and a round trip from
+``ws.ping()``.
 
     python examples/liveness.py
 
-The server pings every client every ``PING_INTERVAL`` seconds and closes with 1011 if no pong
-comes within ``PING_TIMEOUT``: a client that vanished without a close (a laptop lid, a dead
-NAT mapping) is noticed. A client that is there but says nothing for ``IDLE_TIMEOUT`` seconds
-is closed with 1001 (its pongs do not count). Each text message is answered with the round
-trip of a ping the handler sends itself, bounded by a cancel scope.
+The server pings every client every ``PING_INTERVAL`` seconds and closes with 1011 if no
+pong comes within ``PING_TIMEOUT``: a client that vanished without a close (a laptop
+lid, a dead NAT mapping) is noticed. A client that is there but says nothing for
+``IDLE_TIMEOUT`` seconds is closed with 1001 (its pongs do not count). Each text message
+is answered with the round trip of a ping the handler sends itself, bounded by a cancel
+scope.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from fastrapi import CloseCode, FastrAPI, WebSocket
 PING_INTERVAL: Final = 10
 PING_TIMEOUT: Final = 5
 IDLE_TIMEOUT: Final = 120
-app = FastrAPI(ping_interval=PING_INTERVAL, ping_timeout=PING_TIMEOUT, idle_timeout=IDLE_TIMEOUT)
+app = FastrAPI(
+    ping_interval=PING_INTERVAL, ping_timeout=PING_TIMEOUT, idle_timeout=IDLE_TIMEOUT
+)
 
 
 @app.websocket("/ws")

@@ -1,7 +1,7 @@
 """ASGI middleware, a mounted sub-application and sessions, as a FastAPI app has them.
 
-Run it, then open http://localhost:8000/visits (a count kept in a signed session cookie) or
-http://localhost:8000/admin/status (a separate app mounted under /admin).
+Run it, then open http://localhost:8000/visits (a count kept in a signed session cookie)
+or http://localhost:8000/admin/status (a separate app mounted under /admin).
 """
 
 from __future__ import annotations
@@ -15,11 +15,16 @@ from fastrapi.middleware.trustedhost import TrustedHostMiddleware
 
 app = FastrAPI(
     middleware=[
-        Middleware(TrustedHostMiddleware, allowed_hosts=["localhost", "127.0.0.1", "testserver"])
+        Middleware(
+            TrustedHostMiddleware,
+            allowed_hosts=["localhost", "127.0.0.1", "testserver"],
+        )
     ]
 )
 app.add_middleware(GZipMiddleware, minimum_size=1000)
-app.add_middleware(CORSMiddleware, allow_origins=["https://app.example"], allow_credentials=True)
+app.add_middleware(
+    CORSMiddleware, allow_origins=["https://app.example"], allow_credentials=True
+)
 app.add_middleware(SessionMiddleware, secret_key="change me: a long random secret")
 
 

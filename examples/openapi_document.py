@@ -1,6 +1,7 @@
 """An API that documents itself: its OpenAPI document is at /openapi.json.
 
-Run it with ``python examples/openapi_document.py`` and open http://127.0.0.1:8000/openapi.json.
+Run it with ``python examples/openapi_document.py`` and open
+http://127.0.0.1:8000/openapi.json.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ class Item(BaseModel):
 ITEMS: dict[int, Item] = {1: Item(name="hammer", price=9.5)}
 
 
-@app.get("/items/{item_id}", tags=["items"], responses={404: {"description": "No such item"}})
+@app.get(
+    "/items/{item_id}", tags=["items"], responses={404: {"description": "No such item"}}
+)
 async def read_item(item_id: Annotated[int, Path(ge=1)]) -> Item:
     """One item by its id."""
     if item_id not in ITEMS:
@@ -50,7 +53,9 @@ async def list_items(
 
 
 @app.put("/items/{item_id}", tags=["items"], status_code=201)
-async def put_item(item_id: int, item: Item, token: Annotated[str, Depends(oauth2)]) -> Item:
+async def put_item(
+    item_id: int, item: Item, token: Annotated[str, Depends(oauth2)]
+) -> Item:
     """Store an item (needs a bearer token)."""
     ITEMS[item_id] = item
     return item

@@ -1,4 +1,5 @@
-"""The Hub for clients: ``app.hub_route`` speaks the fastrapi.hub.v1 protocol at /realtime.
+"""The Hub for clients: ``app.hub_route`` speaks the fastrapi.hub.v1 protocol at
+/realtime.
 
 Rooms anyone may read; only a named user (``?user=``) may write, and only in ``room:*``
 topics; ``who`` is an rpc method. Clients: the browser's ``/_fastrapi/hub.js`` and

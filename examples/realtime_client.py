@@ -7,9 +7,9 @@ Run ``python examples/realtime.py``, then ``python examples/realtime_client.py``
 from __future__ import annotations
 
 import trio
-from realtime import app as app  # the server it talks to (what the tests serve)
 
 from fastrapi.client import connect_hub
+from realtime import app as app  # the server it talks to (what the tests serve)
 
 
 async def follow(url: str, room: str, count: int) -> list[object]:

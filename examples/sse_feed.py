@@ -1,15 +1,15 @@
-"""A live feed over Server-Sent Events that a reconnecting browser resumes where it left off.
+"""A live feed over Server-Sent Events that a reconnecting browser resumes.
 
     python examples/sse_feed.py
-    curl -N localhost:8000/feed/news                                  # the live stream
-    curl -X POST localhost:8000/publish/news -H 'content-type: application/json' -d '{"t":"hi"}'
-    curl -N localhost:8000/feed/news -H 'Last-Event-ID: <an id you saw>'   # resume
+    curl -N localhost:8000/feed/news                                # the live stream
+    curl localhost:8000/publish/news -H 'content-type: application/json' -d '{"t":"hi"}'
+    curl -N localhost:8000/feed/news -H 'Last-Event-ID: <an id you saw>'      # resume
 
-In a browser, ``new EventSource("/feed/news")`` reconnects by itself after a drop and sends
-the last ``id:`` it saw as ``Last-Event-ID``: each event's id is the message's Hub position,
-so the stream first replays what the browser missed (the topic keeps its last 100 messages),
-then goes on live. If that is gone, the first event is ``event: gap`` and the page should
-reload its state.
+In a browser, ``new EventSource("/feed/news")`` reconnects by itself after a drop and
+sends the last ``id:`` it saw as ``Last-Event-ID``: each event's id is the message's Hub
+position, so the stream first replays what the browser missed (the topic keeps its last
+100 messages), then goes on live. If that is gone, the first event is ``event: gap`` and
+the page should reload its state.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ async def publish(
 async def feed(
     topic: str, hub: Hub, last_event_id: Annotated[str | None, Header()] = None
 ) -> EventSourceResponse:
-    """The topic's messages as events, from after ``Last-Event-ID`` when the client has one."""
+    """The topic's messages as events, after ``Last-Event-ID`` when the client has one."""
     return EventSourceResponse(hub_events(hub, topic, last_event_id))
 
 

@@ -1,7 +1,7 @@
 """Typed messages: each message is validated into a pydantic model on the way in.
 
-Send ``{"room": "lobby", "text": "hi"}`` to ``ws://localhost:8000/chat``; a message that does
-not fit gets an error back (with pydantic's errors) and the connection carries on.
+Send ``{"room": "lobby", "text": "hi"}`` to ``ws://localhost:8000/chat``; a message that
+does not fit gets an error back (with pydantic's errors) and the connection carries on.
 """
 
 from __future__ import annotations

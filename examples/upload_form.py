@@ -1,5 +1,5 @@
-"""An upload form, FastAPI's way: text fields with ``Form()``, files as ``UploadFile``, a form
-model with ``extra="forbid"``, and a page that posts to them.
+"""An upload form, FastAPI's way: text fields with ``Form()``, files as ``UploadFile``,
+a form model with ``extra="forbid"``, and a page that posts to them.
 
     python examples/upload_form.py   # then open http://127.0.0.1:8000/
 """
@@ -41,7 +41,9 @@ async def upload(
         digest = hashlib.sha256()
         while chunk := await file.read(64 * 1024):
             digest.update(chunk)
-        received.append({"name": file.filename, "size": file.size, "sha256": digest.hexdigest()})
+        received.append(
+            {"name": file.filename, "size": file.size, "sha256": digest.hexdigest()}
+        )
     return {"title": title, "files": received}
 
 

@@ -8,25 +8,25 @@ The hierarchy::
     │   └── RouteDefinitionError(ValueError) bad path, duplicate parameter, bad handler;
     │                                        raised when the route is declared
     ├── FastAPIDeprecationWarning(DeprecationWarning) warned: ORJSONResponse, UJSONResponse
-    ├── WebSocketStateError(RuntimeError)    local misuse: send before accept, receive after close
-    ├── WebSocketDisconnect(ConnectionError) the peer left or the connection ended; .code, .reason
-    ├── WebSocketException                   raised by a handler: close with its .code and .reason
+    ├── WebSocketStateError(RuntimeError)    misuse: send before accept, receive after close
+    ├── WebSocketDisconnect(ConnectionError) the peer left or the link ended; .code, .reason
+    ├── WebSocketException                   a handler raises it: close with .code and .reason
     ├── MessageDecodeError(ValueError)       receive_json() got invalid JSON or data; .errors
-    ├── ValidationException(ValueError)      values missing or invalid: .errors(), pydantic's list
-    │   ├── RequestValidationError           an HTTP request's: 422 ``{"detail": errors}``; .body
-    │   ├── WebSocketRequestValidationError  a WebSocket handshake's: refused with 403, same body
-    │   └── ResponseValidationError          a handler's return value against its response_model:
-    │                                        500; .body is what it returned
-    ├── NoMatchFound(LookupError)            url_path_for(): no route of that name and parameters
-    ├── MessageTypeError(TypeError)          receive_text() got binary, or receive_bytes() text
-    ├── HTTPException                        .status_code, .detail, .headers; an HTTP response
+    ├── ValidationException(ValueError)      values missing or invalid: .errors() (pydantic's)
+    │   ├── RequestValidationError           an HTTP request's: 422 {"detail": errors}; .body
+    │   ├── WebSocketRequestValidationError  a WebSocket handshake's: 403, the same body
+    │   └── ResponseValidationError          a return value against the response_model: 500;
+    │                                        .body is what the handler returned
+    ├── NoMatchFound(LookupError)            url_path_for(): no route of that name and params
+    ├── MessageTypeError(TypeError)          receive_text() got bytes, receive_bytes() text
+    ├── HTTPException                        .status_code, .detail, .headers: a response
     ├── HistoryGap(LookupError)              hub.join(since=...): what came after it is gone
     ├── SlowConsumerError                    a hub.subscribe() consumer fell behind its budget
-    ├── HubReplyError                        fastrapi.client: the server answered with an error;
+    ├── HubReplyError                        fastrapi.client: an error reply from the server;
     │                                        .code (HTTP-like), .message
-    ├── HubConnectionError(ConnectionError)  fastrapi.client: the connection ended for good (a
-    │                                        close code that says stop), or before a reply came
-    └── ListenError(OSError)                 the server cannot listen: address in use, permission
+    ├── HubConnectionError(ConnectionError)  fastrapi.client: the connection ended for good
+    │                                        (a stop close code) or before a reply came
+    └── ListenError(OSError)                 the server cannot listen: port in use, permission
 
 Local errors (you misused the API) and remote ones (the peer left or misbehaved) are kept apart,
 as h11 and wsproto do.

@@ -28,7 +28,7 @@ def announcements() -> ModuleType:
 
 @pytest.fixture
 def app(announcements: ModuleType) -> FastrAPI:
-    """The app with a memory Hub in place of the one it was made with, and test settings."""
+    """The app with a memory Hub in place of the one it was made with, test settings."""
     app: FastrAPI = announcements.app
     app.hub = Hub()
     test_settings = announcements.Settings(admin_token="t0ken")

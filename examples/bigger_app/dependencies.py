@@ -8,7 +8,7 @@ from fastrapi import Header, HTTPException
 
 
 async def get_token_header(x_token: Annotated[str, Header()]) -> None:
-    """Every route of a router that lists it needs ``X-Token: fake-super-secret-token``."""
+    """A route of a router that lists it needs ``X-Token: fake-super-secret-token``."""
     if x_token != "fake-super-secret-token":
         raise HTTPException(status_code=400, detail="X-Token header invalid")
 

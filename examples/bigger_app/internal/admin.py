@@ -1,4 +1,5 @@
-"""An admin router that knows nothing of the app: the app gives it its prefix and options."""
+"""An admin router that knows nothing of the app: the app gives it its prefix and
+options."""
 
 from __future__ import annotations
 

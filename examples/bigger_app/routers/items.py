@@ -1,5 +1,6 @@
-"""Items: a router with a prefix, tags, a dependency and a documented 404 for every route,
-a response model, and a WebSocket route that the same dependency guards at its handshake."""
+"""Items: a router with a prefix, tags, a dependency and a documented 404 for every
+route, a response model, and a WebSocket route that the same dependency guards at its
+handshake."""
 
 from __future__ import annotations
 
@@ -22,7 +23,10 @@ class Item(pydantic.BaseModel):
     price: float = 0.0
 
 
-fake_items_db = {"plumbus": Item(name="Plumbus", price=3.5), "gun": Item(name="Portal Gun")}
+fake_items_db = {
+    "plumbus": Item(name="Plumbus", price=3.5),
+    "gun": Item(name="Portal Gun"),
+}
 
 
 @router.get("/")
@@ -37,10 +41,14 @@ async def read_item(item_id: str) -> Item:
     return fake_items_db[item_id]
 
 
-@router.put("/{item_id}", tags=["custom"], responses={403: {"description": "Forbidden"}})
+@router.put(
+    "/{item_id}", tags=["custom"], responses={403: {"description": "Forbidden"}}
+)
 async def update_item(item_id: str) -> dict[str, str]:
     if item_id != "plumbus":
-        raise HTTPException(status_code=403, detail="You can only update the item: plumbus")
+        raise HTTPException(
+            status_code=403, detail="You can only update the item: plumbus"
+        )
     return {"item_id": item_id, "name": "The great Plumbus"}
 
 
