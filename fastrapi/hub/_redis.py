@@ -246,8 +246,8 @@ class RedisBackend:
         self.timeout = timeout
         self.max_backoff = max_backoff
         self.dropped = 0
-        self._malformed = 0  # messages on our channels that no Hub published
         """Messages from other processes dropped because the buffer was full."""
+        self._malformed = 0  # messages on our channels that no Hub published
         self._buffer = buffer
         self._origin = ""  # this process's id on Redis, made by running(): see there
         self._alive = f"{PREFIX}process:"
