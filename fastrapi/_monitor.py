@@ -142,6 +142,12 @@ class Monitor:
         if self.metrics:
             self.prometheus.refused.labels(str(status)).inc()
 
+    def counts_http(self) -> bool:
+        """Whether :meth:`http` has anything to do: metrics, or an access log that logs (an
+        app without either pays nothing per request)."""
+        level = self.access_log
+        return self.metrics or (level is not None and access_logger.isEnabledFor(level))
+
     def http(self, scope: Scope, status: int, size: int, started: float) -> None:
         """One HTTP request was answered with ``status`` and ``size`` bytes of body."""
         if self.metrics:

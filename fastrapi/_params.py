@@ -181,6 +181,20 @@ class HandlerPlan:
     """The names of the parameters that get the response-to-be (annotated ``Response``)."""
     needs_response: bool = False
     """This plan or one of its dependencies takes the response-to-be."""
+    _direct: int = dataclasses.field(init=False, repr=False, compare=False)
+    """What :meth:`call_directly` does, decided once: 0 nothing, 1 call with no arguments, 2
+    call with the app's objects and the connection."""
+
+    def __post_init__(self) -> None:
+        direct = not (
+            self.kind is not CallKind.ASYNC
+            or self.params
+            or self.dependencies
+            or self.response_params
+            or self.background_params
+        )
+        bare = direct and not self.provided and not self.connection_params
+        object.__setattr__(self, "_direct", 1 if bare else 2 if direct else 0)
 
     @property
     def streams(self) -> bool:
@@ -190,14 +204,10 @@ class HandlerPlan:
     def call_directly(self, connection: HTTPConnection) -> Awaitable[object] | None:
         """The call of a coroutine function that takes only the connection and the app's
         objects (nothing to resolve or validate); ``None`` for any other plan."""
-        if (
-            self.kind is not CallKind.ASYNC
-            or self.params
-            or self.dependencies
-            or self.response_params
-        ):
-            return None
-        if self.background_params:
+        direct = self._direct
+        if direct == 1:
+            return typing.cast("Awaitable[object]", self.call())
+        if not direct:
             return None
         kwargs: dict[str, object] = dict.fromkeys(self.connection_params, connection)
         for name, read in self.provided:

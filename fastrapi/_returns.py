@@ -147,9 +147,14 @@ def merge_headers(source: Response, target: Response) -> None:
     )
 
 
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+
+
 def _prepare(value: object, unset: bool, defaults: bool, none: bool) -> object:
     """Models in ``value`` as dicts dumped with the filters (so that fields a returned model
     left unset stay unset in the response model), as FastAPI does before validating."""
+    if type(value) in _SCALARS:  # most values: nothing to look into
+        return value
     if isinstance(value, pydantic.BaseModel):
         return value.model_dump(
             by_alias=True, exclude_unset=unset, exclude_defaults=defaults, exclude_none=none

@@ -746,7 +746,10 @@ class FastrAPI:
             if await transport.wait_connect():
                 await self._websocket(scope, transport, on_error, defaults)
         elif kind == "http":
-            error = await self._http(scope, receive, _counting(self.monitor, scope, send))
+            monitor = self.monitor
+            if monitor.counts_http():
+                send = _counting(monitor, scope, send)
+            error = await self._http(scope, receive, send)
             if error is not None:
                 on_error(scope, error, "answered with HTTP 500")
         elif kind == "lifespan":
@@ -1042,13 +1045,16 @@ class FastrAPI:
             return None
         request = Request(scope, receive, path_params={}, max_body_size=self.max_body_size)
         exchange = _Exchange()
-        call: CallNext = partial(self._route, exchange=exchange)
-        for middleware in reversed(self._http_middleware):
-            call = partial(_through, middleware, call)
         error: Exception | None = None
         try:
             try:
-                response = await call(request)
+                if self._http_middleware:
+                    call: CallNext = partial(self._route, exchange=exchange)
+                    for middleware in reversed(self._http_middleware):
+                        call = partial(_through, middleware, call)
+                    response = await call(request)
+                else:
+                    response = await self._route(request, exchange=exchange)
             except Exception as exc:  # unanswered by the route and the exception handlers
                 error = exc
                 response = await server_error_response(

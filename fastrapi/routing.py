@@ -19,9 +19,19 @@ import inspect
 import re
 import sys
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, TypeVar, Unpack, final
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Final,
+    Generic,
+    Literal,
+    TypedDict,
+    TypeVar,
+    Unpack,
+    final,
+)
 
 import pydantic
 
@@ -144,6 +154,46 @@ class PathTemplate:
             return {name: conv.convert(found[name]) for name, conv in self.converters.items()}
         except ValueError:
             return None
+
+
+_R = TypeVar("_R", "APIRoute", "APIWebSocketRoute")
+
+
+@final
+class _RouteIndex(Generic[_R]):
+    """A route table planned for lookups: a path that is some route's static template (no
+    parameters: most of them) is a dict lookup, giving every route that matches it in
+    declaration order (the parameters of a templated one worked out here, once); any other path
+    is matched by the templated routes' regexes alone, in order. Made again when the table
+    grows."""
+
+    __slots__ = ("dynamic", "size", "static")
+
+    def __init__(self, routes: Sequence[_R]) -> None:
+        self.size: int = len(routes)
+        self.dynamic: tuple[_R, ...] = tuple(r for r in routes if r.template.converters)
+        self.static: dict[str, tuple[tuple[_R, dict[str, object]], ...]] = {}
+        for route in routes:
+            path = route.template.template
+            if route.template.converters or path in self.static:
+                continue
+            self.static[path] = tuple(
+                (other, params)
+                for other in routes
+                if (params := other.template.match(path)) is not None
+            )
+
+    def candidates(self, path: str) -> Iterable[tuple[_R, dict[str, object]]]:
+        """The routes matching ``path`` and their parameters, in declaration order (the
+        parameters of a static path's routes are shared: copy the ones you keep)."""
+        found = self.static.get(path)
+        return self._walk(path) if found is None else found
+
+    def _walk(self, path: str) -> Iterator[tuple[_R, dict[str, object]]]:
+        for route in self.dynamic:
+            params = route.template.match(path)
+            if params is not None:
+                yield route, params
 
 
 def _literal(template: str, text: str) -> str:
@@ -558,6 +608,8 @@ class APIRouter:
         """Every route, in the order declared (the first that matches a request wins)."""
         self.http_routes: list[APIRoute] = []
         self.websocket_routes: list[APIWebSocketRoute] = []
+        self._http_index: _RouteIndex[APIRoute] = _RouteIndex(())
+        self._websocket_index: _RouteIndex[APIWebSocketRoute] = _RouteIndex(())
         self._provided: Mapping[type, Callable[[], object]] = {Hub: _later}
         self._strict = False  # the app's router is strict: its routes are served
         self._websocket_options = PumpOptions()
@@ -977,10 +1029,11 @@ class APIRouter:
 
     def match_websocket(self, path: str) -> tuple[APIWebSocketRoute, dict[str, object]] | None:
         """The first WebSocket route matching ``path`` and its parameters, or ``None``."""
-        for route in self.websocket_routes:
-            params = route.template.match(path)
-            if params is not None:
-                return route, params
+        index = self._websocket_index
+        if index.size != len(self.websocket_routes):
+            index = self._websocket_index = _RouteIndex(self.websocket_routes)
+        for route, params in index.candidates(path):
+            return route, dict(params)
         return None
 
     def match_http(
@@ -991,13 +1044,13 @@ class APIRouter:
         Returns the route and its parameters; :class:`MethodNotAllowed` when only other methods
         match the path; ``None`` when nothing matches. ``HEAD`` is served by ``GET`` routes.
         """
+        index = self._http_index
+        if index.size != len(self.http_routes):
+            index = self._http_index = _RouteIndex(self.http_routes)
         allowed: set[str] = set()
-        for route in self.http_routes:
-            params = route.template.match(path)
-            if params is None:
-                continue
+        for route, params in index.candidates(path):
             if method in route.methods or (method == "HEAD" and "GET" in route.methods):
-                return route, params
+                return route, dict(params)
             allowed |= route.methods
         if allowed:
             if "GET" in allowed:

@@ -112,6 +112,52 @@ def test_http_methods_head_405_and_first_wins() -> None:
     assert router.match_http("GET", "/other") is None
 
 
+async def _me() -> None: ...
+
+
+async def _named(name: str) -> None: ...
+
+
+def test_static_paths_keep_declaration_order_with_templates() -> None:
+    # a static path is a dict lookup, yet a template declared before it still wins its path
+    router = APIRouter()
+    router.add_api_route("/items/{name}", _named, methods=["GET"])
+    router.add_api_route("/items/me", _me, methods=["GET", "POST"])
+    router.add_api_route("/items/{name}/x", _named, methods=["GET"])
+    found = router.match_http("GET", "/items/me")
+    assert isinstance(found, tuple)
+    assert (found[0].endpoint, found[1]) == (_named, {"name": "me"})
+    found[1]["name"] = "changed"  # each match has a dict of its own
+    again = router.match_http("GET", "/items/me")
+    assert isinstance(again, tuple)
+    assert again[1] == {"name": "me"}
+    posted = router.match_http("POST", "/items/me")
+    assert isinstance(posted, tuple)
+    assert (posted[0].endpoint, posted[1]) == (_me, {})
+    assert router.match_http("PUT", "/items/me") == MethodNotAllowed(("GET", "HEAD", "POST"))
+    assert router.match_http("GET", "/items/me/") is None
+    # "/items/me" + "\n" is not the static route (which takes POST): the template's only
+    assert router.match_http("POST", "/items/me\n") == MethodNotAllowed(("GET", "HEAD"))
+    assert router.match_http("GET", "/items/1\n/x") == (router.http_routes[2], {"name": "1\n"})
+    assert PathTemplate("/items/{id:int}").match("/items/1\n") is None
+
+
+def test_routes_added_after_a_lookup_are_found() -> None:
+    router = APIRouter()
+    router.add_api_route("/a", _me, methods=["GET"])
+    assert router.match_http("GET", "/b") is None
+    assert router.match_websocket("/ws") is None
+    router.add_api_route("/b", _me, methods=["GET"])
+    found = router.match_http("GET", "/b")
+    assert isinstance(found, tuple)
+    assert found[0].path == "/b"
+
+    async def ws(ws: WebSocket) -> None: ...
+
+    router.add_api_websocket_route("/ws", ws)
+    assert router.match_websocket("/ws") == (router.websocket_routes[0], {})
+
+
 def test_405_without_get_lists_no_head() -> None:
     router = APIRouter()
 
