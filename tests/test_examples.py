@@ -301,6 +301,22 @@ async def test_error_handling(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.splitlines() == ["Client disconnected", "Connection closed"]
 
 
+async def test_errors(caplog: pytest.LogCaptureFixture) -> None:
+    app = app_of("errors")
+    with trio.fail_after(5):
+        async with open_websocket(app, "/json") as client:
+            await client.send_text("{broken")
+            error = await client.receive_json()
+            assert error["error"].startswith("receive_json() got invalid JSON")
+            await client.send_text('{"ok": true}')
+            assert await client.receive_json() == {"echo": {"ok": True}}
+        async with open_websocket(app, "/private") as client:
+            assert await client.wait_closed() == (4003, "forbidden")
+        async with open_websocket(app, "/private?token=secret") as client:
+            assert await client.receive_text() == "welcome"
+    assert "Traceback" not in caplog.text  # the client leaving is no error
+
+
 async def test_best_practices() -> None:
     app = app_of("best_practices")
     with trio.fail_after(5):
