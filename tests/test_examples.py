@@ -282,12 +282,10 @@ async def test_connection_state_loop_reads_everything() -> None:
             assert await client.receive_text() == "Echo: two"
 
 
-async def test_error_handling(capsys: pytest.CaptureFixture[str]) -> None:
-    app = app_of("error_handling")
+async def json_and_private_routes(app: FastrAPI) -> None:
+    """``/json`` answers bad JSON and echoes good JSON; ``/private`` closes with 4003 without
+    the token and welcomes with it (examples/errors.py and error_handling.py alike)."""
     with trio.fail_after(5):
-        async with open_websocket(app, "/ws") as client:
-            await client.send_text("x")
-            assert await client.receive_json() == {"echo": "x"}
         async with open_websocket(app, "/json") as client:
             await client.send_text("{broken")
             error = await client.receive_json()
@@ -298,23 +296,21 @@ async def test_error_handling(capsys: pytest.CaptureFixture[str]) -> None:
             assert await client.wait_closed() == (4003, "forbidden")
         async with open_websocket(app, "/private?token=secret") as client:
             assert await client.receive_text() == "welcome"
+
+
+async def test_error_handling(capsys: pytest.CaptureFixture[str]) -> None:
+    app = app_of("error_handling")
+    with trio.fail_after(5):
+        async with open_websocket(app, "/ws") as client:
+            await client.send_text("x")
+            assert await client.receive_json() == {"echo": "x"}
+    await json_and_private_routes(app)
     assert capsys.readouterr().out.splitlines() == ["Client disconnected", "Connection closed"]
 
 
 async def test_errors(caplog: pytest.LogCaptureFixture) -> None:
-    app = app_of("errors")
-    with trio.fail_after(5):
-        async with open_websocket(app, "/json") as client:
-            await client.send_text("{broken")
-            error = await client.receive_json()
-            assert error["error"].startswith("receive_json() got invalid JSON")
-            await client.send_text('{"ok": true}')
-            assert await client.receive_json() == {"echo": {"ok": True}}
-        async with open_websocket(app, "/private") as client:
-            assert await client.wait_closed() == (4003, "forbidden")
-        async with open_websocket(app, "/private?token=secret") as client:
-            assert await client.receive_text() == "welcome"
-    assert "Traceback" not in caplog.text  # the client leaving is no error
+    await json_and_private_routes(app_of("errors"))
+    assert "Traceback" not in caplog.text  # a client that leaves is no error
 
 
 async def test_best_practices() -> None:
