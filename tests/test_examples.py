@@ -807,3 +807,26 @@ async def test_realtime_client_follows_a_room(capsys: pytest.CaptureFixture[str]
             got = await example.follow(url, "room:lobby", 1)
     assert got == [{"text": "hello from a service"}]
     assert "1 {'text': 'hello from a service'} False" in capsys.readouterr().out
+
+
+async def test_message_rate(autojump_clock: trio.testing.MockClock) -> None:
+    """On the mock clock: a chat flood past the burst is paced to the rate and delivered
+    whole; a command flood is closed with 1008."""
+    module = load("message_rate")
+    flood = module.CHAT_BURST + 20
+    with trio.fail_after(100):
+        async with open_websocket(module.app, "/chat") as client:
+            start = trio.current_time()
+            for i in range(flood):
+                await client.send_text(str(i))
+            assert [await client.receive_text() for _ in range(flood)] == [
+                str(i) for i in range(flood)
+            ]
+            took = trio.current_time() - start
+        async with open_websocket(module.app, "/commands") as client:
+            for i in range(module.COMMAND_BURST + 1):
+                await client.send_text(f"command {i}")
+            for i in range(module.COMMAND_BURST):
+                assert await client.receive_json() == {"command": f"command {i}", "done": True}
+            assert await client.wait_closed() == (1008, "rate limit exceeded")
+    assert took == pytest.approx((flood - module.CHAT_BURST) / module.CHAT_RATE)
