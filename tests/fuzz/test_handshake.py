@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from http import HTTPStatus
 
 import pytest
 import trio
@@ -20,7 +21,7 @@ from websockets.headers import parse_extension
 from fastrapi import FastrAPI, WebSocket
 from fastrapi.datastructures import Headers
 from fastrapi.server._codec import CodecName, negotiate
-from fastrapi.server._handshake import accept_key, check, subprotocols
+from fastrapi.server._handshake import accept_key, check, reason_phrase, subprotocols
 from fastrapi.server._parser import RequestHead
 from fastrapi.testing import open_live_server
 from tests.fuzz.conftest import memory_kept
@@ -97,6 +98,16 @@ def test_a_key_gives_its_accept_value_or_none(key: str) -> None:
     else:
         digest = hashlib.sha1(key.encode() + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()
         assert value == base64.b64encode(digest).decode()
+
+
+@given(st.integers(0, 1000))
+@example(599)
+def test_a_status_has_its_reason_phrase_or_none(status: int) -> None:
+    phrase = reason_phrase(status)
+    if status in HTTPStatus._value2member_map_:
+        assert phrase == HTTPStatus(status).phrase.encode()
+    else:
+        assert phrase == b""
 
 
 params = st.sampled_from(
