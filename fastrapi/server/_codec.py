@@ -17,7 +17,7 @@ import importlib.util
 import logging
 import zlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Literal, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, Protocol, TypeAlias, cast
 
 import wsproto.events as wsevents
 from wsproto.connection import Connection, ConnectionState, ConnectionType
@@ -163,7 +163,8 @@ class WsprotoCodec:
                 self._out += conn.send(event.response())
             elif isinstance(event, wsevents.Pong):
                 events.append(Pong(bytes(event.payload)))
-            elif isinstance(event, wsevents.CloseConnection):
+            else:  # the only other event wsproto makes
+                assert isinstance(event, wsevents.CloseConnection)
                 # REMOTE_CLOSING: the peer's close, echoed; OPEN: wsproto found a protocol error
                 # and reports it as a close (ParseFailed), which we send.
                 failed = conn.state is ConnectionState.OPEN
@@ -235,9 +236,8 @@ def _websockets_codec_factory() -> Callable[[str | None, int], tuple[str | None,
             else:
                 p.receive_eof()
             events: list[Event] = []
-            for frame in p.events_received():
-                if not isinstance(frame, Frame):
-                    continue
+            # (a server's protocol past the handshake makes frames only)
+            for frame in cast("list[Frame]", p.events_received()):
                 opcode = frame.opcode
                 if frame.fin and (opcode is Opcode.TEXT or opcode is Opcode.BINARY):
                     # a whole message in one frame, as nearly every one is
