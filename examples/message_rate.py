@@ -2,12 +2,12 @@
 
     python examples/message_rate.py
 
-Every WebSocket route of this app reads at most ``CHAT_RATE`` messages a second from each
-client (``CHAT_BURST`` at once after a pause): a faster client is throttled, its messages read
-no faster than that, so TCP slows it down and nothing is lost. ``/commands`` allows
-``COMMAND_RATE`` a second (``COMMAND_BURST`` at once) and closes a client that goes faster with
-1008 "rate limit exceeded". A route's options replace the app's one by one: a route that sets
-its rate and not its burst keeps the app's burst.
+Every WebSocket route of this app reads at most ``CHAT_RATE`` messages a second from
+each client (``CHAT_BURST`` at once after a pause): a faster client is throttled, its
+messages read no faster than that, so TCP slows it down and nothing is lost. ``/commands``
+allows ``COMMAND_RATE`` a second (``COMMAND_BURST`` at once) and closes a client that goes
+faster with 1008 "rate limit exceeded". A route's options replace the app's one by one: a
+route that sets its rate and not its burst keeps the app's burst.
 See the "Limits and abuse" page of the docs.
 """
 
