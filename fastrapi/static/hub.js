@@ -536,12 +536,12 @@ export class HubClient extends EventTarget {
         this._stop(code, reason, true);
         return;
       }
-      this._emit("close", { code, reason, reconnect: false });
       this._setState("disconnected"); // offline: the "online" event connects again
+      this._emit("close", { code, reason, reconnect: false });
       return;
     }
-    this._emit("close", { code, reason, reconnect: true });
     this._setState("disconnected");
+    this._emit("close", { code, reason, reconnect: true });
     const delay = backoffDelay(this._attempt, this._minDelay, this._maxDelay, this._random);
     this._attempt += 1;
     this._reconnectTimer = setTimeout(() => this._connect(), delay * 1000);
@@ -583,8 +583,8 @@ export class HubClient extends EventTarget {
     }
     this._subscriptions.clear();
     this._subscribing.clear();
-    this._emit("close", { code, reason, reconnect: false });
     this._setState("disconnected");
+    this._emit("close", { code, reason, reconnect: false });
   }
 
   /**

@@ -1,6 +1,7 @@
 """The app the browser client's Chromium tests talk to: ``/realtime``, a hub route (on Redis
-with ``FASTRAPI_HUB_URL``, else in memory) that refuses the topic ``secret`` and publishing to
-``readonly:*``, with an rpc method ``pid`` (which worker serves the client); ``/silent``, a
+with ``FASTRAPI_HUB_URL``, else in memory) that refuses the topic ``secret``, publishing to
+``readonly:*`` and the handshake of ``?user=mallory`` (401, so closed with 4401), with an rpc
+method ``pid`` (which worker serves the client); ``/silent``, a
 server that says hello and then never pings; ``/``, a page that imports ``/_fastrapi/hub.js``.
 
 ``fastrapi run tests.browser.hub_app:app [--workers 2]``
@@ -11,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Final
 
-from fastrapi import FastrAPI, HTMLResponse, Hub, WebSocket
+from fastrapi import Depends, FastrAPI, HTMLResponse, HTTPException, Hub, WebSocket
 from fastrapi.hub import RedisBackend
 
 if TYPE_CHECKING:
@@ -50,7 +51,18 @@ async def pid(connection: HubConnection, params: Any) -> int:
     return os.getpid()
 
 
-app.hub_route("/realtime", can_subscribe=can_subscribe, can_publish=can_publish, rpc={"pid": pid})
+def not_mallory(user: str = "") -> None:
+    if user == "mallory":
+        raise HTTPException(401, "not you, mallory")
+
+
+app.hub_route(
+    "/realtime",
+    can_subscribe=can_subscribe,
+    can_publish=can_publish,
+    rpc={"pid": pid},
+    dependencies=[Depends(not_mallory)],
+)
 
 
 @app.websocket("/silent")

@@ -231,8 +231,9 @@ async def test_a_worker_killed_mid_stream_on_redis_loses_and_repeats_nothing(
 
 
 async def test_a_memory_hub_restarted_is_a_gap_and_the_page_is_told(tmp_path: Path) -> None:
-    """Refusals are error replies on a connection that stays up; offline and online, and a
-    reload, recover from the last position; then the process is killed and started again on
+    """Refusals are error replies on a connection that stays up (a refused handshake is a
+    4401 that stops its client); offline and online, and a reload, recover from the last
+    position; then the process is killed and started again on
     its port: its memory Hub is new, so the page hears ``recovered: false`` and goes on."""
     with trio.fail_after(90):
         async with fastrapi_run("--shutdown-timeout", "1", app=APP) as (process, out):
@@ -258,6 +259,19 @@ async def test_a_memory_hub_restarted_is_a_gap_and_the_page_is_told(tmp_path: Pa
                 await page.wait("log.got.length === 1")
                 log = await page.log()
                 assert (log["states"], log["closes"]) == (["connected"], [])
+                # a handshake refused (401): closed with 4401, and that client stops
+                stopped = await page.js(
+                    """new Promise((resolve) => {
+                      const refused = new hubjs.HubClient("/realtime?user=mallory");
+                      refused.addEventListener("close", (e) =>
+                        resolve([e.detail, refused.stopCode, refused.state]));
+                    })"""
+                )
+                assert stopped == [
+                    {"code": 4401, "reason": "not you, mallory", "reconnect": False},
+                    4401,
+                    "disconnected",
+                ]
 
                 # offline: closed at once; a publish waits; online: reconnected, recovered
                 await page.offline(True)
