@@ -21,9 +21,14 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 import trio
 
-from .exception_handlers import http_exception_response, validation_error_response
+from .exception_handlers import (
+    http_exception_response,
+    hub_unavailable_response,
+    validation_error_response,
+)
 from .exceptions import (
     HTTPException,
+    HubUnavailable,
     RequestValidationError,
     WebSocketDisconnect,
     WebSocketException,
@@ -182,7 +187,8 @@ async def http_response(
     limiter: trio.CapacityLimiter,
 ) -> Response:
     """The answer to what an HTTP route (or its dependency) raised: its handler's response, or
-    the built-in one for an ``HTTPException`` or ``RequestValidationError``.
+    the built-in one for an ``HTTPException``, ``RequestValidationError`` or
+    ``HubUnavailable`` (503 with ``Retry-After``).
 
     Raises:
         Exception: ``exc``, when nothing answers it (the server-error path takes it), or what
@@ -195,6 +201,8 @@ async def http_response(
         return http_exception_response(exc)
     if isinstance(exc, RequestValidationError):
         return validation_error_response(exc.errors(), 422)
+    if isinstance(exc, HubUnavailable):
+        return hub_unavailable_response(exc)
     raise exc
 
 

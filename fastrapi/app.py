@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import sys
@@ -29,9 +30,14 @@ from ._params import Inputs
 from ._pump import PumpOptions, WebSocketOptions, check_websocket_options, run_session
 from .background import added_tasks, run_background
 from .datastructures import Address, Headers
-from .exception_handlers import http_exception_response, validation_error_response
+from .exception_handlers import (
+    http_exception_response,
+    hub_unavailable_response,
+    validation_error_response,
+)
 from .exceptions import (
     HTTPException,
+    HubUnavailable,
     ListenError,
     RequestValidationError,
     RouteDefinitionError,
@@ -1285,6 +1291,9 @@ class FastrAPI:
                 range, or not one the chosen server has.
             ListenError: inside Trio, ``host``:``port`` cannot be listened on. Outside Trio the
                 error's one line is printed and the process exits with status 1.
+            HubUnavailable: the app's Hub could not reach Redis at startup (see
+                :class:`~fastrapi.hub.RedisBackend`'s ``startup_timeout``); outside Trio, as
+                ``ListenError``.
         """
         from .server import check_options, configure_logging, serve
 
@@ -1299,7 +1308,7 @@ class FastrAPI:
                 run_workers(self, host, port, options, options["workers"])
             else:
                 trio.run(partial(serve, self, host, port, options, task_status=task_status))
-        except ListenError as exc:
+        except (ListenError, HubUnavailable) as exc:  # HubUnavailable: Redis away at startup
             print(f"fastrapi: {exc}", file=sys.stderr)  # as the command's other mistakes
             raise SystemExit(1) from None
         return None
@@ -1379,7 +1388,15 @@ def _moved(request: Request, path: str) -> str:
 
 async def _refused_by_default(connection: Connection, ws: WebSocket, exc: Exception) -> bool:
     """A handler (or its dependency) that raised ``HTTPException`` or an invalid handshake value
-    before ``accept()`` refuses the handshake with it; after, it is an error like any other."""
+    before ``accept()`` refuses the handshake with it; after, it is an error like any other.
+    ``HubUnavailable`` refuses with 503 before ``accept()``, and after it closes with 1013 (try
+    again later): the Hub's outage is logged once by the Hub, not once per connection."""
+    if isinstance(exc, HubUnavailable):
+        if ws.application_state is WebSocketState.CONNECTED:
+            with contextlib.suppress(WebSocketDisconnect):
+                await ws.close(CloseCode.TRY_AGAIN_LATER, "hub unavailable")
+            return True
+        return await _refuse_with(connection, ws.scope, hub_unavailable_response(exc), str(exc))
     if isinstance(exc, HTTPException):
         response = http_exception_response(exc)
         why = str(exc.detail)

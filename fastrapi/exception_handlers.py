@@ -11,6 +11,7 @@ log and then answer as fastrapi would, await these from it::
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from .encoders import jsonable_encoder
@@ -19,7 +20,12 @@ from .websocket import WebSocketState
 
 if TYPE_CHECKING:
     from ._connection import HTTPConnection
-    from .exceptions import HTTPException, RequestValidationError, WebSocketRequestValidationError
+    from .exceptions import (
+        HTTPException,
+        HubUnavailable,
+        RequestValidationError,
+        WebSocketRequestValidationError,
+    )
     from .websocket import WebSocket
 
 __all__ = [
@@ -61,6 +67,13 @@ def http_exception_response(exc: HTTPException) -> Response:
     if status < 200 or status in (204, 205, 304):
         return Response(status_code=status, headers=exc.headers)
     return JSONResponse({"detail": exc.detail}, status, headers=exc.headers)
+
+
+def hub_unavailable_response(exc: HubUnavailable) -> JSONResponse:
+    """The default answer to a :class:`~fastrapi.HubUnavailable` out of a route: ``503`` with
+    ``{"detail": ...}`` and ``Retry-After`` (its ``retry_after``, in whole seconds, at least 1)."""
+    retry_after = str(max(1, math.ceil(exc.retry_after)))
+    return JSONResponse({"detail": str(exc)}, 503, headers={"retry-after": retry_after})
 
 
 def validation_error_response(errors: object, status: int) -> JSONResponse:

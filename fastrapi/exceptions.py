@@ -21,6 +21,7 @@ The hierarchy::
     ├── MessageTypeError(TypeError)          receive_text() got bytes, receive_bytes() text
     ├── HTTPException                        .status_code, .detail, .headers: a response
     ├── HistoryGap(LookupError)              hub.join(since=...): what came after it is gone
+    ├── HubUnavailable(ConnectionError)      the Hub's Redis is away: 503 / close 1013
     ├── SlowConsumerError                    a hub.subscribe() consumer fell behind its budget
     ├── HubReplyError                        fastrapi.client: an error reply from the server;
     │                                        .code (HTTP-like), .message
@@ -315,11 +316,22 @@ class HistoryGap(FastrapiError, LookupError):
 
 
 class HubUnavailable(FastrapiError, ConnectionError):
-    """The Hub's backend (Redis) did not answer within its timeout, or is not running: the
-    message was not published (to anyone), the member not joined.
+    """The Hub's backend (Redis) did not answer within its timeout, is away, or is not
+    running: the message was not published (to anyone), the member not joined.
 
-    Local delivery goes on meanwhile for what other calls published; retry later.
+    Local delivery goes on meanwhile for what other calls published; retry later. Raised out
+    of a route, it is answered by default: an HTTP request gets ``503`` with ``Retry-After``
+    (``retry_after``, rounded up), a WebSocket is closed with ``1013`` (try again later), or
+    its handshake refused with that 503 if it was not accepted yet (see :doc:`/rooms`).
+
+    Attributes:
+        retry_after: Seconds after which trying again may succeed (the backend's reconnection
+            backoff).
     """
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class HubReplyError(FastrapiError):

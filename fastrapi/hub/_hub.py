@@ -73,6 +73,25 @@ class HubStatistics:
     """Subscribers closed by the ``close`` policy."""
     peak_pending: int
     """The most messages one subscriber had pending at once."""
+    dropped_oldest: int = 0
+    """Of ``dropped``, those of subscribers under ``drop_oldest``."""
+    dropped_newest: int = 0
+    """Of ``dropped``, those of subscribers under ``drop_newest``."""
+    pending: int = 0
+    """Messages handed to local subscribers and not written (or taken) yet, now."""
+    pending_bytes: int = 0
+    """Their bytes."""
+    redis_available: bool = True
+    """Whether Redis answered the last call (always true on memory)."""
+    redis_outages: int = 0
+    """Times Redis went away while this process ran (0 on memory)."""
+    redis_reconnects: int = 0
+    """Times it came back."""
+    redis_outage_seconds: float = 0.0
+    """Seconds it was away, the current outage included."""
+    redis_dropped: int = 0
+    """Messages from other processes dropped because this one did not keep up (the
+    :class:`RedisBackend`'s ``buffer`` was full)."""
 
 
 @final
@@ -193,6 +212,7 @@ class Hub:
         self._published = 0
         self._delivered = 0
         self._dropped = 0
+        self._dropped_oldest = 0
         self._evicted = 0
         self._peak_pending = 0
 
@@ -476,7 +496,7 @@ class Hub:
                 try:
                     await self.publish(topic, notice)
                 except HubUnavailable as exc:  # the leave goes on; members() no longer lists it
-                    logger.warning("hub: the leave from %r was not announced: %s", topic, exc)
+                    logger.info("hub: the leave from %r was not announced: %s", topic, exc)
             if topic not in self._topics and topic in self._subscribed:
                 self._subscribed.discard(topic)
                 await self._backend.unsubscribe(topic)
@@ -496,14 +516,30 @@ class Hub:
     def statistics(self) -> HubStatistics:
         """Counts since the Hub was made (in a forked worker: since it started serving
         there), and the state now."""
+        members = pending = pending_bytes = 0
+        for local in self._topics.values():
+            members += len(local.subscribers)
+            for subscriber in local.subscribers.values():
+                pending += subscriber.pending
+                pending_bytes += subscriber.pending_bytes
+        redis = self._backend if isinstance(self._backend, RedisBackend) else None
         return HubStatistics(
             topics=len(self._topics),
-            members=sum(len(local.subscribers) for local in self._topics.values()),
+            members=members,
             published=self._published,
             delivered=self._delivered,
             dropped=self._dropped,
             evicted=self._evicted,
             peak_pending=self._peak_pending,
+            dropped_oldest=self._dropped_oldest,
+            dropped_newest=self._dropped - self._dropped_oldest,
+            pending=pending,
+            pending_bytes=pending_bytes,
+            redis_available=redis.available if redis else True,
+            redis_outages=redis.outages if redis else 0,
+            redis_reconnects=redis.reconnects if redis else 0,
+            redis_outage_seconds=redis.outage_seconds if redis else 0.0,
+            redis_dropped=redis.dropped if redis else 0,
         )
 
 

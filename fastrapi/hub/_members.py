@@ -133,6 +133,8 @@ class _Subscriber:
     def _count_drop(self, limit: str) -> None:
         self.dropped += 1
         self._hub._dropped += 1
+        if self._budget.policy == "drop_oldest":
+            self._hub._dropped_oldest += 1
         if not self._warned:  # once per subscriber; the count is in statistics()
             self._warned = True
             logger.warning(

@@ -38,6 +38,12 @@ join notice is published again: the members who were there still know.
 Every Redis call is bounded (``timeout``); one that fails raises :class:`HubUnavailable`. The
 pub/sub connection is coredis's: it reconnects with a backoff capped at ``max_backoff`` seconds
 and resubscribes.
+
+Outages: the first failed call (or pub/sub connection) starts one: one warning, a count, and
+from then on calls fail at once, but for one attempt each ``max_backoff`` seconds (the
+presence refresher makes one at least every ``presence_ttl / 3``); the first call that
+succeeds, or the pub/sub reconnecting, ends it: one warning, and its length counted. At
+startup ``running`` pings Redis for up to ``startup_timeout`` seconds first.
 """
 
 from __future__ import annotations
@@ -217,7 +223,19 @@ class RedisBackend:
         timeout: Seconds any one Redis call may take before :class:`HubUnavailable`.
         buffer: Messages from other processes waiting for this one's Hub; more are dropped
             (counted in :attr:`dropped`, and logged).
-        max_backoff: The longest wait, in seconds, between reconnection attempts.
+        max_backoff: The longest wait, in seconds, between reconnection attempts; while Redis
+            is away, calls fail at once (:class:`HubUnavailable`, ``retry_after`` this) but
+            for one attempt every ``max_backoff`` seconds.
+        startup_timeout: Seconds :meth:`running` waits for Redis to answer at startup (0: one
+            attempt, bounded by ``timeout``).
+        start_degraded: What happens when it does not: ``False`` (the default), ``running``
+            raises :class:`HubUnavailable` (the server prints one line, ``fastrapi: ...``, and
+            exits with status 1); ``True``, it starts anyway, the Hub answering
+            :class:`HubUnavailable` until Redis is there.
+
+    While Redis is away the backend logs one warning when it goes and one when it is back, and
+    counts both (:attr:`outages`, :attr:`reconnects`, :attr:`outage_seconds`; in
+    ``hub.statistics()`` and the app's metrics); coredis's own retry lines are INFO.
 
     Raises:
         ValueError: ``url`` is not a Redis URL, or an option is out of range.
@@ -231,12 +249,18 @@ class RedisBackend:
         timeout: float = 2.0,
         buffer: int = 4096,
         max_backoff: float = 2.0,
+        startup_timeout: float = 10.0,
+        start_degraded: bool = False,
     ) -> None:
         if not isinstance(url, str) or not url.startswith(URL_SCHEMES):
             raise ValueError(f"a Redis URL starts with redis://, rediss:// or unix://, not {url!r}")
         for name, value in (("presence_ttl", presence_ttl), ("timeout", timeout)):
             if not value > 0:
                 raise ValueError(f"{name} must be a positive number of seconds, not {value}")
+        if not max_backoff > 0:
+            raise ValueError(f"max_backoff must be a positive number of seconds, not {max_backoff}")
+        if not startup_timeout >= 0:
+            raise ValueError(f"startup_timeout must be 0 or more seconds, not {startup_timeout}")
         if buffer < 1:
             raise ValueError(f"buffer must be 1 or more, not {buffer}")
         self._coredis = _coredis()
@@ -245,9 +269,20 @@ class RedisBackend:
         self.presence_ttl = presence_ttl
         self.timeout = timeout
         self.max_backoff = max_backoff
+        self.startup_timeout = startup_timeout
+        self.start_degraded = start_degraded
         self.dropped = 0
         """Messages from other processes dropped because the buffer was full."""
         self._malformed = 0  # messages on our channels that no Hub published
+        self.outages = 0
+        """Times Redis went away while this process ran (one warning each)."""
+        self.reconnects = 0
+        """Times it came back (one warning each)."""
+        self._where = url.split("@")[-1]  # no password in a log line
+        self._lost_at: float | None = None  # when Redis went away (trio's clock), while it is
+        self._lost_why = ""
+        self._retry_at = 0.0  # while away: calls fail at once until then, then one tries
+        self._outage_seconds = 0.0  # of the outages that ended
         self._buffer = buffer
         self._origin = ""  # this process's id on Redis, made by running(): see there
         self._alive = f"{PREFIX}process:"
@@ -266,6 +301,17 @@ class RedisBackend:
     def __repr__(self) -> str:
         return f"<RedisBackend {self._origin or '(not running)'} {self.url.split('@')[-1]}>"
 
+    @property
+    def available(self) -> bool:
+        """Whether Redis answered the last call (``False`` from a failure to the next answer)."""
+        return self._lost_at is None
+
+    @property
+    def outage_seconds(self) -> float:
+        """Seconds Redis was away while this process ran, the current outage included."""
+        current = 0.0 if self._lost_at is None else trio.current_time() - self._lost_at
+        return self._outage_seconds + current
+
     def connect(self, deliver: Callable[[Published], None]) -> None:
         if self._deliver is not None:
             raise RuntimeError("this backend serves a Hub already: give each Hub its own")
@@ -281,12 +327,20 @@ class RedisBackend:
         by it, its members' presence lives by it), made here in the process that serves, never
         inherited from the process that made the backend (a supervisor that forks workers).
 
+        It first waits up to ``startup_timeout`` for Redis to answer (see the class).
+
         Raises:
             RuntimeError: the backend is running already.
+            HubUnavailable: Redis did not answer within ``startup_timeout`` (and
+                ``start_degraded`` is false).
         """
         if self._client is not None:
             raise RuntimeError("this Redis backend is running already: give each Hub its own")
+        coredis_logger = logging.getLogger("coredis")
+        if coredis_logger.level == logging.NOTSET:  # its retry lines, one per attempt: INFO
+            coredis_logger.setLevel(logging.WARNING)
         self._origin = secrets.token_hex(6)
+        self._lost_at, self.outages, self.reconnects, self._outage_seconds = None, 0, 0, 0.0
         self._topics, self._gone, self._present, self._last = set(), set(), {}, {}
         client: coredis.Redis[bytes] = self._coredis.Redis.from_url(
             _checking_host_name(self.url), connect_timeout=self.timeout, stream_timeout=self.timeout
@@ -302,18 +356,75 @@ class RedisBackend:
         send, receive = trio.open_memory_channel[tuple[bytes, bytes]](self._buffer)
         self._up = trio.Event()
         async with client:
-            self._client = client
+            why = await self._wait_for_redis(client)
+            if why is None or self.start_degraded:
+                if why is not None:
+                    self._lost(why)
+                self._client = client
+                try:
+                    async with trio.open_nursery() as nursery:
+                        nursery.start_soon(self._listen, client, retry, send)
+                        nursery.start_soon(self._hand_over, receive)
+                        nursery.start_soon(self._refresh)
+                        try:
+                            yield
+                        finally:
+                            nursery.cancel_scope.cancel()
+                finally:  # once its tasks are gone: none of them finds it not running
+                    self._client = self._pubsub = None
+                return
+        # raised here, bare, out of the client's own nursery
+        raise HubUnavailable(
+            f"Redis at {self._where} did not answer within {self.startup_timeout}s ({why});"
+            " to start without it: RedisBackend(start_degraded=True)",
+            retry_after=self.max_backoff,
+        )
+
+    async def _wait_for_redis(self, client: coredis.Redis[bytes]) -> str | None:
+        """Ping Redis until it answers, for ``startup_timeout`` seconds (at least once, each
+        attempt bounded by ``timeout``); ``None`` once it did, else why it did not (the last
+        failure)."""
+        deadline = trio.current_time() + self.startup_timeout
+        backoff = 0.05
+        why = f"no answer within {self.timeout}s"
+        while True:
             try:
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._listen, client, retry, send)
-                    nursery.start_soon(self._hand_over, receive)
-                    nursery.start_soon(self._refresh)
-                    try:
-                        yield
-                    finally:
-                        nursery.cancel_scope.cancel()
-            finally:  # once its tasks are gone: none of them finds it not running
-                self._client = self._pubsub = None
+                with trio.move_on_after(self.timeout):
+                    await client.ping()
+                    return None
+            except self._errors as exc:
+                why = _reason(exc)
+            left = deadline - trio.current_time()
+            if left <= 0:
+                return why
+            await trio.sleep(min(backoff, left))
+            backoff = min(backoff * 2, self.max_backoff)
+
+    def _lost(self, why: str) -> HubUnavailable:
+        """Redis did not answer (``why``): the first failure starts an outage (a warning, a
+        count), and calls fail at once until the next attempt is due."""
+        now = trio.current_time()
+        self._retry_at = now + self.max_backoff
+        self._lost_why = why
+        if self._lost_at is None:
+            self._lost_at = now
+            self.outages += 1
+            logger.warning(
+                "Redis hub: Redis at %s is unavailable (%s); the Hub answers HubUnavailable"
+                " until it is back",
+                self._where,
+                why,
+            )
+        return HubUnavailable(f"Redis {why}", retry_after=self.max_backoff)
+
+    def _back(self) -> None:
+        """Redis answered again: the outage is over (a warning, and its length counted)."""
+        lost_at, self._lost_at = self._lost_at, None
+        if lost_at is not None:
+            seconds = trio.current_time() - lost_at
+            self._outage_seconds += seconds
+            self.reconnects += 1
+            logger.warning("Redis hub: Redis at %s is back after %.1fs", self._where, seconds)
 
     async def _listen(
         self, client: coredis.Redis[bytes], retry: Any, send: trio.MemorySendChannel[Any]
@@ -330,9 +441,12 @@ class RedisBackend:
                             await ps.subscribe(*map(self._channel, self._topics))
                     self._pubsub, backoff = ps, 0.05
                     self._up.set()
+                    self._back()
                     await self._read(ps, send)
-            except (trio.TooSlowError, *self._errors, TimeoutError) as exc:
-                logger.warning("Redis hub: pub/sub connection failed (%s); retrying", exc)
+            except trio.TooSlowError:
+                self._lost(f"did not subscribe within {self.timeout}s")
+            except (*self._errors, TimeoutError) as exc:
+                self._lost(f"could not keep the pub/sub connection: {_reason(exc)}")
             self._pubsub = None
             if self._up.is_set():
                 self._up = trio.Event()
@@ -405,8 +519,8 @@ class RedisBackend:
                     if not await self._call("refresh presence", renew):
                         restore = partial(self._restore, topic=topic, local=local, ttl=ttl)
                         await self._call("put members back", restore)
-            except HubUnavailable as exc:
-                logger.warning("Redis hub: cannot refresh presence: %s", exc)
+            except HubUnavailable as exc:  # the outage is logged once, by _lost
+                logger.debug("Redis hub: cannot refresh presence: %s", exc)
             await trio.sleep(self.presence_ttl / 3)
 
     async def _remove(self, topic: str, key: str, client: coredis.Redis[bytes]) -> None:
@@ -460,13 +574,21 @@ class RedisBackend:
     async def _call(self, what: str, call: Callable[[coredis.Redis[bytes]], Any]) -> Any:
         """``await call(client)``, bounded; :class:`HubUnavailable` when Redis does not answer."""
         client = self._connected()
+        if self._lost_at is not None and trio.current_time() < self._retry_at:
+            raise HubUnavailable(
+                f"Redis could not {what}: it is unavailable ({self._lost_why})",
+                retry_after=self.max_backoff,
+            )
         try:
             with trio.fail_after(self.timeout):
-                return await call(client)
+                result = await call(client)
         except trio.TooSlowError:
-            raise HubUnavailable(f"Redis did not {what} within {self.timeout}s") from None
+            raise self._lost(f"did not {what} within {self.timeout}s") from None
         except self._errors as exc:
-            raise HubUnavailable(f"Redis could not {what}: {_reason(exc)}") from exc
+            raise self._lost(f"could not {what}: {_reason(exc)}") from exc
+        if self._lost_at is not None:
+            self._back()
+        return result
 
     # -- the Backend interface -----------------------------------------------------------------
 
@@ -485,11 +607,19 @@ class RedisBackend:
     async def subscribe(self, topic: str) -> None:
         self._connected()
         self._topics.add(topic)  # subscribed again with the others after a reconnection
+        if not self._up.is_set() and self._lost_at is not None:  # away: say so at once
+            raise HubUnavailable(
+                f"Redis pub/sub is not connected: Redis is unavailable ({self._lost_why})",
+                retry_after=self.max_backoff,
+            )
         with trio.move_on_after(self.timeout):
             await self._up.wait()
         pubsub = self._pubsub
         if pubsub is None:
-            raise HubUnavailable(f"Redis pub/sub is not connected (waited {self.timeout}s)")
+            raise HubUnavailable(
+                f"Redis pub/sub is not connected (waited {self.timeout}s)",
+                retry_after=self.max_backoff,
+            )
         await self._call("subscribe", lambda _: pubsub.subscribe(self._channel(topic)))
 
     async def unsubscribe(self, topic: str) -> None:

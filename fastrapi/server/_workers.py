@@ -14,6 +14,8 @@ writes to (``signal.set_wakeup_fd``; SIGCHLD included), and reaps exited workers
 quick death (``RESTART_DELAY`` up to ``MAX_RESTART_DELAY``; a worker that served for
 ``STABLE_AFTER`` seconds starts the count again). If a worker of the first generation dies
 before it accepted, the app cannot start: every worker is stopped and the supervisor exits 1.
+A worker whose Hub cannot reach Redis at startup writes the reason to its pipe instead of a
+traceback, and the supervisor prints it once, as ``fastrapi: ...``, before it exits 1.
 
 SIGINT or SIGTERM to the supervisor sends SIGTERM to every worker, each of which shuts down
 gracefully (every WebSocket gets 1001, handlers get ``shutdown_timeout``); a worker still
@@ -42,6 +44,7 @@ from typing import TYPE_CHECKING, Final
 
 import trio
 
+from ..exceptions import HubUnavailable
 from ._serve import listen_error
 
 if TYPE_CHECKING:
@@ -149,6 +152,7 @@ class _Supervisor:
         self.workers = [_Worker(n) for n in range(1, count + 1)]
         self.stopping = False
         self.failed = False
+        self.failure: str | None = None  # why the first worker could not start, if it said
         self.ever_ready = False
         self.signalled: int | None = None
         # the supervisor alone holds the write end: when it dies, even by SIGKILL, every
@@ -185,6 +189,8 @@ class _Supervisor:
             os.close(self.lifeline_r)
             os.close(self.lifeline_w)
         if self.failed:
+            if self.failure is not None:
+                print(f"fastrapi: {self.failure}", file=sys.stderr)
             raise SystemExit(1)
         logger.info("every worker has stopped")
 
@@ -239,7 +245,10 @@ class _Supervisor:
                 continue
             readable, _, _ = select.select([worker.ready_fd], [], [], 0)
             if readable:
-                worker.ready = os.read(worker.ready_fd, 1) == b"r"  # b"": it died first
+                said = os.read(worker.ready_fd, 4096)  # b"": it died first
+                worker.ready = said == b"r"
+                if said[:1] == b"f" and self.failure is None:  # it could not start: why
+                    self.failure = said[1:].decode(errors="replace")
                 os.close(worker.ready_fd)
                 worker.ready_fd = -1
                 if worker.ready:
@@ -271,9 +280,10 @@ class _Supervisor:
             return
         how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with {code}"
         if not worker.ready and not self.ever_ready:
-            logger.error(
-                "worker %d (pid %d) %s before it served: stopping", worker.number, pid, how
-            )
+            if self.failure is None:  # else the supervisor prints why, once, at its end
+                logger.error(
+                    "worker %d (pid %d) %s before it served: stopping", worker.number, pid, how
+                )
             self.failed = True
             self._stop()
             return
@@ -301,8 +311,13 @@ class _Supervisor:
                     signal.signal(signum, signal.SIG_DFL)
                 self._serve(ready_w)
                 code = 0
-            except BaseException:
-                logger.exception("worker %d failed", worker.number)
+            except BaseException as exc:
+                unavailable = _hub_unavailable(exc)
+                if unavailable is None:
+                    logger.exception("worker %d failed", worker.number)
+                else:  # Redis is away at startup: one line from the supervisor, no traceback
+                    with contextlib.suppress(OSError):
+                        os.write(ready_w, b"f" + str(unavailable).encode())
             finally:
                 logging.shutdown()
                 sys.stdout.flush()
@@ -329,11 +344,14 @@ async def _serve_worker(
     from . import serve
 
     stop = trio.Event()
+    serving = False
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
 
         async def watch() -> None:
             async for _ in signals:
                 stop.set()
+                if not serving:  # still starting (waiting for Redis, say): stop that too
+                    outer.cancel_scope.cancel()
 
         async with trio.open_nursery() as outer:
             outer.start_soon(watch)
@@ -342,6 +360,7 @@ async def _serve_worker(
                 # the supervisor said "serving on" once, with the worker count
                 options = {**options, "shutdown_trigger": stop.wait}
                 await inner.start(partial(serve, app, host, port, options, announce=False))
+                serving = True
                 os.write(ready_w, b"r")
                 os.close(ready_w)
             outer.cancel_scope.cancel()
@@ -351,6 +370,14 @@ async def _watch_supervisor(lifeline_r: int, stop: trio.Event) -> None:
     await trio.lowlevel.wait_readable(lifeline_r)  # only its end ever makes it readable
     logger.warning("the supervisor is gone: shutting down")
     stop.set()
+
+
+def _hub_unavailable(exc: BaseException) -> HubUnavailable | None:
+    """The :class:`HubUnavailable` that ``exc`` is, or is alone in (through the worker's
+    nurseries), if any."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc if isinstance(exc, HubUnavailable) else None
 
 
 def _ids(worker: _Worker) -> tuple[int, int]:

@@ -14,6 +14,7 @@ from fastrapi import (
     Depends,
     FastrAPI,
     HTTPException,
+    HubUnavailable,
     JSONResponse,
     PlainTextResponse,
     Request,
@@ -820,3 +821,60 @@ def test_depends_scope_is_function_or_request() -> None:
     assert Depends().scope is None
     with pytest.raises(ValueError, match="'function' or 'request', not 'app'"):
         Depends(scope="app")  # type: ignore[arg-type]
+
+
+def hub_down_app() -> FastrAPI:
+    """Routes that raise what a Hub raises while its Redis is away."""
+    app = FastrAPI()
+
+    @app.post("/publish")
+    async def publish() -> None:
+        raise HubUnavailable("Redis could not publish: it is away", retry_after=2.5)
+
+    @app.websocket("/ws")
+    async def room(ws: WebSocket, when: str = "after") -> None:
+        if when == "after":
+            await ws.accept()
+            await ws.send_text("accepted")
+        raise HubUnavailable("Redis could not subscribe: it is away")
+
+    return app
+
+
+async def test_a_hub_unavailable_http_route_answers_503_with_retry_after(
+    http: HTTP, caplog: pytest.LogCaptureFixture
+) -> None:
+    with trio.fail_after(5):
+        response = await http(hub_down_app(), "POST", "/publish")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "3"  # whole seconds, rounded up
+    assert response.json() == {"detail": "Redis could not publish: it is away"}
+    assert "Traceback" not in caplog.text  # the Hub logs the outage, once
+
+
+async def test_a_hub_unavailable_websocket_closes_with_1013_or_refuses_with_503(
+    connect: Connect, caplog: pytest.LogCaptureFixture
+) -> None:
+    with trio.fail_after(5):
+        async with connect(hub_down_app(), "/ws") as client:
+            assert await client.receive_text() == "accepted"
+            closed = await client.wait_closed()
+        assert (closed.code, closed.reason) == (1013, "hub unavailable")
+        with pytest.raises(HandshakeRejected) as caught:
+            async with connect(hub_down_app(), "/ws?when=before"):
+                pytest.fail("refused")  # pragma: no cover
+    assert caught.value.status_code == 503
+    assert caught.value.headers["retry-after"] == "1"
+    assert "Traceback" not in caplog.text
+
+
+async def test_an_exception_handler_of_hub_unavailable_replaces_the_503(http: HTTP) -> None:
+    app = hub_down_app()
+
+    @app.exception_handler(HubUnavailable)
+    async def busy(request: Request, exc: HubUnavailable) -> Response:
+        return PlainTextResponse(f"busy, retry in {exc.retry_after}s", 429)
+
+    with trio.fail_after(5):
+        response = await http(app, "POST", "/publish")
+    assert (response.status_code, response.text) == (429, "busy, retry in 2.5s")

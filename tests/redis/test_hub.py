@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 import coredis
@@ -198,7 +199,7 @@ async def test_delivery_resumes_after_redis_restarts(redis_server: RedisServer) 
 async def test_publish_while_redis_is_unreachable_fails_within_its_bound(
     redis_server: RedisServer,
 ) -> None:
-    backend = RedisBackend(redis_server.url, timeout=0.5)
+    backend = RedisBackend(redis_server.url, timeout=0.5, startup_timeout=0, start_degraded=True)
     hub = Hub(backend=backend)
     redis_server.stop()
     with trio.fail_after(10):
@@ -255,23 +256,30 @@ async def test_two_hubs_exchange_a_message_over_tls(tmp_path: Path) -> None:
 
 async def test_a_hub_that_does_not_trust_the_ca_says_so_within_its_bound(tmp_path: Path) -> None:
     with RedisServer(redis_executable(), tmp_path, ca=trustme.CA()) as server:
-        backend = RedisBackend(f"rediss://127.0.0.1:{server.port}/0")  # the system's CAs only
+        url = f"rediss://127.0.0.1:{server.port}/0"  # the system's CAs only
+        backend = RedisBackend(url, startup_timeout=0)
         hub = Hub(backend=backend)
         with trio.fail_after(backend.timeout + 2):  # each call is bounded by timeout
-            async with hub.running():
+            with pytest.raises(HubUnavailable, match="certificate verify failed"):
+                async with hub.running():
+                    pytest.fail("started with a server it cannot verify")
+        degraded = Hub(backend=RedisBackend(url, startup_timeout=0, start_degraded=True))
+        with trio.fail_after(backend.timeout * 2 + 2):
+            async with degraded.running():
                 with pytest.raises(HubUnavailable, match="certificate verify failed"):
-                    await hub.publish("t", "to an unverified server")
+                    await degraded.publish("t", "to an unverified server")
 
 
 async def test_rediss_checks_the_host_name_unless_the_url_says_not_to(tmp_path: Path) -> None:
     ca = trustme.CA()
     with RedisServer(redis_executable(), tmp_path, ca=ca, tls_host="example.org") as server:
-        backend = RedisBackend(server.url)  # a trusted certificate, but for another name
+        # a trusted certificate, but for another name
+        backend = RedisBackend(server.url, startup_timeout=0)
         checked = Hub(backend=backend)
         with trio.fail_after(backend.timeout + 2):  # each call is bounded by timeout
-            async with checked.running():
-                with pytest.raises(HubUnavailable, match="mismatch"):
-                    await checked.publish("t", "to a server named otherwise")
+            with pytest.raises(HubUnavailable, match="mismatch"):
+                async with checked.running():
+                    pytest.fail("started with a server named otherwise")
         unchecked = Hub(f"{server.url}&ssl_check_hostname=false")
         # no verification at all: no name to check either (coredis refuses the two together)
         unverified = Hub(f"rediss://127.0.0.1:{server.port}/0?ssl_cert_reqs=none")
@@ -319,6 +327,10 @@ def test_redis_options_are_checked() -> None:
         RedisBackend("redis://localhost", presence_ttl=0)
     with pytest.raises(ValueError, match="buffer must be"):
         RedisBackend("unix:///nowhere", buffer=0)
+    with pytest.raises(ValueError, match="max_backoff must be a positive number"):
+        RedisBackend("redis://localhost", max_backoff=0)
+    with pytest.raises(ValueError, match="startup_timeout must be 0 or more"):
+        RedisBackend("redis://localhost", startup_timeout=-1)
     with pytest.raises(trio.WouldBlock, match=r"await hub\.publish"):
         Hub("rediss://localhost").publish_nowait("t", "x")
 
@@ -371,6 +383,7 @@ async def test_a_full_buffer_drops_counts_and_logs(caplog: pytest.LogCaptureFixt
 async def test_a_member_leaves_cleanly_while_redis_is_down(
     redis_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, "fastrapi.hub")
     hub = Hub(backend=RedisBackend(redis_server.url, timeout=0.5), presence_events=True)
     app = FastrAPI(hub=hub)
 
