@@ -11,6 +11,11 @@ Log lines go to the loggers ``fastrapi.websocket`` (one per WebSocket when it en
 Prometheus (``metrics_path``): the metrics are made on first use, so that with several workers
 ``PROMETHEUS_MULTIPROC_DIR`` (set by the supervisor before it starts them) is seen when
 ``prometheus_client`` is first imported; the scrape of one worker then sums every worker's files.
+A WebSocket is counted when it opens (``opened``, and the gauges of open ones, per route and per
+worker) and when it ends (close code, messages). The Hub counts in plain integers (one ``+= 1``
+a message); its figures are copied into the metrics when a scrape asks, and, with workers,
+every ``HUB_SYNC_INTERVAL`` seconds by a system task of each worker, so that a scrape of one
+worker sums every worker's figures of a moment ago.
 """
 
 from __future__ import annotations
@@ -29,11 +34,13 @@ if TYPE_CHECKING:
 
     from ._state import Session
     from ._types import Scope
+    from .hub import Hub, HubStatistics
 
 websocket_logger: Final = logging.getLogger("fastrapi.websocket")
 access_logger: Final = logging.getLogger("fastrapi.access")
 
 MULTIPROCESS_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
+HUB_SYNC_INTERVAL: Final = 1.0  # seconds between a worker's copies of its Hub's figures
 
 
 @final
@@ -55,9 +62,9 @@ class AppStatistics:
         ping_rtt_max: The largest last round trip among the open connections.
         connections_refused: Connections refused past ``max_connections`` (503) so far.
         connections_refused_per_ip: Connections refused past ``max_connections_per_ip`` (429).
-        hub_dropped: Messages the Hub dropped for slow subscribers (filled in by the Hub).
-        hub_evicted: Subscribers the Hub closed for being too slow (filled in by the Hub).
-        hub_pending: Messages waiting in Hub budgets (filled in by the Hub).
+        hub_dropped: Messages the app's Hub dropped for slow subscribers (0 without a Hub).
+        hub_evicted: Subscribers the app's Hub closed for being too slow.
+        hub_pending: Messages waiting in the app's Hub budgets now.
     """
 
     connections_open: Mapping[str, int]
@@ -92,19 +99,44 @@ class Monitor:
         self._codes: Counter[int] = Counter()
         self._refused: Counter[int] = Counter()  # by status: 503, 429
         self._prometheus: _Prometheus | None = None
+        self._syncing: trio.CancelScope | None = None
 
-    def serving(self) -> None:
+    def serving(self, hub: Hub | None = None) -> None:
         """The app starts serving: in a process other than the one that made the monitor (a
-        forked worker), count from zero, what this process does."""
+        forked worker), count from zero, what this process does. With metrics, a Hub and
+        workers, copy the Hub's figures into the metrics every ``HUB_SYNC_INTERVAL`` until
+        :meth:`stopped`."""
         if self._pid != os.getpid():
             self._start()
+        if self.metrics and hub is not None and MULTIPROCESS_ENV in os.environ:
+            self._syncing = trio.CancelScope()
+            trio.lowlevel.spawn_system_task(self._sync, hub, self._syncing)
+
+    def stopped(self) -> None:
+        """The app stopped serving: no more copies of the Hub's figures."""
+        if self._syncing is not None:
+            self._syncing.cancel()
+            self._syncing = None
+
+    async def _sync(self, hub: Hub, scope: trio.CancelScope) -> None:
+        with scope:
+            while True:
+                self.prometheus.hub(hub.statistics())
+                await trio.sleep(HUB_SYNC_INTERVAL)
+
+    def render(self, hub: Hub | None) -> tuple[bytes, str]:
+        """The metrics' exposition text and content type, with ``hub``'s figures of now."""
+        prometheus = self.prometheus
+        if hub is not None:
+            prometheus.hub(hub.statistics())
+        return prometheus.render()
 
     def opened(self, route: str, session: Session) -> None:
         """A session of ``route`` started."""
         self._open.setdefault(route, set()).add(session)
         self._total += 1
         if self.metrics:
-            self.prometheus.open.labels(route).inc()
+            self.prometheus.websocket_opened(route)
 
     def ended(self, route: str, session: Session, scope: Scope, started: float) -> None:
         """A session of ``route`` is over: count it, log its line."""
@@ -169,8 +201,9 @@ class Monitor:
             (trio.current_time() - started) * 1000,
         )
 
-    def statistics(self) -> AppStatistics:
-        """The counts now, open connections included."""
+    def statistics(self, hub: Hub | None = None) -> AppStatistics:
+        """The counts now, open connections included, and ``hub``'s drops, evictions and
+        pending messages."""
         messages_in, messages_out = self._messages_in, self._messages_out
         rtts: list[float] = []
         for sessions in self._open.values():
@@ -189,6 +222,7 @@ class Monitor:
             ping_rtt_max=max(rtts) if rtts else None,
             connections_refused=self._refused[503],
             connections_refused_per_ip=self._refused[429],
+            **_hub_counts(hub),
         )
 
     @property
@@ -197,6 +231,17 @@ class Monitor:
         if self._prometheus is None:
             self._prometheus = _Prometheus()
         return self._prometheus
+
+
+def _hub_counts(hub: Hub | None) -> dict[str, int]:
+    if hub is None:
+        return {}
+    stats = hub.statistics()
+    return {
+        "hub_dropped": stats.dropped,
+        "hub_evicted": stats.evicted,
+        "hub_pending": stats.pending,
+    }
 
 
 def client_of(scope: Scope) -> str:
@@ -226,6 +271,19 @@ class _Prometheus:
             ["route"],
             registry=registry,
             multiprocess_mode="livesum",
+        )
+        self.open_here = prom.Gauge(
+            "fastrapi_worker_websocket_connections",
+            "WebSocket connections in their handler, per worker (the pid label, with workers)",
+            ["route"],
+            registry=registry,
+            multiprocess_mode="liveall",
+        )
+        self.opened = prom.Counter(
+            "fastrapi_websocket_opened",
+            "WebSocket connections routed to a handler (those of a killed worker included)",
+            ["route"],
+            registry=registry,
         )
         self.closed = prom.Counter(
             "fastrapi_websocket_closed",
@@ -258,14 +316,26 @@ class _Prometheus:
             registry=registry,
         )
 
+        self._hub = _HubMetrics(prom, registry)
+
+    def websocket_opened(self, route: str) -> None:
+        self.opened.labels(route).inc()
+        self.open.labels(route).inc()
+        self.open_here.labels(route).inc()
+
     def websocket_ended(self, route: str, session: Session, code: int) -> None:
         self.open.labels(route).dec()
+        self.open_here.labels(route).dec()
         if session.accepted:
             self.closed.labels(route, str(code), session.closed_by or "client").inc()
         self.messages.labels(route, "in").inc(session.messages_in)
         self.messages.labels(route, "out").inc(session.messages_out)
         if session.ping_rtt is not None:
             self.ping_rtt.labels(route).observe(session.ping_rtt)
+
+    def hub(self, stats: HubStatistics) -> None:
+        """Copy the Hub's figures (counted in plain integers) into the metrics."""
+        self._hub.update(stats)
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""
@@ -277,3 +347,84 @@ class _Prometheus:
             registry = prom.CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # prometheus_client leaves it unannotated
         return prom.generate_latest(registry), prom.CONTENT_TYPE_LATEST
+
+
+class _HubMetrics:
+    """The Hub's metrics: gauges set to its figures, counters raised by what its counts grew
+    since the last copy (a count that went down means the Hub started again: all of it)."""
+
+    COUNTERS: Final = (
+        # (metric, help, labels, [(label values, HubStatistics field)])
+        ("published", "Messages published through the Hub", (), [((), "published")]),
+        (
+            "delivered",
+            "Messages handed to a local subscriber (a WebSocket's are in"
+            " fastrapi_websocket_messages_total too)",
+            (),
+            [((), "delivered")],
+        ),
+        (
+            "dropped",
+            "Messages dropped for slow subscribers, by policy",
+            ("policy",),
+            [(("drop_oldest",), "dropped_oldest"), (("drop_newest",), "dropped_newest")],
+        ),
+        (
+            "evicted",
+            "Slow subscribers closed, by policy",
+            ("policy",),
+            [(("close",), "evicted")],
+        ),
+        ("redis_outages", "Times Redis went away", (), [((), "redis_outages")]),
+        ("redis_reconnects", "Times Redis came back", (), [((), "redis_reconnects")]),
+        (
+            "redis_outage_seconds",
+            "Seconds Redis was away (the current outage included)",
+            (),
+            [((), "redis_outage_seconds")],
+        ),
+        (
+            "redis_dropped",
+            "Messages from other processes dropped: this one did not keep up",
+            (),
+            [((), "redis_dropped")],
+        ),
+    )
+    GAUGES: Final = (
+        ("topics", "Topics with a local subscriber", "topics", "livesum"),
+        ("members", "Local subscribers", "members", "livesum"),
+        ("pending", "Messages pending in subscribers' budgets", "pending", "livesum"),
+        ("pending_bytes", "Bytes pending in subscribers' budgets", "pending_bytes", "livesum"),
+        (
+            "redis_available",
+            "1 while Redis answers (the least of the workers')",
+            "redis_available",
+            "livemin",
+        ),
+    )
+
+    def __init__(self, prom: Any, registry: Any) -> None:
+        self._counters = []
+        for name, text, labels, series in self.COUNTERS:
+            counter = prom.Counter(f"fastrapi_hub_{name}", text, labels, registry=registry)
+            for values, field in series:
+                child = counter.labels(*values) if values else counter
+                self._counters.append((child, field))
+        self._gauges = [
+            (
+                prom.Gauge(f"fastrapi_hub_{name}", text, registry=registry, multiprocess_mode=mode),
+                field,
+            )
+            for name, text, field, mode in self.GAUGES
+        ]
+        self._last: dict[str, float] = {}
+
+    def update(self, stats: HubStatistics) -> None:
+        for child, field in self._counters:
+            value = float(getattr(stats, field))
+            last = self._last.get(field, 0.0)
+            if value != last:
+                child.inc(value - last if value > last else value)
+                self._last[field] = value
+        for gauge, field in self._gauges:
+            gauge.set(float(getattr(stats, field)))

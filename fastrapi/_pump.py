@@ -451,6 +451,7 @@ class Connection:
         unit = self.transport.encode_shared(frame, data)
         if unit is None:
             return False
+        self.session.messages_out += 1  # a Hub delivery is a message out, as a send is
         try:
             self._push(unit, False, on_sent)
         except trio.BrokenResourceError as exc:

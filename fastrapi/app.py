@@ -982,7 +982,7 @@ class FastrAPI:
     def statistics(self) -> AppStatistics:
         """What this process served so far: open WebSockets per route, messages, close codes,
         ping round trips (a snapshot; with several workers, each has its own)."""
-        return self.monitor.statistics()
+        return self.monitor.statistics(self.hub)
 
     def openapi(self) -> dict[str, Any]:
         """The app's OpenAPI 3.1 document (served at ``openapi_url``), made on the first call
@@ -1022,7 +1022,7 @@ class FastrAPI:
         return JSONResponse(schema)
 
     async def _metrics(self) -> Response:
-        body, content_type = self.monitor.prometheus.render()
+        body, content_type = self.monitor.render(self.hub)
         return Response(body, headers={"content-type": content_type})
 
     def _enter(self, scope: Scope) -> None:
@@ -1220,8 +1220,8 @@ class FastrAPI:
         # the threads of the process that serves: a limiter inherited from the process that
         # made the app (a supervisor forks its workers) may count threads that are not here
         self.thread_limiter = trio.CapacityLimiter(self.thread_limiter.total_tokens)
-        self.monitor.serving()
         hub = self._current_hub()  # a wrong swap of the Hub fails here, not at a request
+        self.monitor.serving(hub)
         self._started = True
         try:
             async with hub.running() if hub is not None else nullcontext():
@@ -1238,6 +1238,7 @@ class FastrAPI:
                     for hook in self.on_shutdown:
                         await _call_hook(hook)
         finally:
+            self.monitor.stopped()
             self._started = False
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:

@@ -8,7 +8,7 @@ import re
 import pytest
 import trio
 
-from fastrapi import FastrAPI, WebSocket
+from fastrapi import FastrAPI, Hub, SlowConsumerError, WebSocket
 from fastrapi.testing import http_request, open_websocket
 
 
@@ -170,3 +170,95 @@ def test_metrics_without_prometheus_client_says_what_to_install(
     app = echo_app(metrics_path="/metrics")
     with pytest.raises(RuntimeError, match=r"pip install 'fastrapi-trio\[metrics\]'"):
         app.monitor.prometheus  # noqa: B018  # the property makes the metrics
+
+
+def metric(text: str, name: str) -> float:
+    """The value of the sample ``name`` (with its labels, as exposed) in ``text``."""
+    found = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
+    assert found is not None, f"{name} not in {text}"
+    return float(found[1])
+
+
+def hub_app() -> FastrAPI:
+    app = FastrAPI(hub=Hub(), metrics_path="/metrics")
+
+    @app.websocket("/room")
+    async def room(ws: WebSocket, hub: Hub) -> None:
+        await ws.accept()
+        async with hub.join("lobby", ws):
+            await ws.send_text("joined")
+            async for text in ws.iter_text():
+                await hub.publish("lobby", text)
+
+    return app
+
+
+async def test_hub_deliveries_opens_and_the_hub_are_in_the_metrics() -> None:
+    pytest.importorskip("prometheus_client")
+    app = hub_app()
+    assert app.hub is not None
+    route = '{route="/room"}'
+    with trio.fail_after(5):
+        async with app.running():
+            async with open_websocket(app, "/room") as client:
+                assert await client.receive_text() == "joined"
+                for text in ("one", "two", "three"):
+                    await client.send_text(text)
+                    assert await client.receive_text() == text  # a Hub delivery
+                async with (
+                    app.hub.subscribe("lobby", max_pending=1, policy="drop_newest"),
+                    app.hub.subscribe("lobby", max_pending=1, policy="drop_oldest"),
+                    app.hub.subscribe("lobby", max_pending=1) as evicted,
+                ):
+                    for n in range(3):
+                        await app.hub.publish("lobby", n)
+                    with pytest.raises(SlowConsumerError):
+                        async for _ in evicted:
+                            pass
+                    for n in range(3):  # the WebSocket's deliveries
+                        assert await client.receive_text() == str(n)
+                    during = (await http_request(app, "GET", "/metrics")).text
+                    stats = app.statistics()
+            after = (await http_request(app, "GET", "/metrics")).text
+    # while the connection was open: seen as it opened, per route and per worker
+    assert metric(during, f"fastrapi_websocket_opened_total{route}") == 1
+    assert metric(during, f"fastrapi_websocket_connections{route}") == 1
+    assert metric(during, f"fastrapi_worker_websocket_connections{route}") == 1
+    assert metric(during, "fastrapi_hub_topics") == 1
+    assert metric(during, "fastrapi_hub_members") == 3  # the evicted one is out
+    assert metric(during, "fastrapi_hub_pending") == 2  # the two drop subscriptions' one each
+    assert metric(during, "fastrapi_hub_pending_bytes") == 2
+    assert metric(during, "fastrapi_hub_redis_available") == 1  # memory: always
+    assert (stats.hub_dropped, stats.hub_evicted, stats.hub_pending) == (4, 1, 2)
+    # published: three by the client, three by the test; each delivered to the WebSocket
+    assert metric(after, "fastrapi_hub_published_total") == 6
+    # and to the subscriptions: drop_newest took the first, drop_oldest each (two of them
+    # then dropped), close the first
+    assert metric(after, "fastrapi_hub_delivered_total") == 6 + 1 + 3 + 1
+    assert metric(after, 'fastrapi_hub_dropped_total{policy="drop_newest"}') == 2
+    assert metric(after, 'fastrapi_hub_dropped_total{policy="drop_oldest"}') == 2
+    assert metric(after, 'fastrapi_hub_evicted_total{policy="close"}') == 1
+    assert metric(after, "fastrapi_hub_redis_outages_total") == 0
+    assert metric(after, "fastrapi_hub_members") == 0
+    out = metric(after, 'fastrapi_websocket_messages_total{direction="out",route="/room"}')
+    assert out == 1 + 6  # "joined", and the Hub's six deliveries
+    assert metric(after, f"fastrapi_websocket_connections{route}") == 0
+    assert metric(after, f"fastrapi_websocket_opened_total{route}") == 1
+
+
+async def test_hub_figures_are_copied_again_only_by_what_grew() -> None:
+    pytest.importorskip("prometheus_client")
+    app = hub_app()
+    assert app.hub is not None
+    with trio.fail_after(5):
+        async with app.running():
+            await app.hub.publish("lobby", "one")
+            first = (await http_request(app, "GET", "/metrics")).text
+            second = (await http_request(app, "GET", "/metrics")).text  # nothing new
+            await app.hub.publish("lobby", "two")
+            third = (await http_request(app, "GET", "/metrics")).text
+            app.hub._published = 1  # a Hub that started again counts from zero: all of it
+            fourth = (await http_request(app, "GET", "/metrics")).text
+    published = [metric(text, "fastrapi_hub_published_total") for text in (first, second, third)]
+    assert published == [1, 1, 2]
+    assert metric(fourth, "fastrapi_hub_published_total") == 3

@@ -25,6 +25,7 @@ from websockets.sync.client import connect
 from fastrapi import Hub, HubUnavailable
 from fastrapi.hub import RedisBackend
 from tests.integration.processes import Output, fastrapi_run
+from tests.memory.test_monitor import metric
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -79,6 +80,12 @@ def joins(port: int) -> int | None:
                     return None
     except ConnectionClosed as closed:
         return closed.rcvd.code if closed.rcvd is not None else 1006
+
+
+def scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text: str = response.read().decode()
+        return text
 
 
 def published_once_back(port: int) -> dict[str, Any]:
@@ -140,7 +147,7 @@ async def test_a_degraded_start_and_an_outage_answer_503_and_1013_and_log_once_e
             for _ in range(3):
                 _, headers, body = await run(refused, port)
                 assert headers["retry-after"] == "1"  # max_backoff=0.5, in whole seconds
-                assert "unavailable" in body["detail"]
+                assert body["detail"].startswith("Redis could not publish: ")
             assert await run(joins, port) == 1013
             redis_server.start()
             assert (await run(published_once_back, port))["offset"] == 1
@@ -158,6 +165,7 @@ async def test_a_degraded_start_and_an_outage_answer_503_and_1013_and_log_once_e
             redis_server.start()
             await run(published_once_back, port)
             assert await run(joins, port) is None
+            metrics = await run(scrape, port)
             process.send_signal(signal.SIGTERM)
             printed = await everything(process, out)
     assert process.returncode == 0, printed
@@ -168,6 +176,10 @@ async def test_a_degraded_start_and_an_outage_answer_503_and_1013_and_log_once_e
     assert "Traceback" not in printed
     assert "coredis" not in printed  # its retry lines are below WARNING
     assert " 503 " in printed  # the access log has the statuses, one line a request
+    assert metric(metrics, "fastrapi_hub_redis_outages_total") == 2
+    assert metric(metrics, "fastrapi_hub_redis_reconnects_total") == 2
+    assert metric(metrics, "fastrapi_hub_redis_outage_seconds_total") > 0
+    assert metric(metrics, "fastrapi_hub_redis_available") == 1
     assert "1013" in printed  # and the WebSocket lines their close code
 
 
