@@ -322,7 +322,7 @@ class HubUnavailable(FastrapiError, ConnectionError):
     Local delivery goes on meanwhile for what other calls published; retry later. Raised out
     of a route, it is answered by default: an HTTP request gets ``503`` with ``Retry-After``
     (``retry_after``, rounded up), a WebSocket is closed with ``1013`` (try again later), or
-    its handshake refused with that 503 if it was not accepted yet (see :doc:`/rooms`).
+    its handshake refused with that 503 if it was not accepted yet (see :doc:`/processes`).
 
     Attributes:
         retry_after: Seconds after which trying again may succeed (the backend's reconnection
