@@ -280,6 +280,7 @@ class HubClient:
         self._ids = itertools.count(1)
         self._waiting: dict[int, _Waiter] = {}
         self._subscribing: dict[int, HubSubscription] = {}
+        self._ignored: set[int] = set()  # commands whose reply nobody waits for
         self._subs: dict[str, HubSubscription] = {}
         self._changes = trio.lowlevel.ParkingLot()  # woken by each connection, and the stop
 
@@ -373,13 +374,17 @@ class HubClient:
         finally:
             del self._subs[topic]
             sub._end(StopAsyncIteration())
-            if self._ws is not None and self._stopped is None:
-                # not subscribed there (any more): nothing to undo
+            now = self._ws
+            if now is not None and self._stopped is None:
+                # not waited for: its reply is ignored (an error too: not subscribed there)
+                command_id = next(self._ids)
+                self._ignored.add(command_id)
+                command = {"type": "unsubscribe", "id": command_id, "topic": topic}
                 with (
-                    trio.move_on_after(self.reply_timeout, shield=True),
-                    contextlib.suppress(HubReplyError, HubConnectionError),
+                    trio.move_on_after(CLOSE_TIMEOUT, shield=True),
+                    contextlib.suppress(ConnectionClosed),
                 ):
-                    await self._command({"type": "unsubscribe", "topic": topic})
+                    await now.send_message(orjson.dumps(command).decode())
 
     async def _command(self, command: dict[str, Any]) -> Any:
         with trio.fail_after(self.reply_timeout):
@@ -554,6 +559,9 @@ class HubClient:
             if sub is not None and error is not None:
                 sub._end(error)  # a refused (re)subscription
                 return
+            if command_id in self._ignored:
+                self._ignored.discard(command_id)
+                return
             waiter = self._waiting.get(command_id) if isinstance(command_id, int) else None
             if waiter is not None:
                 waiter.set(message.get("result"), error)
@@ -571,6 +579,7 @@ class HubClient:
         if self._up.is_set():
             self._up = trio.Event()
         self._subscribing.clear()
+        self._ignored.clear()
         waiting, self._waiting = self._waiting, {}
         for waiter in waiting.values():
             waiter.set(error=HubConnectionError(code, "the connection ended before the reply"))

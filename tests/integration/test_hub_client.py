@@ -173,7 +173,8 @@ async def test_a_server_that_stops_pinging_is_left_and_reconnected() -> None:
         accepted += 1
         await ws.accept("fastrapi.hub.v1")
         await ws.send_json({"type": "hello", "version": 1, "ping_interval": 0.2})
-        await trio.sleep_forever()  # no ping, ever
+        async for _ in ws.iter_text():  # no ping, ever
+            pass
 
     with trio.fail_after(20):
         async with (

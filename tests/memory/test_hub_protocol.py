@@ -18,10 +18,12 @@ from fastrapi import (
     Header,
     HTTPException,
     Hub,
+    HubUnavailable,
     RouteDefinitionError,
+    WebSocketDisconnect,
     WebSocketException,
 )
-from fastrapi.hub._protocol import SUBPROTOCOL, HubConnection
+from fastrapi.hub._protocol import SUBPROTOCOL, HubConnection, _ping
 from fastrapi.routing import APIRouter
 from fastrapi.testing import HandshakeRejected, WebSocketTestSession, open_websocket
 
@@ -477,3 +479,99 @@ async def test_the_hub_is_left_when_the_client_goes(connect: Connect) -> None:
             assert hub.statistics().members == 2
         assert hub.statistics().members == 0  # the server side ended with the session
         assert await hub.members("a") == []
+
+
+async def test_the_hub_down_is_a_503_reply_and_the_connection_stays(
+    connect: Connect, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    hub = Hub()
+    app = make_app(hub)
+
+    async def down(*args: object, **kwargs: object) -> Any:
+        raise HubUnavailable("Redis did not answer")
+
+    async def rpc_down(connection: HubConnection, params: Any) -> Any:
+        raise HubUnavailable("Redis did not answer")
+
+    app.hub_route("/down", rpc={"down": rpc_down})
+    with trio.fail_after(10):
+        async with hub_client(connect, app) as ann:
+            await ann.command("subscribe", topic="a")
+            await ann.command("rpc", method="echo")  # one at a time: a's join notice is out
+            monkeypatch.setattr(hub._backend, "publish", down)
+            published = await ann.command("publish", topic="a", data=1)
+            assert (published["code"], published["message"]) == (503, "Redis did not answer")
+            joined = await ann.command("subscribe", topic="b")  # its join notice fails: logged
+            assert joined["type"] == "subscribed"
+            await ann.command("rpc", method="echo")
+            assert "the join to 'b' was not announced" in caplog.text
+            monkeypatch.setattr(hub._backend, "kept", down)
+            refused = await ann.command("subscribe", topic="c")
+            assert (refused["type"], refused["code"]) == ("error", 503)
+            assert "c" not in hub._topics  # nothing left behind
+            again = await ann.command("unsubscribe", topic="c")
+            assert again["code"] == 404
+        async with connect(app, "/down", subprotocols=[SUBPROTOCOL]) as ws:
+            await ws.receive_text()
+            await ws.send_text('{"type": "rpc", "id": 1, "method": "down"}')
+            assert orjson.loads(await ws.receive_text())["code"] == 503
+
+
+async def test_a_5xx_from_a_handshake_dependency_closes_with_1011(connect: Connect) -> None:
+    def broken() -> None:
+        raise HTTPException(503, "database down")
+
+    app = FastrAPI(hub=Hub())
+    app.hub_route("/hub", dependencies=[Depends(broken)])
+    with trio.fail_after(10):
+        async with connect(app, "/hub", subprotocols=[SUBPROTOCOL]) as ws:
+            closed = await ws.wait_closed()
+    assert (closed.code, closed.reason) == (1011, "database down")
+
+
+async def test_a_router_hub_route_in_an_app_without_a_hub_is_refused() -> None:
+    router = APIRouter()
+    router.hub_route("/hub")
+    app = FastrAPI()
+    app.include_router(router)
+    with trio.fail_after(10), pytest.raises(RuntimeError, match="needs an app with a Hub"):
+        async with open_websocket(app, "/hub", subprotocols=[SUBPROTOCOL]):
+            pytest.fail("accepted")
+
+
+async def test_the_connection_says_what_it_is_subscribed_to(connect: Connect) -> None:
+    async def describe(connection: HubConnection, params: Any) -> str:
+        return repr(connection)
+
+    app = make_app(rpc={"describe": describe})
+    with trio.fail_after(10):
+        async with hub_client(connect, app) as ann:
+            await ann.command("subscribe", topic="b")
+            await ann.command("subscribe", topic="a")
+            described = (await ann.command("rpc", method="describe"))["result"]
+            assert described.startswith("<HubConnection <")
+            assert described.endswith("topics=['a', 'b']>")
+
+
+def test_callables_that_cannot_be_planned() -> None:
+    app = FastrAPI(hub=Hub())
+    with pytest.raises(RouteDefinitionError, match="takes a callable"):
+        app.hub_route("/x", can_publish=42)  # type: ignore[arg-type]  # the error checked
+    with pytest.raises(RouteDefinitionError, match="cannot read its signature"):
+        app.hub_route("/x", presence=max)
+
+
+async def test_pings_stop_when_the_connection_is_gone(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    class Gone:
+        sent = 0
+
+        async def send_text(self, text: str) -> None:
+            self.sent += 1
+            raise WebSocketDisconnect(1006)
+
+    gone = Gone()
+    with trio.fail_after(10):
+        await _ping(gone, 1.0)  # type: ignore[arg-type]  # what _ping uses of a WebSocket
+    assert gone.sent == 1

@@ -8,7 +8,7 @@ from wsproto.frame_protocol import Frame, FrameProtocol
 
 from fastrapi._frame import server_frame
 from fastrapi.hub import Position
-from fastrapi.hub._wire import encode, envelope
+from fastrapi.hub._wire import encode, envelope, publication
 
 
 def parse(frame: bytes) -> list[Frame]:
@@ -58,3 +58,32 @@ def test_the_envelope_carries_the_position() -> None:
 def test_a_position_is_checked() -> None:
     with pytest.raises(TypeError, match="a Position is"):
         Position("e", "1")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"n": 1}, {"data": {"n": 1}}),
+        ("hi", {"data": "hi"}),
+        ('{"not": "json"}', {"data": '{"not": "json"}'}),  # a published str stays a str
+        (b"\xff\x00", {"data": "/wA=", "encoding": "base64"}),
+        ({"type": "user_other", "x": 1}, {"data": {"type": "user_other", "x": 1}}),
+    ],
+)
+def test_protocol_publications(data: object, message: dict[str, object]) -> None:
+    wire = publication(encode(data), "t", Position("e", 7))
+    assert wire.is_text
+    assert orjson.loads(wire.payload) == {
+        "type": "publication",
+        "topic": "t",
+        "epoch": "e",
+        "offset": 7,
+        **message,
+    }
+
+
+@pytest.mark.parametrize(("kind", "sent"), [("user_joined", "join"), ("user_left", "leave")])
+def test_the_hubs_presence_notices_are_join_and_leave(kind: str, sent: str) -> None:
+    notice = encode({"type": kind, "topic": "t", "presence": {"name": "ann"}})
+    wire = publication(notice, "t", Position("e", 3))
+    assert orjson.loads(wire.payload) == {"type": sent, "topic": "t", "member": {"name": "ann"}}
