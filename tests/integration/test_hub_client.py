@@ -11,7 +11,7 @@ import pytest
 import trio
 from websockets.asyncio.client import connect as websockets_connect
 
-from fastrapi import Depends, FastrAPI, Header, HTTPException, Hub, WebSocket
+from fastrapi import Depends, FastrAPI, Header, HTTPException, Hub
 from fastrapi.client import connect_hub
 from fastrapi.exceptions import HubConnectionError, HubReplyError
 from fastrapi.hub import Position
@@ -159,36 +159,6 @@ async def _serve(
         await app.serve("127.0.0.1", port, shutdown_trigger=stop.wait, task_status=task_status)
     finally:
         done.set()
-
-
-async def test_a_server_that_stops_pinging_is_left_and_reconnected() -> None:
-    """No ping within ping_interval + ping_grace: the client takes the connection as dead
-    (however quiet it looks) and connects again."""
-    app = FastrAPI()
-    accepted = 0
-
-    @app.websocket("/silent")
-    async def silent(ws: WebSocket) -> None:
-        nonlocal accepted
-        accepted += 1
-        await ws.accept("fastrapi.hub.v1")
-        await ws.send_json({"type": "hello", "version": 1, "ping_interval": 0.2})
-        async for _ in ws.iter_text():  # no ping, ever
-            pass
-
-    with trio.fail_after(20):
-        async with (
-            open_live_server(app) as address,
-            connect_hub(
-                url(address, "/silent"),
-                ping_grace=0.2,
-                min_reconnect_delay=0.01,
-                max_reconnect_delay=0.05,
-            ) as hub,
-        ):
-            await hub.wait_connected(3)
-            assert hub.close_code == 1006
-            assert accepted >= 3
 
 
 async def test_pings_keep_a_quiet_connection() -> None:

@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.integration
 
 
-def scripted(script: Callable[[WebSocket, int], Awaitable[None]]) -> FastrAPI:
+def scripted(
+    script: Callable[[WebSocket, int], Awaitable[None]], ping_interval: float = 25
+) -> FastrAPI:
     """An app whose /hub says hello, then runs ``script(ws, connection number)``."""
     app = FastrAPI()
     connections = 0
@@ -31,7 +33,7 @@ def scripted(script: Callable[[WebSocket, int], Awaitable[None]]) -> FastrAPI:
         nonlocal connections
         connections += 1
         await ws.accept("fastrapi.hub.v1")
-        await ws.send_json({"type": "hello", "version": 1, "ping_interval": 25})
+        await ws.send_json({"type": "hello", "version": 1, "ping_interval": ping_interval})
         await script(ws, connections)
 
     return app
@@ -67,6 +69,28 @@ async def subscribed(ws: WebSocket, offset: int = 0) -> int:
 
 def publication(offset: int, data: object, **extra: object) -> dict[str, object]:
     return {"type": "publication", "topic": "t", "epoch": "e", "offset": offset, "data": data}
+
+
+async def test_a_server_that_stops_pinging_is_left_and_reconnected() -> None:
+    """No ping within ping_interval + ping_grace: the client takes the connection as dead
+    (however quiet it looks) and connects again."""
+    accepted = 0
+
+    async def silent(ws: WebSocket, number: int) -> None:
+        nonlocal accepted
+        accepted = number
+        await drain(ws)  # no ping, ever
+
+    with trio.fail_after(20):
+        async with (
+            open_live_server(scripted(silent, ping_interval=0.2)) as address,
+            connect_hub(
+                url_of(address), ping_grace=0.2, min_reconnect_delay=0.01, max_reconnect_delay=0.05
+            ) as hub,
+        ):
+            await hub.wait_connected(3)
+            assert hub.close_code == 1006
+            assert accepted >= 3
 
 
 async def test_duplicates_binary_and_malformed_messages(caplog: pytest.LogCaptureFixture) -> None:
