@@ -33,8 +33,6 @@ import time
 from pathlib import Path
 from typing import Final
 
-from run import free_port, stop
-
 HERE: Final = Path(__file__).parent
 USER_BODY: Final = (
     b'{"name":"Ada Lovelace","email":"ada@example.com","age":36,'
@@ -52,6 +50,16 @@ ROUTES: Final = {
     "handshake": b"",  # a WebSocket handshake per "request"
 }
 WARMUP: Final = 300
+
+
+def free_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return int(probe.getsockname()[1])
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    server.wait(60)
 
 
 def connect(port: int) -> socket.socket:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import trio
 
-from ._params import NO_BODY, CallKind
+from ._params import NO_BODY, CallKind, plan_dependency
 from .exceptions import FastAPIError, RequestValidationError, WebSocketRequestValidationError
 
 if TYPE_CHECKING:
@@ -85,8 +85,6 @@ class Solver:
                 ``WebSocketRequestValidationError``).
             Exception: what a dependency raised (``HTTPException``, say).
         """
-        from ._params import plan_dependency
-
         kwargs: dict[str, object] = {}
         errors: list[Mapping[str, object]] = []
         for dep in plan.dependencies:

@@ -184,16 +184,21 @@ class HandlerPlan:
     _direct: int = dataclasses.field(init=False, repr=False, compare=False)
     """What :meth:`call_directly` does, decided once: 0 nothing, 1 call with no arguments, 2
     call with the app's objects and the connection."""
+    simple: bool = dataclasses.field(init=False, repr=False, compare=False)
+    """A coroutine function whose arguments are only the request's values, the connection and
+    the app's objects: no dependency, no response-to-be, no background tasks, so no solver
+    (nothing to resolve, cache or clean up): :meth:`bind` and call."""
 
     def __post_init__(self) -> None:
-        direct = not (
+        simple = not (
             self.kind is not CallKind.ASYNC
-            or self.params
             or self.dependencies
             or self.response_params
             or self.background_params
         )
+        direct = simple and not self.params
         bare = direct and not self.provided and not self.connection_params
+        object.__setattr__(self, "simple", simple)
         object.__setattr__(self, "_direct", 1 if bare else 2 if direct else 0)
 
     @property
@@ -238,7 +243,9 @@ class HandlerPlan:
                 kwargs[param.name] = raw
             else:
                 try:
-                    kwargs[param.name] = param.adapter.validate_python(raw, from_attributes=True)
+                    # (the core validator: TypeAdapter.validate_python only passes it on)
+                    validator = param.adapter.validator
+                    kwargs[param.name] = validator.validate_python(raw, from_attributes=True)
                 except pydantic.ValidationError as exc:
                     errors.extend(_errors(exc, _loc(param, self.embed_body)))
         return kwargs, errors

@@ -93,14 +93,15 @@ class ReturnPlan:
             return value
         prepared = _prepare(value, self.exclude_unset, self.exclude_defaults, self.exclude_none)
         try:
-            valid = adapter.validate_python(prepared, from_attributes=True)
+            # (the core validator and serializer: the TypeAdapter's methods pass them on)
+            valid = adapter.validator.validate_python(prepared, from_attributes=True)
         except pydantic.ValidationError as exc:
             errors = [
                 {**error, "loc": ["response", *error["loc"]]}  # type: ignore[misc]  # a list
                 for error in validation_errors(exc)
             ]
             raise ResponseValidationError(errors, body=value) from None
-        return adapter.dump_python(
+        return adapter.serializer.to_python(
             valid,
             mode="json",
             include=self.include,

@@ -26,7 +26,7 @@ from ._errors import ExceptionHandler, ExceptionHandlers, http_response, server_
 from ._errors import call as call_exception_handler
 from ._errors import checked as checked_response
 from ._monitor import AppStatistics, Monitor, client_of
-from ._params import Inputs
+from ._params import NO_BODY, HandlerPlan, Inputs
 from ._pump import PumpOptions, WebSocketOptions, check_websocket_options, run_session
 from .background import added_tasks, run_background
 from .datastructures import Address, Headers
@@ -1114,10 +1114,10 @@ class FastrAPI:
         once the dependencies' cleanups have seen it, raised (for a custom route class's
         handler, :meth:`~fastrapi.routing.APIRoute.get_route_handler`)."""
         plan = route.plan
-        direct = plan.call_directly(request)
-        if direct is not None:  # nothing to resolve or validate, no cleanups: no solver
+        if plan.simple:  # values and the connection only: no solver, nothing to clean up
             try:
-                result = await direct
+                direct = plan.call_directly(request)  # nothing to read, bind or validate
+                result = await (direct if direct is not None else self._call(plan, request))
             except Exception as exc:
                 exchange.error = exc
                 if not answer:
@@ -1153,6 +1153,23 @@ class FastrAPI:
             return await self._answer(request, unwound)
         # a ResponseValidationError or TypeError of the value goes on to the 500 path
         return route.returns.render(result, solver.response)
+
+    async def _call(self, plan: HandlerPlan, request: Request) -> object:
+        """Call a simple plan's handler with the values of ``request`` (body read if it takes
+        one).
+
+        Raises:
+            RequestValidationError: values are missing or invalid.
+        """
+        body = (
+            await read_body(request, plan, self.strict_content_type) if plan.needs_body else NO_BODY
+        )
+        values, errors = plan.bind(Inputs(request, body))
+        if errors:
+            raise RequestValidationError(errors, body=None if body is NO_BODY else body)
+        for name in plan.connection_params:
+            values[name] = request
+        return await plan.call(**values)  # type: ignore[misc]  # planned as async
 
     async def _answer(self, request: Request, exc: Exception) -> Response:
         """The response for ``exc`` from its exception handler or the built-in one.

@@ -96,7 +96,13 @@ class QueryParams(_MultiMapping):
     def from_query_string(cls, query: bytes | str) -> QueryParams:
         """Parse an URL-encoded query string (``b"a=1&b=2"``)."""
         text = query.decode("latin-1") if isinstance(query, bytes) else query
-        return cls(parse_qsl(text, keep_blank_values=True))
+        if "%" in text or "+" in text:
+            return cls(parse_qsl(text, keep_blank_values=True))
+        # nothing to decode (most queries): parse_qsl's split, without its per-field work
+        return cls(
+            (name, value)
+            for name, _, value in (field.partition("=") for field in text.split("&") if field)
+        )
 
 
 def parse_cookies(header: str) -> dict[str, str]:
