@@ -208,6 +208,7 @@ def _websockets_codec_factory() -> Callable[[str | None, int], tuple[str | None,
     from websockets.frames import Frame, Opcode
     from websockets.headers import build_extension, parse_extension
     from websockets.protocol import CLOSED, OPEN, Protocol, Side
+    from websockets.utils import apply_mask
 
     class _Protocol(Protocol):
         def recv_frame(self, frame: Frame) -> None:
@@ -216,6 +217,27 @@ def _websockets_codec_factory() -> Callable[[str | None, int], tuple[str | None,
             if frame.opcode is Opcode.CLOSE:
                 self.current_size = None
             super().recv_frame(frame)
+
+    frame_parse = Frame.parse.__func__.__code__  # type: ignore[attr-defined]  # a classmethod
+
+    textual = (Opcode.TEXT, Opcode.CONT)
+
+    def arriving_text(p: _Protocol) -> tuple[object, Opcode, bytes] | None:
+        """The frame whose payload is arriving, if it is an uncompressed text or continuation
+        frame: its parser (the same object until the frame is whole), opcode and mask key.
+
+        websockets hands out whole frames only, and the piece of payload that came is its
+        reader's buffer; the frame's header is in the parser, which waits in ``Frame.parse``
+        for the rest of the payload (its locals ``opcode``, ``rsv1``, ``mask_bytes``, the last
+        set once the header is read). ``None`` in any other state, and if websockets' parser is
+        not shaped as known (then the frame is checked when whole, as every frame is).
+        """
+        parsing = getattr(p.parser, "gi_yieldfrom", None)
+        known = getattr(parsing, "gi_code", None) is frame_parse
+        names = parsing.gi_frame.f_locals if known else {}  # type: ignore[union-attr]  # known
+        if "mask_bytes" not in names or names.get("rsv1") or names.get("opcode") not in textual:
+            return None  # a header is arriving, or a binary or compressed frame's payload
+        return parsing, names["opcode"], bytes(names["mask_bytes"])
 
     class WebsocketsCodec:
         """The fast codec: the sans-I/O protocol of the ``websockets`` library."""
@@ -226,6 +248,33 @@ def _websockets_codec_factory() -> Callable[[str | None, int], tuple[str | None,
             self._text: list[str] = []
             self._binary: list[bytes] = []
             self._ended = False
+            # a text frame whose payload is arriving: its parser, the bytes checked, a decoder
+            self._arriving: tuple[object, int, codecs.IncrementalDecoder] | None = None
+
+        def _check_arriving(self) -> None:
+            """Fail the connection (1007) if the part of a text frame that came so far is not
+            UTF-8: at the piece that carries the error, not when the frame is whole."""
+            p = self._p
+            found = arriving_text(p)
+            if found is None:
+                return
+            parser, opcode, mask = found
+            if self._arriving is None or self._arriving[0] is not parser:
+                decoder: codecs.IncrementalDecoder = codecs.getincrementaldecoder("utf-8")()
+                if opcode is Opcode.CONT:
+                    if self._decoder is None:  # a binary message's: no text to check
+                        return
+                    decoder.setstate(self._decoder.getstate())
+                self._arriving = (parser, 0, decoder)
+            _, checked, decoder = self._arriving
+            piece = bytes(p.reader.buffer[checked:])
+            turn = checked % 4
+            try:
+                decoder.decode(apply_mask(piece, mask[turn:] + mask[:turn]))
+            except UnicodeDecodeError as exc:
+                p.fail(CloseCode.INVALID_FRAME_PAYLOAD_DATA, _invalid_utf8(exc))
+                return
+            self._arriving = (parser, checked + len(piece), decoder)
 
         def receive(self, data: bytes) -> list[Event]:
             p = self._p
@@ -274,6 +323,8 @@ def _websockets_codec_factory() -> Callable[[str | None, int], tuple[str | None,
                     self._ended = True
                     events.append(Close(p.close_rcvd.code, p.close_rcvd.reason))
                     return events
+            if p.reader.buffer and p.close_sent is None:  # a frame is arriving in pieces
+                self._check_arriving()
             if p.state is CLOSED or p.parser_exc is not None or p.close_sent is not None:
                 # the protocol failed the connection (or the stream ended without a close)
                 self._ended = True

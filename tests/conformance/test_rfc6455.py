@@ -5,10 +5,12 @@ The cases follow the Autobahn|Testsuite's categories; each names the section it 
 
 from __future__ import annotations
 
+import itertools
 import zlib
 
 import pytest
 import trio
+import trio.testing
 
 from .conftest import (
     OP_BINARY,
@@ -17,6 +19,7 @@ from .conftest import (
     OP_PING,
     OP_PONG,
     OP_TEXT,
+    RawClient,
     close_payload,
     connect,
     frame,
@@ -136,6 +139,60 @@ async def test_6_valid_utf8_in_fragments_split_inside_a_character() -> None:
             )
             echoed = await client.read_data()
             assert echoed.payload == text
+
+
+async def _send_in_pieces(client: RawClient, data: bytes, *cuts: int) -> None:
+    """Send ``data`` cut at ``cuts``, letting the server read each piece on its own."""
+    for start, end in itertools.pairwise((0, *cuts, len(data))):
+        await client.send(data[start:end])
+        await trio.testing.wait_all_tasks_blocked()
+
+
+@pytest.mark.parametrize("fragmented", [False, True], ids=["one-frame", "continuation"])
+async def test_6_4_invalid_utf8_fails_at_the_piece_that_carries_it(fragmented: bool) -> None:
+    """6.4.3/6.4.4: invalid UTF-8 fails the connection as soon as its bytes arrive, though the
+    frame that carries it is not whole (and never will be: the rest is never sent)."""
+    valid, invalid = "κόσμε".encode(), b"\xed\xa0\x80"  # a surrogate: never UTF-8
+    whole = frame(OP_CONT if fragmented else OP_TEXT, valid + invalid + b"rest", fin=False)
+    head = 6  # a masked frame's header, for a payload under 126 bytes
+    with trio.fail_after(5):
+        async with connect() as (client, _):
+            if fragmented:
+                await client.send(frame(OP_TEXT, b"first fragment", fin=False))
+            await _send_in_pieces(client, whole[: head + len(valid) + len(invalid)], head + 3)
+            close = await client.read_data()
+            assert (close.opcode, close.close_code) == (OP_CLOSE, 1007)
+
+
+async def test_6_valid_utf8_in_pieces_of_frames_is_not_failed() -> None:
+    """A character cut between two reads, in a text frame or a continuation, and bytes that
+    are no UTF-8 in a binary message cut likewise, are all echoed whole."""
+    text = "κόσμε €𝄞".encode()
+    binary = b"\xff\xfe" * 100
+    with trio.fail_after(5):
+        async with connect() as (client, _):
+            await _send_in_pieces(client, frame(OP_TEXT, text), 6 + 1, 6 + 8)
+            assert (await client.read_data()).payload == text
+            first, rest = frame(OP_TEXT, text[:3], fin=False), frame(OP_CONT, text[3:])
+            await _send_in_pieces(client, first + rest, len(first) + 6 + 1)
+            assert (await client.read_data()).payload == text
+            first, rest = frame(OP_BINARY, binary[:5], fin=False), frame(OP_CONT, binary[5:])
+            await _send_in_pieces(client, first + rest, len(first) + 8 + 3, len(first) + 8 + 50)
+            assert (await client.read_data()).payload == binary
+            # cut inside the header (its first byte, then inside the mask key), then the payload
+            await _send_in_pieces(client, frame(OP_TEXT, text), 1, 4, 6 + 2)
+            assert (await client.read_data()).payload == text
+
+
+async def test_6_compressed_text_in_pieces_is_checked_when_whole() -> None:
+    """RFC 7692: a compressed frame's payload is no UTF-8 until inflated, so it is not checked
+    in pieces; the whole message round-trips."""
+    text = "κόσμε compressed κόσμε ".encode() * 20
+    with trio.fail_after(5):
+        async with connect(extensions="permessage-deflate", compression=True) as (client, _):
+            data = frame(OP_TEXT, deflate(text), rsv=4)
+            await _send_in_pieces(client, data, 8 + 5, 8 + 20)
+            assert inflate((await client.read_data()).payload) == text
 
 
 # (1012-1014 were registered after RFC 6455; wsproto still refuses them, so they are left out)
