@@ -57,7 +57,8 @@ def dist(session: nox.Session) -> None:
     """Build the sdist, and the wheel from it (``python -m build``); install the wheel here
     (not the checkout), import it from outside the checkout, and check that every file of the
     package is in both and installed, and that an app made with it serves its pages and its
-    files (the viewers' of the docs-ui extra, the Hub's browser client)."""
+    files (the viewers' of the docs-ui extra, the Hub's browser client), and its command
+    runs."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "dist"))
     checkout = Path.cwd()
     out = Path(session.create_tmp()).resolve() / "dist"
@@ -72,6 +73,7 @@ def dist(session: nox.Session) -> None:
     session.run(
         "python", str(checkout / "tests/dist/check.py"), str(checkout), str(wheel), str(sdist)
     )
+    session.run("fastrapi", "run", "--help", silent=True)  # the wheel's command is installed
 
 
 @nox.session(python=PYTHON)
