@@ -560,7 +560,7 @@ class Connection:
         attendant = self.attendant
         if not self._inline:
             self._start_reader()  # no inline reads here: the reader task holds the role
-        elif not self.watched:
+        else:  # (accept() comes once: nothing watches it yet)
             attendant.watch(self)  # type: ignore[union-attr]  # _inline: it is there
         if attendant is None:
             return

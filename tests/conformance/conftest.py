@@ -18,7 +18,7 @@ from fastrapi.server import _codec
 from fastrapi.testing import _serving
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 
@@ -149,6 +149,24 @@ def echo_app(**options: Any) -> FastrAPI:
     return app
 
 
+def ending(
+    codes: list[int], step: Callable[[WebSocket], Awaitable[object]], **options: Any
+) -> FastrAPI:
+    """An app (no pings, unless ``options`` say) whose handler accepts, awaits ``step(ws)``
+    and records the code of the ``WebSocketDisconnect`` it raises in ``codes``."""
+    app = FastrAPI(**{"ping_interval": None, **options})
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket) -> None:
+        await ws.accept()
+        try:
+            await step(ws)
+        except WebSocketDisconnect as exc:
+            codes.append(exc.code)
+
+    return app
+
+
 @pytest.fixture(params=["websockets", "wsproto"])
 def codec(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Each conformance case runs on both codecs."""
@@ -160,10 +178,16 @@ def codec(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> st
 
 @asynccontextmanager
 async def connect(
-    path: str = "/echo", *, extensions: str | None = None, compression: bool = False
+    path: str = "/echo",
+    *,
+    extensions: str | None = None,
+    compression: bool = False,
+    app: FastrAPI | None = None,
+    lockstep: bool = False,
 ) -> AsyncIterator[tuple[RawClient, dict[str, str]]]:
-    """Open a WebSocket to the echo app by hand; yield the client and the response headers."""
-    app = echo_app()
+    """Open a WebSocket to ``app`` (the echo app by default) by hand; yield the client and the
+    response headers. ``lockstep``: over a stream that is no socket (no inline reads)."""
+    app = app or echo_app()
     key = base64.b64encode(os.urandom(16)).decode()
     request = (
         f"GET {path} HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -172,7 +196,9 @@ async def connect(
     if extensions:
         request += f"Sec-WebSocket-Extensions: {extensions}\r\n"
     errors: list[Exception] = []
-    async with _serving(app, "native", errors, compression=compression) as stream:
+    async with _serving(
+        app, "native", errors, compression=compression, lockstep=lockstep
+    ) as stream:
         await stream.send_all((request + "\r\n").encode())
         data = b""
         while b"\r\n\r\n" not in data:
