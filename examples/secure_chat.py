@@ -30,8 +30,7 @@ from fastrapi import (
 )
 from fastrapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 
-hub = Hub()
-app = FastrAPI(hub=hub)
+app = FastrAPI(hub=Hub())
 oauth2_scheme = OAuth2PasswordBearer(
     tokenUrl="token",
     scopes={"chat:read": "Listen to rooms", "chat:write": "Post to rooms"},
@@ -102,6 +101,7 @@ async def chat(
     ws: WebSocket[str, Refused],
     room: str,
     user: Annotated[User, Security(current_user, scopes=["chat:read"])],
+    hub: Hub,
 ) -> None:
     await ws.accept()  # answers the subprotocol "bearer" if the token came that way
     async with hub.join(room, ws):
