@@ -272,7 +272,8 @@ class HubClient:
         (what the jitter spreads)."""
         self._attempt = 0.0
         self.close_code: int | None = None
-        """The close code of the last connection that ended (1006: lost without one)."""
+        """The close code of the last connection that ended (1006: lost without one), or of
+        the refusal that stopped the client."""
         self._ws: WebSocketConnection | None = None
         self._session = 0  # the current connection's number
         self._up = trio.Event()  # set while connected, or once stopped
@@ -427,7 +428,8 @@ class HubClient:
         while self._stopped is None:
             self.state = "connecting"
             code, reason, stop, since = await self._connect_once()
-            self.close_code = code
+            if since is not None or stop:  # a connection ended (not an attempt that failed)
+                self.close_code = code
             self._lost(code, reason)
             if stop:
                 self._stop(code, reason)

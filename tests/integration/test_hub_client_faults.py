@@ -264,6 +264,7 @@ async def test_wss_and_the_host_header_of_a_url_with_a_port_and_query() -> None:
             f"wss://127.0.0.1:{port}/hub?x=1", min_reconnect_delay=0.01, max_reconnect_delay=0.02
         ) as hub:
             assert (hub._host, hub._resource, hub._port) == (f"127.0.0.1:{port}", "/hub?x=1", port)
-            with trio.move_on_after(0.3):
+            with trio.move_on_after(0.5):
                 await hub.wait_connected()
-            assert (hub.state, hub.close_code) == ("connecting", 1006)
+            # failed attempts are no connection that ended: no close code
+            assert (hub.state, hub.connections, hub.close_code) == ("connecting", 0, None)
