@@ -55,6 +55,9 @@ _SERVE_OPTIONS: Final[list[tuple[str, type, str]]] = [
     ("idle_timeout", float, "default seconds without a message before closing"),
     ("max_lifetime", float, "default seconds a WebSocket handler may run"),
     ("close_timeout", float, "default seconds for the closing handshake"),
+    ("max_message_rate", float, "default WebSocket messages a second per client"),
+    ("max_message_burst", int, "default messages at once above the rate"),
+    ("message_rate_policy", str, "over the rate: throttle (default) or close"),
 ]
 
 

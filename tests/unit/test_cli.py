@@ -136,3 +136,14 @@ def test_the_help_names_an_example_that_exists(capsys: pytest.CaptureFixture[str
     out = capsys.readouterr().out
     assert "(examples.chat_hub:app)" in out
     assert isinstance(cli.load_app("examples.chat_hub:app"), FastrAPI)
+
+
+def test_message_rate_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    args = cli._parser().parse_args(
+        ["run", "m:app", "--max-message-rate", "20", "--message-rate-policy", "close"]
+    )
+    assert cli._options(args) == {"max_message_rate": 20.0, "message_rate_policy": "close"}
+    err = fails_with(
+        capsys, "run", "tests.integration.served_app:app", "--message-rate-policy", "drop"
+    )
+    assert err == "fastrapi: message_rate_policy must be 'throttle' or 'close', not 'drop'\n"
