@@ -112,6 +112,8 @@ class NativeASGI:
                 await transport.fill()
             elif isinstance(event, Close):
                 self._peer_close = event
+                if event.answer is not None:  # our failure's close, after what came before it
+                    self._answers.append(event.answer)
                 await self._flush()  # the echo of the close
             elif isinstance(event, str):
                 return {"type": "websocket.receive", "text": event}

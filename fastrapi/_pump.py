@@ -314,7 +314,7 @@ class Connection:
     def _take(self, event: Data | Close) -> Data | None:
         """A message for the handler, or ``None`` when ``event`` ended the reading."""
         if isinstance(event, Close):
-            self.session.on_peer_close(event)
+            self._peer_closed(event)
             self._stop()
             return None
         limit = self._limit
@@ -326,6 +326,12 @@ class Connection:
         if self.options.idle_timeout is not None:
             self._last_in = trio.current_time()
         return event
+
+    def _peer_closed(self, close: Close) -> None:
+        """The peer's close (or our failure of the connection) was read."""
+        if close.answer is not None:
+            self._answer(close.answer)  # our close, held back behind the messages before it
+        self.session.on_peer_close(close)
 
     async def _fill(self, fill: Callable[[], Awaitable[None]]) -> None:
         """Wait in ``fill``, marked as the one who reads (so :meth:`end` can interrupt it)."""
@@ -714,7 +720,7 @@ class Connection:
             if event is None:
                 await self._fill(transport.fill)
             elif isinstance(event, Close):
-                session.on_peer_close(event)
+                self._peer_closed(event)
         if session.failed:
             bound.deadline = min(bound.deadline, trio.current_time() + FAIL_GRACE)
             await transport.linger()

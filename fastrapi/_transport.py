@@ -33,6 +33,9 @@ class Close:
     failed: bool = field(default=False, compare=False)
     """We failed the connection (a protocol error, a message too big): the peer may still be
     sending, so its bytes are read and dropped before the connection is closed."""
+    answer: Unit | None = field(default=None, compare=False, repr=False)
+    """Our close for a failure, held back behind the messages read before it: whoever reads
+    this ``Close`` writes it then, so the answers to those messages go out first."""
 
 
 @dataclass(frozen=True, slots=True)

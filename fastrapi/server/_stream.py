@@ -16,6 +16,7 @@ reading gets the connection dropped (1008) instead of pinning memory.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 from typing import TYPE_CHECKING, Final, final
@@ -78,6 +79,7 @@ class StreamTransport(DecodedEvents):
         "_conn",
         "_end",
         "_ended_reading",
+        "_failing",
         "_fd",
         "_full",
         "_key",
@@ -126,6 +128,7 @@ class StreamTransport(DecodedEvents):
         self._on_end: Callable[[int, str], None] | None = None
         self._end: Close | None = None  # the stream is unusable: why
         self._ended_reading = False
+        self._failing: Close | None = None  # a failure whose close waits behind messages
         self._full = False  # the last read filled its buffer: more is likely waiting
 
     def bind(self, answer: Callable[[Unit], None], on_end: Callable[[int, str], None]) -> None:
@@ -250,15 +253,22 @@ class StreamTransport(DecodedEvents):
 
     def _feed(self, data: bytes) -> None:
         """Hand ``data`` to the codec, queue what it completed, answer what it must."""
-        assert self._codec is not None  # only after accept(); not user input
-        for event in self._codec.receive(data):
+        codec = self._codec
+        assert codec is not None  # only after accept(); not user input
+        for event in codec.receive(data):
             if isinstance(event, Pong):
                 self._pong(event.payload)
-            else:
-                self._event(event)
-                if isinstance(event, Close):
-                    self._release_pings()
-        answer = self._codec.outgoing()
+                continue
+            if isinstance(event, Close):
+                self._release_pings()
+                if event.failed and self._events and self._raw_frames:
+                    # messages came before the failure: the handler reads them first, and what
+                    # it answers goes out before our close (RFC 6455 7.1.7 lets the failure
+                    # wait that long; Autobahn 3.2, 4.1.3, 5.15 prefer it)
+                    answer = codec.outgoing()
+                    event = self._failing = dataclasses.replace(event, answer=answer)
+            self._event(event)
+        answer = codec.outgoing()
         if answer and self._answer is not None:
             self._answer(answer)
 
@@ -290,7 +300,8 @@ class StreamTransport(DecodedEvents):
     def encode(self, data: Data) -> bytes | None:
         codec = self._codec
         assert codec is not None  # only after accept(); not user input
-        if self._raw_frames and codec.is_open():  # no extension: the frame is header + payload
+        if self._raw_frames and (codec.is_open() or self._before_failure()):
+            # no extension: the frame is header + payload
             if isinstance(data, str):
                 return server_frame(TEXT, data.encode())
             return server_frame(BINARY, data)
@@ -299,15 +310,21 @@ class StreamTransport(DecodedEvents):
     def encode_utf8(self, payload: bytes) -> bytes | None:
         codec = self._codec
         assert codec is not None  # only after accept(); not user input
-        if self._raw_frames and codec.is_open():
+        if self._raw_frames and (codec.is_open() or self._before_failure()):
             return server_frame(TEXT, payload)
         return codec.message(payload.decode()) or None
 
     def encode_shared(self, frame: bytes, data: Data) -> bytes | None:
         assert self._codec is not None  # only after accept(); not user input
-        if self._raw_frames and self._codec.is_open():
+        if self._raw_frames and (self._codec.is_open() or self._before_failure()):
             return frame
         return self.encode(data)
+
+    def _before_failure(self) -> bool:
+        """Whether the codec failed the connection but its ``Close`` (with our close frame)
+        waits behind messages not read yet: until it is read, messages may still be sent."""
+        events = self._events
+        return bool(events) and events[-1] is self._failing  # type: ignore[index]  # events
 
     def encode_close(self, code: int, reason: str) -> bytes | None:
         assert self._codec is not None  # only after accept(); not user input
