@@ -62,13 +62,13 @@ from ..exceptions import (
 from ..websocket import WebSocket  # noqa: TC001 (the route plans __call__ by it, at runtime)
 from ._backend import Position
 from ._members import Member
+from ._wire import Wire, encode, notice_kind
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping, Sequence
 
     from ..params import Depends
     from ._hub import Hub
-    from ._wire import Wire
 
 logger: Final = logging.getLogger("fastrapi.hub")
 
@@ -513,6 +513,8 @@ class _Session:
         topic = _topic(command)
         if "data" not in command:
             raise _Error(400, "a publish command needs data")
+        if notice_kind(encode(command["data"])) is not None:  # it would reach the others as one
+            raise _Error(400, "data of type user_joined or user_left is the Hub's own notice")
         await self._allowed(self.can_publish, topic, "publishing")
         position = await self.hub.publish(topic, command["data"])
         return {"epoch": position.epoch, "offset": position.offset}

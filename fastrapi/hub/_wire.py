@@ -96,14 +96,21 @@ def publication(wire: Wire, topic: str, position: Position) -> Wire:
             + b'"}'
         )
         return Wire(body.decode(), body, is_json=True)
-    if wire.is_json and wire.payload.startswith(b'{"type":"user_'):
-        for prefix, kind in _NOTICES.items():
-            if wire.payload.startswith(prefix):
-                notice = orjson.loads(wire.payload)
-                payload = orjson.dumps(
-                    {"type": kind, "topic": topic, "member": notice.get("presence")}
-                )
-                return Wire(payload.decode(), payload, is_json=True)
+    kind = notice_kind(wire)
+    if kind is not None:
+        notice = orjson.loads(wire.payload)
+        payload = orjson.dumps({"type": kind, "topic": topic, "member": notice.get("presence")})
+        return Wire(payload.decode(), payload, is_json=True)
     data = wire.payload if wire.is_json else orjson.dumps(wire.data)
     payload = orjson.dumps({**head, "offset": position.offset})[:-1] + b',"data":' + data + b"}"
     return Wire(payload.decode(), payload, is_json=True)
+
+
+def notice_kind(wire: Wire) -> str | None:
+    """``"join"`` or ``"leave"`` if ``wire`` reads as the Hub's presence notice (its JSON
+    begins ``{"type":"user_joined",`` or ``{"type":"user_left",``), else ``None``."""
+    if wire.is_json and wire.payload.startswith(b'{"type":"user_'):
+        for prefix, kind in _NOTICES.items():
+            if wire.payload.startswith(prefix):
+                return kind
+    return None
