@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -29,6 +30,19 @@ settings.register_profile(
 )
 settings.register_profile("long", max_examples=20_000, deadline=None, database=None)
 settings.load_profile(os.environ.get("FASTRAPI_FUZZ", "ci"))
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)  # what orjson writes
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+"""JSON values, as a publisher or a client may send them."""
 
 
 def memory_kept(run: Callable[[object], object], inputs: Iterable[object]) -> int:

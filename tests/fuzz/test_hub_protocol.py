@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from fastrapi import FastrAPI, Hub
 from fastrapi.hub._protocol import SUBPROTOCOL
 from fastrapi.testing import WebSocketTestSession, open_websocket
+from tests.fuzz.conftest import json_values
 
 if TYPE_CHECKING:
     from fastrapi.hub import HubConnection
@@ -42,17 +43,6 @@ def make_app() -> FastrAPI:
     return app
 
 
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**63), 2**63 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=6),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
-    ),
-    max_leaves=6,
-)
 topics = st.one_of(st.sampled_from(["t", "u", "readonly", ""]), json_values)
 positions = st.one_of(
     st.none(),

@@ -23,22 +23,11 @@ from fastrapi import Hub
 from fastrapi.hub import Position
 from fastrapi.hub._redis import _kind, _published
 from fastrapi.hub._wire import encode, envelope
-from tests.fuzz.conftest import memory_kept
+from tests.fuzz.conftest import json_values, memory_kept
 
 if TYPE_CHECKING:
     from tests.redis.server import RedisServer
 
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**63), 2**64 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=10),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
-    ),
-    max_leaves=8,
-)
 published_data = st.one_of(st.text(max_size=20), st.binary(max_size=20), json_values)
 epochs = st.text(st.characters(blacklist_characters="\n"), min_size=1, max_size=12)
 offsets = st.integers(0, 2**53)
