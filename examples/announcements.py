@@ -4,7 +4,7 @@ an HTTP POST with the admin's token announces to everyone in the room.
     python examples/announcements.py      # then connect to ws://localhost:8000/rooms/lobby
 
 The Hub is on Redis when ``FASTRAPI_HUB_URL`` is set (``redis://localhost:6379/0``, with
-``pip install fastrapi-trio[redis]``), so that every process serving the app shares the
+``pip install 'fastrapi-trio[redis]'``), so that every process serving the app shares the
 rooms. Its tests (``tests/test_announcements.py``, shown on the Testing page) swap it
 for a memory Hub, and the settings for test ones.
 """

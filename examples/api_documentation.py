@@ -1,6 +1,6 @@
 """A chat whose HTTP and WebSocket APIs document themselves.
 
-    pip install fastrapi-trio[docs-ui]   # the pages' scripts, served by the app itself
+    pip install 'fastrapi-trio[docs-ui]'   # the pages' scripts, served by the app itself
     python examples/api_documentation.py
 
 Then open http://localhost:8000/docs (Swagger UI), http://localhost:8000/redoc (Redoc)

@@ -19,10 +19,11 @@ Every message goes through the Hub, so a client that stops reading is closed (10
 instead of stalling the room, and nobody iterates a set that changes. Join and leave
 notices are the Hub's presence events.
 
-With ``FASTRAPI_HUB_URL=redis://localhost:6379/0`` (``pip install
-fastrapi-trio[redis]``) the rooms live in Redis: run it in several processes, and every
-client of a room hears the others. The members of a process that was killed are listed
-until its presence expires, after ``FASTRAPI_HUB_PRESENCE_TTL`` seconds (15 by default).
+With ``FASTRAPI_HUB_URL=redis://localhost:6379/0`` (and
+``pip install 'fastrapi-trio[redis]'``) the rooms live in Redis: run it in several
+processes, and every client of a room hears the others. The members of a process that
+was killed are listed until its presence expires, after ``FASTRAPI_HUB_PRESENCE_TTL``
+seconds (15 by default).
 """
 
 from __future__ import annotations
