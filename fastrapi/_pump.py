@@ -28,6 +28,10 @@ one-task loop:
   ``send_timeout``. A full queue makes ``send_*`` wait, so the handler is pushed back. Our close
   is the last unit queued. Units offered by the Hub (``WebSocket._offer``) share this queue, so
   they keep their order with the handler's sends; they do not count against ``max_queue``.
+- **Message rate.** ``max_message_rate`` is a token bucket in a subclass of the pump
+  (``_Throttled`` waits for a token before it reads, ``_RateClosed`` fails the connection with
+  1008), picked per connection: a connection without a rate runs this class, with no test for
+  it on the reader path.
 - **Timers.** Pings, pong deadlines and the idle timeout are entries in the attendant's heap.
   ``max_lifetime`` is a cancel scope around the handler, made only when it is set.
 - **Ending.** A server-side end (shutdown 1001, idle timeout 1001, ping timeout 1011, the Hub's
