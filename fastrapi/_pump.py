@@ -172,11 +172,10 @@ class PumpOptions:
         rate, burst = self.max_message_rate, self.max_message_burst
         if rate is not None and not rate > 0:
             raise ValueError(f"max_message_rate must be a positive number of messages, not {rate}")
-        if burst is not None and (rate is None or not burst >= 1):
-            raise ValueError(
-                f"max_message_burst must be 1 or more, with a max_message_rate, not {burst}"
-                + ("" if rate is not None else " without one")
-            )
+        if burst is not None and rate is None:
+            raise ValueError("max_message_burst needs a max_message_rate")
+        if burst is not None and not burst >= 1:
+            raise ValueError(f"max_message_burst must be 1 or more, not {burst}")
         if self.message_rate_policy not in ("throttle", "close"):
             raise ValueError(
                 "message_rate_policy must be 'throttle' or 'close', "
