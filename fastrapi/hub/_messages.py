@@ -12,7 +12,7 @@ class HubPosition(pydantic.BaseModel):
     """A position in a topic: the offset counts its messages within one epoch."""
 
     epoch: str
-    offset: int = pydantic.Field(ge=0)
+    offset: int = pydantic.Field(ge=0, le=2**53)
 
 
 class HubSubscribe(pydantic.BaseModel):

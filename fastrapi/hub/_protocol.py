@@ -76,6 +76,7 @@ SUBPROTOCOL: Final = "fastrapi.hub.v1"
 """The WebSocket subprotocol of the protocol; a client must offer it."""
 VERSION: Final = 1
 PING: Final = '{"type":"ping"}'
+MAX_OFFSET: Final = 2**53  # the largest integer a browser's JSON keeps exactly
 
 RECONNECT_CODES: Final[Mapping[int, str]] = {
     1001: "going away (the server shuts down or restarts): reconnect and recover",
@@ -589,7 +590,7 @@ def _position(value: object) -> Position | None:
         and isinstance(value.get("epoch"), str)
         and isinstance(value.get("offset"), int)
         and not isinstance(value.get("offset"), bool)
-        and value["offset"] >= 0
+        and 0 <= value["offset"] <= MAX_OFFSET
     ):
         return Position(value["epoch"], value["offset"])
-    raise _Error(400, f'since is {{"epoch": str, "offset": int >= 0}} or null, not {value!r}')
+    raise _Error(400, f'since is {{"epoch": str, "offset": 0 to 2**53}} or null, not {value!r}')

@@ -287,6 +287,14 @@ async def test_refusals_are_error_replies_and_the_connection_stays_up(connect: C
             400,
             "since is",
         ),
+        (
+            '{"type": "subscribe", "id": 1, "topic": "a", "since": {"epoch": "e", "offset": '
+            + str(2**53 + 1)
+            + "}}",
+            400,
+            "since is",
+        ),
+        ('{"type": "history", "id": 1, "topic": "a", "since": {"epoch": 5}}', 400, "since is"),
         ('{"type": "publish", "id": 1, "topic": "a"}', 400, "needs data"),
         ('{"type": "rpc", "id": 1}', 400, "needs a method name"),
         ('{"type": "rpc", "id": 1, "method": "nope"}', 404, "no rpc method 'nope'"),
