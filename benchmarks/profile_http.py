@@ -3,6 +3,7 @@ they go.
 
     python benchmarks/profile_http.py [--routes plain,json,...] [--requests 1000] [--parser auto]
     python benchmarks/profile_http.py --cprofile [--routes json] [--top 25]
+    python benchmarks/profile_http.py --routes handshake --server websockets_asyncio.py
 
 The default mode runs ``servers/http_fastrapi.py`` under ``valgrind --tool=callgrind`` and
 drives it from this process over one keep-alive connection: per route, 300 warm-up requests,
@@ -143,10 +144,16 @@ def total_of(dump: Path) -> int:
     raise SystemExit(f"no totals in {dump}")
 
 
-def callgrind(routes: list[str], requests: int, parser: str) -> None:
+def script_of(route: str, given: str | None) -> str:
+    if given is not None:
+        return given
+    return "fastrapi_app.py" if route == "handshake" else "http_fastrapi.py"
+
+
+def callgrind(routes: list[str], requests: int, parser: str, given: str | None) -> None:
     out = Path(tempfile.mkdtemp(prefix="callgrind-http-"))
     for route in routes:
-        script = "fastrapi_app.py" if route == "handshake" else "http_fastrapi.py"
+        script = script_of(route, given)
         port = free_port()
         argv = [
             "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg.%p",
@@ -187,9 +194,9 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
 
-def cprofile(routes: list[str], requests: int, parser: str, top: int) -> None:
+def cprofile(routes: list[str], requests: int, parser: str, top: int, given: str | None) -> None:
     for route in routes:
-        script = "fastrapi_app.py" if route == "handshake" else "http_fastrapi.py"
+        script = script_of(route, given)
         port = free_port()
         stats = Path(tempfile.mkdtemp(prefix="cprofile-http-")) / f"{route}.prof"
         argv = [sys.executable, "-c", PROFILED, str(HERE / "servers" / script), str(port)]
@@ -226,12 +233,13 @@ def main() -> None:
     parser.add_argument("--parser", default="auto")
     parser.add_argument("--cprofile", action="store_true")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--server", help="another servers/*.py (a peer serving the same routes)")
     options = parser.parse_args()
     routes = options.routes.split(",")
     if options.cprofile:
-        cprofile(routes, options.requests, options.parser, options.top)
+        cprofile(routes, options.requests, options.parser, options.top, options.server)
     else:
-        callgrind(routes, options.requests, options.parser)
+        callgrind(routes, options.requests, options.parser, options.server)
 
 
 if __name__ == "__main__":

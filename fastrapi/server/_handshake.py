@@ -46,17 +46,21 @@ def check(request: RequestHead, headers: Headers) -> Refusal | None:
         return Refusal(
             426, "only WebSocket version 13 is supported", (("sec-websocket-version", "13"),)
         )
-    if accept_key(headers.get("sec-websocket-key", "")) is None:
+    if not _valid_key(headers.get("sec-websocket-key", "")):
         return Refusal(400, "Sec-WebSocket-Key must be 16 bytes in base64")
     return None
 
 
+def _valid_key(key: str) -> bool:
+    try:
+        return len(base64.b64decode(key, validate=True)) == 16
+    except (binascii.Error, ValueError):
+        return False
+
+
 def accept_key(key: str) -> str | None:
     """The ``Sec-WebSocket-Accept`` value for ``key``; ``None`` if ``key`` is malformed."""
-    try:
-        if len(base64.b64decode(key, validate=True)) != 16:
-            return None
-    except (binascii.Error, ValueError):
+    if not _valid_key(key):
         return None
     return base64.b64encode(hashlib.sha1(key.encode("ascii") + _GUID).digest()).decode()
 

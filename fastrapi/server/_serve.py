@@ -31,15 +31,22 @@ logger: Final = logging.getLogger("fastrapi")
 
 BACKLOG: Final = 2048  # (uvicorn's too; the kernel caps it at net.core.somaxconn)
 ACCEPT_BATCH: Final = 64
+_ANY_HOST: Final = frozenset({"0.0.0.0", "::"})
 _OUT_OF_RESOURCES: Final = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
 _CLIENT_GONE: Final = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EPERM})
 
 
-def _address(sock: trio.socket.SocketType | socket.socket, peer: bool) -> Address | None:
+def _address(sock: trio.socket.SocketType | socket.socket) -> Address | None:
+    """Our end's address of ``sock``."""
     try:
-        name = sock.getpeername() if peer else sock.getsockname()
+        name = sock.getsockname()
     except OSError:
         return None
+    return _named(name)
+
+
+def _named(name: object) -> Address | None:
+    """The address of a socket name (``None`` for one that is not (host, port, ...))."""
     return Address(str(name[0]), int(name[1])) if isinstance(name, tuple) else None
 
 
@@ -65,18 +72,21 @@ def _close(sockets: list[socket.socket]) -> None:
 
 async def _accept(
     listening: socket.socket,
-    handle: Callable[[trio.abc.Stream], Awaitable[None]],
+    handle: Callable[[trio.abc.Stream, Address | None, Address | None], Awaitable[None]],
     connections: trio.Nursery,
     ssl_context: ssl.SSLContext | None,
 ) -> None:
     """Accept connections on ``listening`` until cancelled, up to ``ACCEPT_BATCH`` per wake-up
     (one per scheduler pass would leave new clients waiting behind every busy connection),
-    each served by ``handle`` in ``connections``."""
+    each served by ``handle`` in ``connections`` with the client's address (as ``accept()``
+    gives it) and ours (the listener's, unless it listens on every interface)."""
+    bound = _address(listening)
+    local = None if bound is None or bound.host in _ANY_HOST else bound
     while True:
         await trio.lowlevel.wait_readable(listening)
         for _ in range(ACCEPT_BATCH):
             try:
-                conn, _ = listening.accept()
+                conn, peer = listening.accept()
             except BlockingIOError:
                 break
             except OSError as exc:
@@ -92,7 +102,7 @@ async def _accept(
                 stream = trio.SSLStream(
                     stream, ssl_context, server_side=True, https_compatible=True
                 )
-            connections.start_soon(handle, stream)
+            connections.start_soon(handle, stream, _named(peer), local)
 
 
 async def serve_native(
@@ -131,7 +141,7 @@ async def serve_native(
         ]
     for listening in sockets:
         listening.setblocking(False)
-    bound = _address(sockets[0], peer=False)
+    bound = _address(sockets[0])
     context = ServerContext(app, config, set(), on_error, Attendant(), defaults)
     limits = (
         None
@@ -139,10 +149,12 @@ async def serve_native(
         else ConnectionLimits(config.max_connections, config.max_connections_per_ip, app.monitor)
     )
 
-    async def handle(stream: trio.abc.Stream) -> None:
+    async def handle(
+        stream: trio.abc.Stream, client: Address | None, local: Address | None
+    ) -> None:
         try:
-            sock = _socket_of(stream)
-            client = _address(sock, peer=True)
+            if local is None:  # (a listener on every interface: the one this connection took)
+                local = _address(_socket_of(stream))
             if limits is not None:
                 refusal = limits.admit(client)
                 if refusal is not None:
@@ -153,7 +165,7 @@ async def serve_native(
                     stream,
                     context,
                     client=client,
-                    local=_address(sock, peer=False),
+                    local=local,
                     secure=config.ssl_context is not None,
                 )
             finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import ssl
@@ -17,7 +18,7 @@ from trio_websocket import open_websocket_url
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from fastrapi import FastrAPI, WebSocket, WebSocketDisconnect
+from fastrapi import FastrAPI, Request, WebSocket, WebSocketDisconnect
 from fastrapi.server import _stream
 from fastrapi.testing import open_live_server
 
@@ -361,3 +362,29 @@ async def test_many_clients_at_once_are_all_accepted_and_answered(http: ParserNa
             for _ in range(150):
                 n.start_soon(client, server.port, answers)
     assert answers == [b"HTTP/1.1 200 OK"] * 150
+
+
+async def test_a_handler_sees_both_ends_of_its_connection() -> None:
+    # the client's address comes from accept(), ours from the listener: the same as the
+    # socket's own names
+    app = FastrAPI()
+
+    @app.get("/ends")
+    async def ends(request: Request) -> dict[str, object]:
+        server = request.scope["server"]
+        assert request.client is not None
+        return {"client": [request.client.host, request.client.port], "server": list(server)}
+
+    with trio.fail_after(10):
+        async with open_live_server(app) as server:
+            stream = await trio.open_tcp_stream("127.0.0.1", server.port)
+            async with stream:
+                mine = stream.socket.getsockname()
+                await stream.send_all(b"GET /ends HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                data = b""
+                while chunk := await stream.receive_some():
+                    data += chunk
+    assert json.loads(data.partition(b"\r\n\r\n")[2]) == {
+        "client": [mine[0], mine[1]],
+        "server": ["127.0.0.1", server.port],
+    }
