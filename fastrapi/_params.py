@@ -185,18 +185,18 @@ class HandlerPlan:
     """What :meth:`call_directly` does, decided once: 0 nothing, 1 call with no arguments, 2
     call with the app's objects and the connection."""
     simple: bool = dataclasses.field(init=False, repr=False, compare=False)
-    """A coroutine function whose arguments are only the request's values, the connection and
-    the app's objects: no dependency, no response-to-be, no background tasks, so no solver
-    (nothing to resolve, cache or clean up): :meth:`bind` and call."""
+    """A function (``async def`` or plain) whose arguments are only the request's values, the
+    connection and the app's objects: no dependency, no response-to-be, no background tasks,
+    so no solver (nothing to resolve, cache or clean up): :meth:`bind` and call."""
 
     def __post_init__(self) -> None:
         simple = not (
-            self.kind is not CallKind.ASYNC
+            self.kind not in (CallKind.ASYNC, CallKind.SYNC)
             or self.dependencies
             or self.response_params
             or self.background_params
         )
-        direct = simple and not self.params
+        direct = simple and self.kind is CallKind.ASYNC and not self.params
         bare = direct and not self.provided and not self.connection_params
         object.__setattr__(self, "simple", simple)
         object.__setattr__(self, "_direct", 1 if bare else 2 if direct else 0)

@@ -26,7 +26,7 @@ from ._errors import ExceptionHandler, ExceptionHandlers, http_response, server_
 from ._errors import call as call_exception_handler
 from ._errors import checked as checked_response
 from ._monitor import AppStatistics, Monitor, client_of
-from ._params import NO_BODY, HandlerPlan, Inputs
+from ._params import NO_BODY, CallKind, HandlerPlan, Inputs
 from ._pump import PumpOptions, WebSocketOptions, check_websocket_options, run_session
 from .background import added_tasks, run_background
 from .datastructures import Address, Headers
@@ -1156,7 +1156,7 @@ class FastrAPI:
 
     async def _call(self, plan: HandlerPlan, request: Request) -> object:
         """Call a simple plan's handler with the values of ``request`` (body read if it takes
-        one).
+        one; a plain ``def`` in a worker thread).
 
         Raises:
             RequestValidationError: values are missing or invalid.
@@ -1169,6 +1169,10 @@ class FastrAPI:
             raise RequestValidationError(errors, body=None if body is NO_BODY else body)
         for name in plan.connection_params:
             values[name] = request
+        if plan.kind is CallKind.SYNC:  # in a worker thread, as the solver runs it
+            return await trio.to_thread.run_sync(
+                partial(plan.call, **values), limiter=self.thread_limiter
+            )
         return await plan.call(**values)  # type: ignore[misc]  # planned as async
 
     async def _answer(self, request: Request, exc: Exception) -> Response:
