@@ -15,6 +15,7 @@ from fastrapi import Depends, FastrAPI, Header, HTTPException, Hub
 from fastrapi.client import connect_hub
 from fastrapi.exceptions import HubConnectionError, HubReplyError
 from fastrapi.hub import Position
+from fastrapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastrapi.testing import open_live_server
 
 if TYPE_CHECKING:
@@ -224,3 +225,37 @@ async def test_the_route_with_the_websockets_library() -> None:
         "result": {"epoch": subscribed["epoch"], "offset": 1},
     }
     assert (error["type"], error["id"], error["code"]) == ("error", None, 400)
+
+
+async def test_a_bearer_token_in_the_subprotocols_reaches_the_security_scheme() -> None:
+    """A browser cannot set headers on a WebSocket: its token rides in the subprotocols after
+    fastrapi.hub.v1, and the handshake's HTTPBearer reads it there."""
+    bearer = HTTPBearer()
+    app = FastrAPI(hub=Hub())
+
+    async def who(
+        connection: HubConnection,
+        params: Any,
+    ) -> Any:
+        return connection.state.token
+
+    async def can_subscribe(
+        connection: HubConnection,
+        topic: str,
+        credentials: Annotated[HTTPAuthorizationCredentials, Depends(bearer)],
+    ) -> bool:
+        connection.state.token = credentials.credentials
+        return topic == credentials.credentials
+
+    app.hub_route("/hub", can_subscribe=can_subscribe, rpc={"who": who})
+    with trio.fail_after(20):
+        async with open_live_server(app) as address:
+            async with (
+                connect_hub(url(address), subprotocols=["bearer", "s3cret"]) as hub,
+                hub.subscribe("s3cret"),
+            ):
+                assert await hub.rpc("who") == "s3cret"
+            async with connect_hub(url(address)) as anonymous:
+                with pytest.raises(HubConnectionError) as refused:
+                    await anonymous.rpc("who")
+                assert refused.value.code == 4401  # HTTPBearer: no credentials is a 401
