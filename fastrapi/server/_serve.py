@@ -36,6 +36,28 @@ _OUT_OF_RESOURCES: Final = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, 
 _CLIENT_GONE: Final = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EPERM})
 
 
+GC_THRESHOLD: Final = 7000
+"""The youngest generation's threshold while serving (the interpreter's default is 700)."""
+
+
+def young_gc_threshold() -> tuple[int, int, int]:
+    """Raise the collector's first threshold to ``GC_THRESHOLD`` (unless it is higher, or 0:
+    collection turned off); the thresholds it had, to put back when the server stops.
+
+    Each new connection leaves some eighty objects the collector tracks for as long as it is
+    open, so with the default threshold every few hundred handshakes end in a collection, and
+    the oldest generation's (which walks every open connection's objects) comes once the open
+    ones have grown by a quarter: about a sixth of a handshake's instructions at 1,300 open
+    WebSockets. Ten times fewer collections of the young cost the same in total, since each
+    walks ten times more; the full ones come ten times less often. Requests leave nothing
+    behind, so HTTP is not concerned either way. The other thresholds are kept.
+    """
+    before = young, middle, old = gc.get_threshold()
+    if 0 < young < GC_THRESHOLD:
+        gc.set_threshold(GC_THRESHOLD, middle, old)
+    return before
+
+
 def _address(sock: trio.socket.SocketType | socket.socket) -> Address | None:
     """Our end's address of ``sock``."""
     try:
@@ -181,6 +203,7 @@ async def serve_native(
             else:  # a plain socket closes before its checkpoint, even if cancelled: no scope
                 await stream.aclose()
 
+    thresholds: tuple[int, int, int] | None = None  # the collector's, while not serving
     try:
         async with app.running(), trio.open_nursery() as services:
             services.start_soon(context.attendant.run)  # outlives the connections, as it must
@@ -194,6 +217,7 @@ async def serve_native(
                     # kept for good, as in a forking server)
                     gc.collect()
                     gc.freeze()
+                    thresholds = young_gc_threshold()
                     assert bound is not None  # a listening socket has a name
                     scheme = "https" if config.ssl_context is not None else "http"
                     if announce:
@@ -211,3 +235,5 @@ async def serve_native(
             services.cancel_scope.cancel()
     finally:
         _close(sockets)
+        if thresholds is not None:
+            gc.set_threshold(*thresholds)

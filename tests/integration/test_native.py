@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import socket
@@ -388,3 +389,23 @@ async def test_a_handler_sees_both_ends_of_its_connection() -> None:
         "client": [mine[0], mine[1]],
         "server": ["127.0.0.1", server.port],
     }
+
+
+@pytest.mark.parametrize(
+    ("before", "serving"),
+    [((700, 10, 10), (7000, 10, 10)), ((50_000, 5, 5), (50_000, 5, 5)), ((0, 10, 10), (0, 10, 10))],
+)
+async def test_the_young_collection_threshold_is_raised_while_serving(
+    before: tuple[int, int, int], serving: tuple[int, int, int]
+) -> None:
+    # a higher one, or collection turned off (0), is the app's choice: kept
+    kept = gc.get_threshold()
+    gc.set_threshold(*before)
+    try:
+        with trio.fail_after(10):
+            async with open_live_server(echo_app()) as server:
+                assert await http_get(server.host, server.port) == b"HTTP/1.1 200 OK"
+                assert gc.get_threshold() == serving
+        assert gc.get_threshold() == before
+    finally:
+        gc.set_threshold(*kept)
