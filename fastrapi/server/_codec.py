@@ -223,20 +223,20 @@ def _websockets_codec_factory() -> Callable[[str | None, int], tuple[str | None,
     textual = (Opcode.TEXT, Opcode.CONT)
 
     def arriving_text(p: _Protocol) -> tuple[object, Opcode, bytes] | None:
-        """The frame whose payload is arriving, if it is an uncompressed text or continuation
-        frame: its parser (the same object until the frame is whole), opcode and mask key.
+        """The frame whose payload is arriving, if it is a text or continuation frame: its
+        parser (the same object until the frame is whole), opcode and mask key.
 
         websockets hands out whole frames only, and the piece of payload that came is its
         reader's buffer; the frame's header is in the parser, which waits in ``Frame.parse``
-        for the rest of the payload (its locals ``opcode``, ``rsv1``, ``mask_bytes``, the last
-        set once the header is read). ``None`` in any other state, and if websockets' parser is
+        for the rest of the payload (its locals ``opcode`` and ``mask_bytes``, the latter set
+        once the header is read). ``None`` in any other state, and if websockets' parser is
         not shaped as known (then the frame is checked when whole, as every frame is).
         """
         parsing = getattr(p.parser, "gi_yieldfrom", None)
         known = getattr(parsing, "gi_code", None) is frame_parse
         names = parsing.gi_frame.f_locals if known else {}  # type: ignore[union-attr]  # known
-        if "mask_bytes" not in names or names.get("rsv1") or names.get("opcode") not in textual:
-            return None  # a header is arriving, or a binary or compressed frame's payload
+        if "mask_bytes" not in names or names.get("opcode") not in textual:
+            return None  # a header is arriving, or a binary frame's payload
         return parsing, names["opcode"], bytes(names["mask_bytes"])
 
     class WebsocketsCodec:
@@ -250,6 +250,9 @@ def _websockets_codec_factory() -> Callable[[str | None, int], tuple[str | None,
             self._ended = False
             # a text frame whose payload is arriving: its parser, the bytes checked, a decoder
             self._arriving: tuple[object, int, codecs.IncrementalDecoder] | None = None
+            # pieces of frames are checked without extensions only: compressed payload (every
+            # frame of a compressed message, RSV1 on the first only) is UTF-8 once inflated
+            self._plain = not protocol.extensions
 
         def _check_arriving(self) -> None:
             """Fail the connection (1007) if the part of a text frame that came so far is not
@@ -323,7 +326,7 @@ def _websockets_codec_factory() -> Callable[[str | None, int], tuple[str | None,
                     self._ended = True
                     events.append(Close(p.close_rcvd.code, p.close_rcvd.reason))
                     return events
-            if p.reader.buffer and p.close_sent is None:  # a frame is arriving in pieces
+            if p.reader.buffer and self._plain and p.close_sent is None:  # a frame in pieces
                 self._check_arriving()
             if p.state is CLOSED or p.parser_exc is not None or p.close_sent is not None:
                 # the protocol failed the connection (or the stream ended without a close)

@@ -185,13 +185,18 @@ async def test_6_valid_utf8_in_pieces_of_frames_is_not_failed() -> None:
 
 
 async def test_6_compressed_text_in_pieces_is_checked_when_whole() -> None:
-    """RFC 7692: a compressed frame's payload is no UTF-8 until inflated, so it is not checked
-    in pieces; the whole message round-trips."""
+    """RFC 7692: a compressed message's payload is no UTF-8 until inflated (in every frame:
+    RSV1 marks only the first), so it is not checked in pieces; whole messages round-trip."""
     text = "κόσμε compressed κόσμε ".encode() * 20
     with trio.fail_after(5):
-        async with connect(extensions="permessage-deflate", compression=True) as (client, _):
+        offer = "permessage-deflate; server_no_context_takeover"  # each answer on its own
+        async with connect(extensions=offer, compression=True) as (client, _):
             data = frame(OP_TEXT, deflate(text), rsv=4)
-            await _send_in_pieces(client, data, 8 + 5, 8 + 20)
+            await _send_in_pieces(client, data, 6 + 5, 6 + 20)
+            assert inflate((await client.read_data()).payload) == text
+            compressed = deflate(text)
+            first = frame(OP_TEXT, compressed[:10], fin=False, rsv=4)
+            await _send_in_pieces(client, first + frame(OP_CONT, compressed[10:]), len(first) + 9)
             assert inflate((await client.read_data()).payload) == text
 
 
