@@ -85,22 +85,13 @@ class Request(HTTPConnection):
         if hasattr(self, "_body"):
             yield self._body
             return
-        if self._streamed:
-            raise RuntimeError("the request body was streamed already")
-        self._streamed = True
+        self._start_reading()
         size = 0
-        while True:
-            message = await self._receive()
-            if message["type"] != "http.request":  # http.disconnect: the client left
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self._max_body_size:
-                raise HTTPException(413, f"request body over {self._max_body_size} bytes")
+        more = True
+        while more:
+            chunk, more, size = await self._next_chunk(size)
             if chunk:
                 yield chunk
-            if not message.get("more_body", False):
-                return
 
     async def body(self) -> bytes:
         """The whole request body (read once, then kept).
@@ -109,9 +100,42 @@ class Request(HTTPConnection):
             HTTPException: 413 when the body is over the app's ``max_body_size`` (found while
                 reading, never after).
         """
-        if not hasattr(self, "_body"):
+        if hasattr(self, "_body"):
+            return self._body
+        if type(self).stream is not Request.stream:  # a subclass's stream: its chunks
             self._body = b"".join([chunk async for chunk in self.stream()])
+            return self._body
+        # (no async generator: under Trio each one costs a finaliser hook and a WeakSet entry)
+        self._start_reading()
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            chunk, more, size = await self._next_chunk(size)
+            if chunk:
+                chunks.append(chunk)
+        self._body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         return self._body
+
+    def _start_reading(self) -> None:
+        if self._streamed:
+            raise RuntimeError("the request body was streamed already")
+        self._streamed = True
+
+    async def _next_chunk(self, size: int) -> tuple[bytes, bool, int]:
+        """The next chunk of the body, whether more follows, and the size read with it.
+
+        Raises:
+            HTTPException: 413 when the size goes over ``max_body_size``.
+        """
+        message = await self._receive()
+        if message["type"] != "http.request":  # http.disconnect: the client left
+            return b"", False, size
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > self._max_body_size:
+            raise HTTPException(413, f"request body over {self._max_body_size} bytes")
+        return chunk, message.get("more_body", False), size
 
     async def form(self) -> FormData:
         """The body as a form: ``application/x-www-form-urlencoded`` or ``multipart/form-data``

@@ -10,7 +10,7 @@ import pydantic
 import pytest
 import trio
 
-from fastrapi import Body, FastrAPI, File, Form, Request, UploadFile
+from fastrapi import Body, FastrAPI, File, Form, HTTPException, Request, UploadFile
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator
@@ -490,3 +490,51 @@ async def test_request_form_without_python_multipart(monkeypatch: pytest.MonkeyP
     monkeypatch.setitem(sys.modules, "python_multipart.multipart", None)
     with pytest.raises(RuntimeError, match='requires "python-multipart"'):
         await parse_form("application/x-www-form-urlencoded", chunks())
+
+
+def _receiving(*messages: dict[str, Any]) -> Any:
+    queue = list(messages)
+
+    async def receive() -> dict[str, Any]:
+        return queue.pop(0)
+
+    return receive
+
+
+_CHUNKS = (
+    {"type": "http.request", "body": b"ab", "more_body": True},
+    {"type": "http.request", "body": b"", "more_body": True},
+    {"type": "http.request", "body": b"c", "more_body": False},
+)
+
+
+async def test_body_joins_the_chunks_and_keeps_them() -> None:
+    request = Request({"type": "http", "method": "POST"}, _receiving(*_CHUNKS))
+    left = Request({"type": "http"}, _receiving({"type": "http.disconnect"}))
+    with trio.fail_after(5):
+        assert await request.body() == b"abc"
+        assert await request.body() == b"abc"
+        assert [chunk async for chunk in request.stream()] == [b"abc"]
+        assert await left.body() == b""  # the client left before its body
+
+
+async def test_body_over_the_limit_and_after_a_stream() -> None:
+    request = Request({"type": "http"}, _receiving(*_CHUNKS), max_body_size=2)
+    streamed = Request({"type": "http"}, _receiving(*_CHUNKS))
+    with trio.fail_after(5):
+        with pytest.raises(HTTPException) as caught:
+            await request.body()
+        assert caught.value.status_code == 413
+        assert [chunk async for chunk in streamed.stream()] == [b"ab", b"c"]
+        with pytest.raises(RuntimeError, match="streamed already"):
+            await streamed.body()
+
+
+async def test_a_subclass_body_comes_from_its_own_stream() -> None:
+    class Shouting(Request):
+        async def stream(self) -> AsyncGenerator[bytes, None]:
+            async for chunk in super().stream():
+                yield chunk.upper()
+
+    with trio.fail_after(5):
+        assert await Shouting({"type": "http"}, _receiving(*_CHUNKS)).body() == b"ABC"
