@@ -487,8 +487,8 @@ class Connection:
         if not self._writer:
             self._writer = True
             scope = self._writer_scope = trio.CancelScope(shield=True)
-            if self._finished:
-                scope.cancel()  # too late to write: it only runs the callbacks
+            # (after finish() the session refuses sends, offers and closes: nothing is pushed)
+            assert not self._finished
             self._nursery.start_soon(self._write_queue, scope)
         elif self._writer_idle:
             self._wake_writer()

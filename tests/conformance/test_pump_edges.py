@@ -260,3 +260,25 @@ async def test_a_hub_message_to_a_member_that_left_ends_its_connection(
             published.set()
     assert codes == [1006]
     assert hub.statistics().members == 0
+
+
+async def test_the_final_close_to_a_client_that_left_is_not_an_error(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The handler returns after the client's socket closed, before anything read it: the
+    close frame finds the socket gone, and the connection ends as dropped."""
+    gone = trio.Event()
+    finished: list[bool] = []
+    app = FastrAPI(ping_interval=None)
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket) -> None:
+        await ws.accept()
+        await gone.wait()
+        finished.append(True)
+
+    with trio.fail_after(10):
+        async with connect("/ws", app=app) as (client, _):
+            await client.stream.aclose()
+            gone.set()
+    assert finished == [True]

@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from fastrapi import WebSocket
 from tests.conformance.conftest import ending
 
 if TYPE_CHECKING:
+    from fastrapi import WebSocket
+
     from .conftest import Connect
 
 
@@ -17,10 +18,16 @@ async def test_an_idle_client_is_closed_with_1001_on_every_server(connect: Conne
     """On Hypercorn (ASGI: no attendant) the idle timeout is a scope around each read of the
     reader task; on the native server, an attendant's timer."""
     codes: list[int] = []
-    app = ending(codes, WebSocket.receive_text, idle_timeout=0.2)
+    received: list[str] = []
 
+    async def twice(ws: WebSocket) -> None:
+        received.append(await ws.receive_text())  # came in time
+        await ws.receive_text()  # does not
+
+    app = ending(codes, twice, idle_timeout=0.3)
     with trio.fail_after(10):
         async with connect(app, "/ws") as client:
+            await client.send_text("in time")
             closed = await client.wait_closed()
     assert closed.code == 1001
-    assert codes == [1001]
+    assert (received, codes) == (["in time"], [1001])
