@@ -282,3 +282,62 @@ async def test_the_final_close_to_a_client_that_left_is_not_an_error(
             await client.stream.aclose()
             gone.set()
     assert finished == [True]
+
+
+async def test_a_ping_due_after_the_handlers_close_is_not_sent(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    app = sleeper(3, close_first=True, ping_interval=1)
+    with trio.fail_after(10):
+        async with connect("/ws", app=app) as (client, _):
+            closing = await client.read()
+            assert closing is not None
+            assert closing.close_code == 1000
+            await trio.sleep(2)  # the ping was due at 1 s: none comes after our close
+            await client.send(frame(OP_CLOSE, close_payload(1000)))
+            assert await client.read() is None
+
+
+async def test_a_send_after_the_peers_close_came_raises_disconnect() -> None:
+    """The close came with the message: the handler's reply can no longer be sent."""
+    received: list[str] = []
+    codes: list[int] = []
+
+    async def receive_then_send(ws: WebSocket) -> None:
+        received.append(await ws.receive_text())
+        await ws.send_text("too late")
+
+    with trio.fail_after(10):
+        async with connect("/ws", app=ending(codes, receive_then_send)) as (client, _):
+            await client.send(frame(OP_TEXT, b"hello"), frame(OP_CLOSE, close_payload(1000)))
+            echo = await client.read()
+            assert echo is not None
+            assert echo.opcode == OP_CLOSE  # and no "too late" before it
+            assert await client.read() is None
+    assert received == ["hello"]
+    assert len(codes) == 1
+
+
+async def test_the_reader_task_hands_the_role_back_to_a_waiting_handler(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The handler was busy (so a reader task read for it and paused on the full queue); it
+    takes that message and waits again at once: the reader finds nothing more and stops, and
+    the handler reads the next message itself."""
+    received: list[str] = []
+    app = FastrAPI(ping_interval=None, max_queue=1)
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket) -> None:
+        await ws.accept()
+        await trio.sleep(1)  # busy: a reader task starts after READ_GRACE
+        received.append(await ws.receive_text())
+        received.append(await ws.receive_text())
+
+    with trio.fail_after(10):
+        async with connect("/ws", app=app) as (client, _):
+            await client.send(frame(OP_TEXT, b"one"))
+            await trio.sleep(2)
+            await client.send(frame(OP_TEXT, b"two"))
+            await client.expect_close(1000)
+    assert received == ["one", "two"]

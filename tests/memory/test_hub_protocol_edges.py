@@ -152,3 +152,15 @@ async def test_a_handshake_dependency_failing_with_a_5xx_closes_with_1011(
     with trio.fail_after(10), caplog.at_level(logging.INFO, "fastrapi.hub"):
         async with open_websocket(app, "/hub", subprotocols=[SUBPROTOCOL]) as ws:
             assert await ws.wait_closed() == (1011, "the user store is away")
+
+
+async def test_a_client_without_a_presence_value_subscribes_unlisted() -> None:
+    app = FastrAPI(hub=Hub())
+    app.hub_route("/hub", presence=lambda connection, topic: None, presence_events=True)
+    with trio.fail_after(10):
+        async with open_websocket(app, "/hub", subprotocols=[SUBPROTOCOL]) as ws:
+            assert orjson.loads(await ws.receive_text())["type"] == "hello"
+            subscribed = await command(ws, type="subscribe", id=1, topic="t")
+            assert subscribed["type"] == "subscribed"
+            present = await command(ws, type="presence", id=2, topic="t")
+            assert present["result"] == {"members": []}
