@@ -174,14 +174,20 @@ class HubSubscription:
         self._ready.set()
         self._changes.unpark_all()
 
-    def _deliver(self, message: Mapping[str, Any]) -> None:
+    def _advance(self, message: Mapping[str, Any]) -> Position | None:
+        """Move :attr:`position` to ``message``'s (a publication, or a join or leave, which
+        take offsets too); ``None``, counted, when it is not newer (a repeat)."""
         position = Position(str(message["epoch"]), int(message["offset"]))
         last = self.position
         if last is not None and last.epoch == position.epoch and position.offset <= last.offset:
             self.duplicates += 1
-            return
+            return None
         self.position = position
-        if self._ended is not None:
+        return position
+
+    def _deliver(self, message: Mapping[str, Any]) -> None:
+        position = self._advance(message)
+        if position is None or self._ended is not None:
             return
         if len(self._queue) >= self._max_pending:
             self._end(
@@ -550,6 +556,10 @@ class HubClient:
             sub = self._subs.get(str(message.get("topic")))
             if sub is not None:
                 sub._deliver(message)
+        elif kind in ("join", "leave"):  # not delivered (presence() lists members), but
+            sub = self._subs.get(str(message.get("topic")))  # its offset is the topic's
+            if sub is not None:
+                sub._advance(message)
         elif kind in ("reply", "error"):
             command_id = message.get("id")
             error = (

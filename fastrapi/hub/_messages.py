@@ -112,6 +112,9 @@ class HubJoin(pydantic.BaseModel):
 
     type: Literal["join"]
     topic: str
+    epoch: str
+    offset: int
+    """Its position in the topic: the notice is a message of the topic, replayed on recovery."""
     member: Any
 
 
@@ -120,6 +123,9 @@ class HubLeave(pydantic.BaseModel):
 
     type: Literal["leave"]
     topic: str
+    epoch: str
+    offset: int
+    """Its position in the topic: the notice is a message of the topic, replayed on recovery."""
     member: Any
 
 

@@ -86,7 +86,8 @@ def envelope(wire: Wire, topic: str, position: Position) -> Wire:
 def publication(wire: Wire, topic: str, position: Position) -> Wire:
     """``wire`` as a ``fastrapi.hub.v1`` message: ``{"type": "publication", "topic", "epoch",
     "offset", "data"}`` (binary data in base64, with ``"encoding": "base64"``), or the Hub's
-    presence notice as ``{"type": "join" | "leave", "topic", "member"}``."""
+    presence notice as ``{"type": "join" | "leave", "topic", "epoch", "member", "offset"}``
+    (it takes an offset in the topic, so a client's position moves past it)."""
     head = {"type": "publication", "topic": topic, "epoch": position.epoch}
     if not wire.is_text:
         body = (
@@ -99,7 +100,8 @@ def publication(wire: Wire, topic: str, position: Position) -> Wire:
     kind = notice_kind(wire)
     if kind is not None:
         notice = orjson.loads(wire.payload)
-        payload = orjson.dumps({"type": kind, "topic": topic, "member": notice.get("presence")})
+        member = {"member": notice.get("presence"), "offset": position.offset}
+        payload = orjson.dumps({**head, "type": kind, **member})
         return Wire(payload.decode(), payload, is_json=True)
     data = wire.payload if wire.is_json else orjson.dumps(wire.data)
     payload = orjson.dumps({**head, "offset": position.offset})[:-1] + b',"data":' + data + b"}"

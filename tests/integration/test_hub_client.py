@@ -97,6 +97,27 @@ async def test_publish_subscribe_rpc_presence_history() -> None:
         assert state == "disconnected"
 
 
+async def test_join_and_leave_move_the_position_so_recovery_does_not_replay_them() -> None:
+    """Join and leave notices take offsets in the topic: the client moves past them (without
+    delivering them), so a resubscription from its position asks for nothing it saw."""
+    app = hub_app(presence_events=True)
+    with trio.fail_after(20):
+        async with (
+            open_live_server(app) as address,
+            connect_hub(url(address), headers={"x-user": "ann"}) as ann,
+            ann.subscribe("room") as sub,
+        ):
+            async with connect_hub(url(address), headers={"x-user": "bob"}) as bob:
+                await bob.rpc("whoami", None)  # connected
+                async with bob.subscribe("room") as bobs:
+                    assert bobs.subscribed == 1
+            # ann's join, then bob's join and leave: notices the client does not deliver
+            while sub.position is None or sub.position.offset < 3:  # noqa: ASYNC110 - polls
+                await trio.sleep(0.01)
+            kept, now = await ann.history("room", since=sub.position)
+            assert (kept, now) == ([], sub.position)
+
+
 async def test_a_refused_handshake_stops_the_client() -> None:
     with trio.fail_after(20):
         async with open_live_server(hub_app()) as address, connect_hub(url(address)) as hub:

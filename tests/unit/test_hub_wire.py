@@ -86,4 +86,5 @@ def test_protocol_publications(data: object, message: dict[str, object]) -> None
 def test_the_hubs_presence_notices_are_join_and_leave(kind: str, sent: str) -> None:
     notice = encode({"type": kind, "topic": "t", "presence": {"name": "ann"}})
     wire = publication(notice, "t", Position("e", 3))
-    assert orjson.loads(wire.payload) == {"type": sent, "topic": "t", "member": {"name": "ann"}}
+    message = {"type": sent, "topic": "t", "member": {"name": "ann"}, "epoch": "e", "offset": 3}
+    assert orjson.loads(wire.payload) == message
