@@ -39,7 +39,8 @@ Every Redis call is bounded (``timeout``); one that fails raises :class:`HubUnav
 pub/sub connection is coredis's: it reconnects with a backoff capped at ``max_backoff`` seconds
 and resubscribes.
 
-Outages: the first failed call (or pub/sub connection) starts one: one warning, a count, and
+Outages: the first call that cannot reach Redis (or pub/sub connection) starts one (a call
+that only times out fails alone: slow is not gone): one warning, a count, and
 from then on calls fail at once, but for one attempt each ``max_backoff`` seconds (the
 presence refresher makes one at least every ``presence_ttl / 3``); the first call that
 succeeds, or the pub/sub reconnecting, ends it: one warning, and its length counted. At
@@ -444,7 +445,7 @@ class RedisBackend:
                     self._back()
                     await self._read(ps, send)
             except trio.TooSlowError:
-                self._lost(f"did not subscribe within {self.timeout}s")
+                logger.debug("Redis hub: pub/sub did not subscribe within %ss", self.timeout)
             except (*self._errors, TimeoutError) as exc:
                 self._lost(f"could not keep the pub/sub connection: {_reason(exc)}")
             self._pubsub = None
@@ -582,8 +583,11 @@ class RedisBackend:
         try:
             with trio.fail_after(self.timeout):
                 result = await call(client)
-        except trio.TooSlowError:
-            raise self._lost(f"did not {what} within {self.timeout}s") from None
+        except (trio.TooSlowError, TimeoutError):  # ours, or coredis's read timeout
+            # slow is not gone (a busy Redis, or this process): this call fails, no outage
+            raise HubUnavailable(
+                f"Redis did not {what} within {self.timeout}s", retry_after=self.max_backoff
+            ) from None
         except self._errors as exc:
             raise self._lost(f"could not {what}: {_reason(exc)}") from exc
         if self._lost_at is not None:

@@ -1,7 +1,8 @@
 """A room on a Redis Hub whose every answer says which process gave it, for the worker tests.
 
 ``fastrapi run tests.redis.hub_app:app --workers 2``, or ``python -m tests.redis.hub_app``
-(``app.serve(workers=2)``), with ``FASTRAPI_HUB_URL`` (and ``FASTRAPI_HUB_PRESENCE_TTL``) set.
+(``app.serve(workers=2)``), with ``FASTRAPI_HUB_URL`` (and ``FASTRAPI_HUB_PRESENCE_TTL``,
+``FASTRAPI_HUB_TIMEOUT``) set.
 A WebSocket of ``/room/{room}`` joins the room (with ``since`` from ``epoch`` and ``offset``),
 then gets ``{"pid": ...}``; each text it sends is published as ``{"from": name, "text": ...}``.
 """
@@ -16,9 +17,10 @@ from fastrapi.hub import Position, RedisBackend
 backend = RedisBackend(
     os.environ["FASTRAPI_HUB_URL"],
     presence_ttl=float(os.environ.get("FASTRAPI_HUB_PRESENCE_TTL", "15")),
+    timeout=float(os.environ.get("FASTRAPI_HUB_TIMEOUT", "2")),
 )
 hub = Hub(backend=backend, history_size=100, envelope=True)
-app = FastrAPI(hub=hub)
+app = FastrAPI(hub=hub, metrics_path="/metrics")
 
 
 @app.get("/whoami")

@@ -60,6 +60,8 @@ class RedisServer:
         ca: Listen on TLS only, with a certificate issued by this CA.
         tls_host: The name the certificate is for (the server is on 127.0.0.1 all the same).
         unix: Listen on a unix socket only, ``directory/redis.sock``.
+        persistent: Keep the data across a :meth:`stop` and :meth:`start` (an append-only
+            file, written out at the SIGTERM that stops it), as a production Redis does.
     """
 
     def __init__(
@@ -70,6 +72,7 @@ class RedisServer:
         ca: trustme.CA | None = None,
         tls_host: str = "127.0.0.1",
         unix: bool = False,
+        persistent: bool = False,
     ) -> None:
         if ca is not None and unix:
             raise ValueError("a test Redis listens on TLS or on a unix socket, not both")
@@ -86,6 +89,7 @@ class RedisServer:
             self._listen = ["--port", "0", "--tls-port", str(self.port), "--bind", "127.0.0.1"]
             self._listen += _tls_options(ca, tls_host, directory)
         self.process: subprocess.Popen[bytes] | None = None
+        self._persistence = ["--appendonly", "yes" if persistent else "no"]
 
     @property
     def url(self) -> str:
@@ -116,7 +120,7 @@ class RedisServer:
             RuntimeError: it exited, or was not ready in time (its output is in the message).
         """
         command = [self.executable, *self._listen]
-        command += ["--save", "", "--appendonly", "no", "--dir", str(self.directory)]
+        command += ["--save", "", *self._persistence, "--dir", str(self.directory)]
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
