@@ -128,9 +128,11 @@ class RedisServer:
         output = b""
         deadline = time.monotonic() + START_TIMEOUT
         fd = self.process.stdout.fileno()
+        poll = select.poll()  # not select(): a test with a thousand sockets has fds past 1024
+        poll.register(fd, select.POLLIN)
         while b"ready to accept connections" not in output.lower():  # 7.0 words it two ways
             left = deadline - time.monotonic()
-            readable, _, _ = select.select([fd], [], [], max(left, 0))
+            readable = poll.poll(max(left, 0) * 1000)
             chunk = os.read(fd, 4096) if readable else b""
             if not chunk:
                 self.stop()

@@ -252,6 +252,9 @@ async def test_an_outage_is_one_warning_each_way_and_counted(
             for _ in range(3):  # known away: at once (no attempt) until the next one is due
                 with pytest.raises(HubUnavailable, match="it is unavailable"):
                     await hub.publish("t", "during")
+            await trio.sleep(1.1)  # max_backoff: the next call tries, fails, and warns no more
+            with pytest.raises(HubUnavailable, match="could not publish: Unable"):
+                await hub.publish("t", "during")
             redis_server.start()
             while True:
                 try:
@@ -298,3 +301,19 @@ async def test_a_degraded_start_refuses_joins_at_once_until_redis_is_there(
                 assert (await messages.__anext__()).data == "now"
     assert backend.reconnects == 1
     assert "is unavailable" in caplog.text
+
+
+async def test_a_call_that_only_times_out_fails_alone(redis_server: RedisServer) -> None:
+    backend = RedisBackend(redis_server.url, timeout=0.3)
+    hub = Hub(backend=backend)
+    with trio.fail_after(10):
+        async with hub.running():
+
+            async def slow(client: object) -> None:
+                await trio.sleep(1)  # a busy Redis, or a busy process
+
+            with pytest.raises(HubUnavailable, match=r"Redis did not answer within 0\.3s"):
+                await backend._call("answer", slow)
+            assert hub.statistics().redis_available  # slow is not gone: no outage
+            assert (await hub.publish("t", "still there")).offset == 1
+    assert backend.outages == 0
