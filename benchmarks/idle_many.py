@@ -194,6 +194,11 @@ def quantiles(values: list[float]) -> dict[str, float]:
     return {"p50": at(0.5), "p99": at(0.99), "max": ordered[-1], "n": len(ordered)}
 
 
+def milliseconds(seconds: dict[str, float]) -> dict[str, float]:
+    """Quantiles in seconds as milliseconds (the count ``n`` as it is)."""
+    return {k: v if k == "n" else round(v * 1000, 2) for k, v in seconds.items()}
+
+
 def read_line(pipe: IO[str]) -> str:
     line = pipe.readline()
     if not line:
@@ -359,10 +364,8 @@ def main() -> None:
         "cpu_us_per_ping": round(cpu / pings * 1e6, 1) if pings else None,
         "timer_lateness_ms": {k: round(v, 3) for k, v in quantiles(timers).items()},
         "ping_lateness_ms": quantiles(lateness),
-        "good_client_handshake_ms": {
-            k: round(v * 1000, 2) for k, v in quantiles(handshakes).items()
-        },
-        "good_client_echo_ms": {k: round(v * 1000, 2) for k, v in quantiles(echoes).items()},
+        "good_client_handshake_ms": milliseconds(quantiles(handshakes)),
+        "good_client_echo_ms": milliseconds(quantiles(echoes)),
         "good_client_errors": errors,
     }
     args.out.mkdir(parents=True, exist_ok=True)
