@@ -120,9 +120,14 @@ class Monitor:
 
     async def _sync(self, hub: Hub, scope: trio.CancelScope) -> None:
         with scope:
-            while True:
-                self.prometheus.hub(hub.statistics())
-                await trio.sleep(HUB_SYNC_INTERVAL)
+            try:
+                while True:
+                    self.prometheus.hub(hub.statistics())
+                    await trio.sleep(HUB_SYNC_INTERVAL)
+            except Exception:  # a system task that raises ends the whole run: report, stop
+                logging.getLogger("fastrapi").exception(
+                    "the Hub's metrics are no longer copied (a scrape still copies them)"
+                )
 
     def render(self, hub: Hub | None) -> tuple[bytes, str]:
         """The metrics' exposition text and content type, with ``hub``'s figures of now."""

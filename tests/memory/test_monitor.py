@@ -262,3 +262,19 @@ async def test_hub_figures_are_copied_again_only_by_what_grew() -> None:
     published = [metric(text, "fastrapi_hub_published_total") for text in (first, second, third)]
     assert published == [1, 1, 2]
     assert metric(fourth, "fastrapi_hub_published_total") == 3
+
+
+async def test_a_failing_copy_of_the_hub_figures_is_reported_and_stops(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    pytest.importorskip("prometheus_client")
+    app = hub_app()
+
+    class Broken:
+        def statistics(self) -> None:
+            raise RuntimeError("no figures")
+
+    with trio.fail_after(5):  # the worker's system task: it returns, it does not raise
+        await app.monitor._sync(Broken(), trio.CancelScope())  # type: ignore[arg-type]  # a Hub that fails
+    assert "the Hub's metrics are no longer copied" in caplog.text
+    assert "no figures" in caplog.text
