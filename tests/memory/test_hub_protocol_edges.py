@@ -9,18 +9,27 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import pytest
 import trio
+import trio.testing
 
-from fastrapi import Depends, FastrAPI, HTTPException, Hub, HubUnavailable, RouteDefinitionError
-from fastrapi.hub import HubConnection, MemoryBackend
+from fastrapi import (
+    Depends,
+    FastrAPI,
+    HTTPException,
+    Hub,
+    HubUnavailable,
+    RouteDefinitionError,
+    WebSocket,
+)
+from fastrapi.hub import HubConnection, MemoryBackend, Position
 from fastrapi.hub._protocol import SUBPROTOCOL
 from fastrapi.routing import APIRouter
 from fastrapi.testing import WebSocketTestSession, open_websocket
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
     from contextlib import AbstractAsyncContextManager
 
-    from fastrapi.hub._backend import History, Position, Published
+    from fastrapi.hub._backend import History, Published
     from fastrapi.hub._wire import Wire
 
 
@@ -31,6 +40,8 @@ class Outage:
     def __init__(self) -> None:
         self.memory = MemoryBackend()
         self.down: set[str] = set()
+        self.before_history: Callable[[], Awaitable[object]] | None = None
+        """Awaited by ``history()`` before it reads (a publish that comes meanwhile)."""
 
     def _check(self, call: str) -> None:
         if call in self.down:
@@ -65,6 +76,8 @@ class Outage:
         return await self.memory.presence(topic)
 
     async def history(self, topic: str, since: Position) -> list[Published]:
+        if self.before_history is not None:
+            await self.before_history()
         return await self.memory.history(topic, since)
 
     async def kept(self, topic: str, after: int | None) -> tuple[Position, list[Published]]:
@@ -164,3 +177,30 @@ async def test_a_client_without_a_presence_value_subscribes_unlisted() -> None:
             assert subscribed["type"] == "subscribed"
             present = await command(ws, type="presence", id=2, topic="t")
             assert present["result"] == {"members": []}
+
+
+async def test_a_message_published_while_a_member_recovers_comes_once(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """It reaches the member live (held while the history is read) and in the history: it is
+    delivered once, from the history."""
+    backend = Outage()
+    hub = Hub(backend=backend, history_size=10)
+    app = FastrAPI(hub=hub)
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket, epoch: str, offset: int) -> None:
+        await ws.accept()
+        async with hub.join("t", ws, since=Position(epoch, offset), envelope=False):
+            await ws.receive_text()  # until the client leaves
+
+    with trio.fail_after(10):
+        first = await hub.publish("t", "before")
+        backend.before_history = lambda: hub.publish("t", "during")
+        path = f"/ws?epoch={first.epoch}&offset={first.offset}"
+        async with open_websocket(app, path) as ws:
+            assert await ws.receive_text() == "during"
+            with trio.move_on_after(5):
+                extra = await ws.receive_text()
+                pytest.fail(f"a message came twice: {extra!r}")
+            await ws.send_text("bye")
