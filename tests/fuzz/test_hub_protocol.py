@@ -67,8 +67,9 @@ def commands(draw: st.DrawFn) -> dict[str, Any] | str:
     }
     for name in draw(st.lists(st.sampled_from(sorted(fields)), max_size=4, unique=True)):
         command[name] = draw(fields[name])
-    if draw(st.booleans()):
-        command["topic"] = "t"
+    if draw(st.booleans()):  # well formed more often than chance makes it
+        command.update(topic="t", id=draw(st.integers(0, 99)))
+        command.setdefault("data", draw(json_values))
     return command
 
 
@@ -93,6 +94,15 @@ async def answer(ws: WebSocketTestSession) -> dict[str, Any]:
             "topic": "t",
             "data": {"type": "user_joined", "presence": "x"},
         },
+    ]
+)
+@example(
+    [
+        {"type": "subscribe", "id": 1, "topic": "t"},
+        {"type": "publish", "id": 2, "topic": "t", "data": {"type": "message"}},
+        {"type": "history", "id": 3, "topic": "t", "since": None, "limit": 1},
+        {"type": "presence", "id": 4, "topic": "t"},
+        {"type": "unsubscribe", "id": 5, "topic": "t"},
     ]
 )
 async def test_every_command_gets_its_answer(sent: list[dict[str, Any] | str]) -> None:
