@@ -482,12 +482,14 @@ class RedisBackend:
                 last = self._last.get(topic)
                 if last is not None and last[0] == epoch and last[1] >= position:
                     continue  # delivered already
-                self._last[topic] = (epoch, position)
-                if origin.decode() == self._origin or topic not in self._topics:
-                    continue  # the Hub delivered its own
-                published = Published(
-                    topic, Position(epoch.decode(), position), _wire(kind, payload)
+                published = (
+                    None  # the Hub delivered its own
+                    if origin.decode() == self._origin or topic not in self._topics
+                    else Published(topic, Position(epoch.decode(), position), _wire(kind, payload))
                 )
+                self._last[topic] = (epoch, position)  # (only once it decoded whole)
+                if published is None:
+                    continue
             except ValueError as exc:
                 self._malformed += 1
                 if self._malformed == 1 or self._malformed % 1000 == 0:

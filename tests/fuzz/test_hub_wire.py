@@ -20,7 +20,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from fastrapi import Hub
-from fastrapi.hub import Position
+from fastrapi.hub import Position, RedisBackend
 from fastrapi.hub._redis import _kind, _published
 from fastrapi.hub._wire import encode, envelope
 from tests.fuzz.conftest import json_values, memory_kept
@@ -91,7 +91,10 @@ async def test_a_running_hub_ignores_what_no_hub_published(
             async with raw:
                 for junk in (b"junk", b"o\nx\ne\n1\npayload", b"o\nt\ne\n1\n\xff"):
                     await raw.publish("fastrapi:0:t", junk)
+                for _ in range(2):  # as a reconnected pub/sub may hand a message again
+                    await raw.publish("fastrapi:0:t", lua_message("another", "once", "e", 1))
             await two.publish("t", "still here")
+            assert (await messages.__anext__()).data == "once"
             assert (await messages.__anext__()).data == "still here"
     ignored = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(ignored) == 1  # logged once, not for every message
@@ -110,3 +113,10 @@ def test_decoding_gives_memory_back() -> None:
             return None
 
     assert memory_kept(run, inputs) < 16 * 1024
+
+
+def test_a_redis_backend_serves_one_hub() -> None:
+    backend = RedisBackend("redis://127.0.0.1:1/0")
+    Hub(backend=backend)
+    with pytest.raises(RuntimeError, match="serves a Hub already"):
+        Hub(backend=backend)
