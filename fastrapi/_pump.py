@@ -105,7 +105,8 @@ class WebSocketOptions(TypedDict, total=False):
             with 1001 (default ``None``: no limit).
         close_timeout: Seconds to drain the outbound queue, send the close and hear the peer's
             once the handler has finished (default 10); whatever is left is then cancelled.
-        ping_interval: Seconds between the server's pings (default 20; ``None``: no pings).
+        ping_interval: Seconds between the server's pings (default 20; ``None``: no pings), or
+            ``ping_timeout`` when that is longer (one ping is out at a time).
         ping_timeout: Seconds to wait for the pong; without it the connection is closed with
             1011 (default 20; ``None``: wait for ever). Pings are the native server's: ASGI has
             none, so on Hypercorn neither option applies.
@@ -592,7 +593,10 @@ class Connection:
         self._answer(unit)
         sent = trio.current_time()
         timeout = self.options.ping_timeout
-        if timeout is not None:
+        if timeout is None:  # the next ping an interval after this one
+            interval = self.options.ping_interval or math.inf
+            self.attendant.call_at(sent + interval, self._ping)  # type: ignore[union-attr]
+        else:
             self.attendant.call_at(  # type: ignore[union-attr]  # _ping runs there
                 sent + timeout, lambda: self._check_pong(payload, sent)
             )
@@ -606,9 +610,11 @@ class Connection:
             return
         if came is not None:
             self.session.ping_rtt = came - sent
-        # the pong came, or the peer's data waits behind a full queue (so it is alive)
+        # the pong came, or the peer's data waits behind a full queue (so it is alive): the
+        # next ping an interval after this one (at once when the timeout was the longer)
         interval = self.options.ping_interval or math.inf
-        self.attendant.call_at(trio.current_time() + interval, self._ping)  # type: ignore[union-attr]
+        due = max(sent + interval, trio.current_time())
+        self.attendant.call_at(due, self._ping)  # type: ignore[union-attr]
 
     def _check_idle(self) -> None:
         idle = self.options.idle_timeout

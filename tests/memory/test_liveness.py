@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 import trio
 import trio.testing
+import wsproto.events
 
 from fastrapi import FastrAPI, WebSocket, WebSocketDisconnect
 from fastrapi.testing import HandshakeRejected, open_websocket
@@ -33,6 +34,38 @@ async def test_no_pong_closes_with_1011(autojump_clock: trio.testing.MockClock) 
             await trio.sleep(60)  # not reading: the server's ping goes unanswered
             assert await client.wait_closed() == (1011, "keepalive ping timeout")
     assert ended == [(1011, "keepalive ping timeout", 30)]
+
+
+@pytest.mark.parametrize(
+    ("ping_timeout", "expected"),
+    [(10, [20, 40, 60, 80]), (None, [20, 40, 60, 80]), (30, [20, 50, 80])],
+)
+async def test_pings_come_every_interval_or_timeout_if_longer(
+    autojump_clock: trio.testing.MockClock, ping_timeout: float | None, expected: list[float]
+) -> None:
+    """One ping an interval after the last (not an interval after its pong's deadline, and
+    not only one when there is no deadline); a longer timeout spaces them by the timeout."""
+    app = FastrAPI(ping_interval=20, ping_timeout=ping_timeout)
+    pings: list[float] = []
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket) -> None:
+        await ws.accept()
+        await trio.sleep(90)
+        await ws.send_text("done")
+
+    with trio.fail_after(200):
+        async with open_websocket(app, "/ws") as client:
+            answer = client._on_event
+
+            async def record(event: wsproto.events.Event) -> str | bytes | None:
+                if isinstance(event, wsproto.events.Ping):
+                    pings.append(trio.current_time())
+                return await answer(event)
+
+            client._on_event = record  # type: ignore[method-assign]  # a spy on the pings
+            assert await client.receive_text() == "done"
+    assert pings == expected
 
 
 async def test_answered_pings_keep_the_connection(autojump_clock: trio.testing.MockClock) -> None:
