@@ -13,7 +13,7 @@
  *     held PINGS CLOSED          (PINGS: since a line came on standard input, if one did)
  *     late BUCKET COUNT          (one line per non-empty 0.1 ms bucket)
  * where a ping's lateness is the time since the connection's previous ping minus PERIOD (the
- * server's ping_interval + ping_timeout: it pings again an interval after the pong check), and
+ * server's ping_interval, or its ping_timeout when that is longer: one ping is out at a time), and
  * exits (closing every connection at once).
  */
 #define _GNU_SOURCE

@@ -4,8 +4,8 @@
     nox -s bench -- --idle [ARGS]
 
 One server process (``servers/fastrapi_idle.py``, under ``taskset -c 0``) pings every
-connection every ``--ping-interval`` + ``--ping-timeout`` seconds (the server sends the next
-ping an interval after the pong check). The load side is ``idle_client.c``, compiled here with
+connection every ``--ping-interval`` seconds (or ``--ping-timeout`` when that is longer: one
+ping is out at a time). The load side is ``idle_client.c``, compiled here with
 ``cc -O2``: one thread on epoll per process, up to ``--per-process`` connections each, under
 ``taskset -c 1``, each connection bound to a source address of its own in 127.0.0.0/8
 (``--per-address`` connections per address: one address pair has only ~28k ephemeral ports).
@@ -228,7 +228,7 @@ def main() -> None:
         )
         print(note, flush=True)
     per_process = min(args.per_process, limit - SPARE_FILES)
-    period = args.ping_interval + args.ping_timeout
+    period = max(args.ping_interval, args.ping_timeout)
     port = free_port()
     with tempfile.TemporaryDirectory() as scratch:
         binary = compile_client(Path(scratch))
@@ -382,9 +382,10 @@ def report(result: dict[str, Any]) -> str:
         f"# {result['connections']:,} idle WebSockets on one fastrapi process",
         "",
         f"`python benchmarks/idle_many.py`, {meta['date']}, {meta['machine']}, Python "
-        f"{meta['python']}; pings every {meta['ping_interval']} s + {meta['ping_timeout']} s "
-        f"(interval + timeout); held {meta['hold_seconds']} s; {meta['client_processes']} client "
-        f"process(es) over {meta['source_addresses']} source address(es).",
+        f"{meta['python']}; pings every {meta['ping_interval']} s (timeout "
+        f"{meta['ping_timeout']} s); held {meta['hold_seconds']} s; "
+        f"{meta['client_processes']} client process(es) over {meta['source_addresses']} "
+        "source address(es).",
         "",
     ]
     if meta["note"]:
