@@ -50,7 +50,15 @@ from .middleware._answer import answer
 from .openapi.docs import add_docs_routes
 from .requests import Request
 from .responses import JSONResponse, Response
-from .routing import APIRoute, APIRouter, APIWebSocketRoute, MethodNotAllowed, RouteOptions
+from .routing import (
+    APIRoute,
+    APIRouter,
+    APIWebSocketRoute,
+    MethodNotAllowed,
+    RouteOptions,
+    _hub_missing,
+    _hub_route_paths,
+)
 from .sse import streamed
 from .websocket import CloseCode, WebSocket, WebSocketState
 
@@ -403,8 +411,6 @@ class FastrAPI:
             RouteDefinitionError: the app has no Hub, a bad path, or a callable that cannot be
                 planned.
         """
-        if self.hub is None:
-            raise RouteDefinitionError("hub_route() needs an app with a Hub: FastrAPI(hub=Hub())")
         return self.router.hub_route(
             path,
             can_subscribe=can_subscribe,
@@ -1198,7 +1204,8 @@ class FastrAPI:
             TypeError: on assignment, not a ``Hub``.
             RuntimeError: on assignment while the app runs (its lifespan started the Hub its
                 routes use).
-            ValueError: on assigning ``None`` to an app whose routes take a ``Hub``.
+            ValueError: on assigning ``None`` to an app whose routes take a ``Hub`` or serve
+                it (:meth:`hub_route`).
         """
         return self._hub
 
@@ -1215,6 +1222,7 @@ class FastrAPI:
             from .asyncapi.utils import _takes_hub
 
             taking = [r.path for r in self.routes if hasattr(r, "plan") and _takes_hub(r.plan)]
+            taking += _hub_route_paths(self.routes)
             if taking:
                 raise ValueError(f"app.hub cannot be None: route(s) {', '.join(taking)} take it")
         self._hub = hub
@@ -1242,6 +1250,9 @@ class FastrAPI:
         # made the app (a supervisor forks its workers) may count threads that are not here
         self.thread_limiter = trio.CapacityLimiter(self.thread_limiter.total_tokens)
         hub = self._current_hub()  # a wrong swap of the Hub fails here, not at a request
+        unserved = _hub_route_paths(self.routes) if hub is None else []
+        if unserved:  # given in routes=, which nothing checked before
+            raise RouteDefinitionError(_hub_missing(unserved[0]))
         self.monitor.serving(hub)
         self._started = True
         try:

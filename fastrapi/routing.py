@@ -879,13 +879,16 @@ class APIRouter:
                 none); the WebSocket pings keep the app's interval.
 
         Raises:
-            RouteDefinitionError: a bad path, or a callable that cannot be planned.
+            RouteDefinitionError: a bad path, a callable that cannot be planned, or, on the
+                app's router, an app without a Hub (on another router, that is checked when
+                the app includes it).
             ValueError: an option is out of range.
         """
         from .hub._browser import add_client_route
         from .hub._messages import COMMANDS, SERVER_MESSAGES
         from .hub._protocol import CLOSE_CODES, HubEndpoint
 
+        _check_hub(self._provided, self._full_path(path))
         if namespace is None:
             namespace = sys._getframe(1).f_locals  # the caller's scope, for its annotations
         ping_interval = options.pop("ping_interval", 25.0)
@@ -935,11 +938,14 @@ class APIRouter:
         router's options and the app's objects): a route added to ``router`` later is not.
 
         Raises:
-            RouteDefinitionError: a bad prefix, or a route that cannot be declared here.
+            RouteDefinitionError: a bad prefix, or a route that cannot be declared here (a
+                hub route in an app without a Hub: nothing is included then).
         """
         _check_prefix(prefix)
         if router is self:
             raise RouteDefinitionError("a router cannot include itself")
+        for path in _hub_route_paths(router.routes):
+            _check_hub(self._provided, prefix + path)
         for route in router.routes:
             if isinstance(route, APIRoute):
                 given = route.options()
@@ -1092,6 +1098,34 @@ def _template(path: str, strict: bool) -> tuple[PathTemplate, bool]:
 def _loose_names(path: str) -> frozenset[str]:
     """The parameter names of a path that is no valid template (for planning its handler)."""
     return frozenset(_LOOSE_PARAM.findall(path))
+
+
+def _hub_route_paths(routes: Iterable[object]) -> list[str]:
+    """The paths of the hub routes (:meth:`APIRouter.hub_route`) among ``routes``."""
+    from .hub._protocol import HubEndpoint
+
+    return [
+        route.path
+        for route in routes
+        if isinstance(route, APIWebSocketRoute) and isinstance(route.endpoint, HubEndpoint)
+    ]
+
+
+def _check_hub(provided: Mapping[type, Callable[[], object]], path: str) -> None:
+    """Refuse a hub route at ``path`` on the app's router when the app has no Hub (the app
+    provides ``None``; a router that is not the app's provides a placeholder: its hub routes
+    are checked when the app includes it)."""
+    read = provided.get(Hub)
+    if read is not None and read() is None:
+        raise RouteDefinitionError(_hub_missing(path))
+
+
+def _hub_missing(path: str) -> str:
+    """The error for a hub route at ``path`` in an app without a Hub."""
+    return (
+        f"hub route {path} needs an app with a Hub, and this app has none:"
+        " pass hub=Hub(...) to FastrAPI()"
+    )
 
 
 def _check_route_options(where: str, options: Mapping[str, object]) -> None:

@@ -266,7 +266,11 @@ class HubEndpoint:
         app = websocket.scope["app"]
         hub: Hub | None = app.hub
         if hub is None:
-            raise RuntimeError("a hub route needs an app with a Hub: FastrAPI(hub=Hub())")
+            # only an app that was not started, with the route given in routes=, gets here
+            raise RuntimeError(
+                "a hub route needs an app with a Hub, and this app has none:"
+                " pass hub=Hub(...) to FastrAPI()"
+            )
         solver = Solver(
             Inputs(websocket),
             websocket,

@@ -544,14 +544,38 @@ async def test_a_5xx_from_a_handshake_dependency_closes_with_1011(connect: Conne
     assert (closed.code, closed.reason) == (1011, "database down")
 
 
-async def test_a_router_hub_route_in_an_app_without_a_hub_is_refused() -> None:
+def test_a_router_hub_route_in_an_app_without_a_hub_is_refused_at_inclusion() -> None:
+    router = APIRouter(prefix="/rt")
+    router.hub_route("/hub")
+    outer = APIRouter(prefix="/v1")
+    outer.include_router(router)  # not the app's router: its Hub is not known yet
+    app = FastrAPI()
+    before = list(app.routes)
+    missing = r"hub route /v1/rt/hub needs an app with a Hub.*pass hub=Hub\(\.\.\.\)"
+    with pytest.raises(RouteDefinitionError, match=missing):
+        app.include_router(outer)
+    assert app.routes == before, "nothing of the router is included"  # not even hub.js
+    with pytest.raises(RouteDefinitionError, match="hub route /hub needs an app with a Hub"):
+        app.router.hub_route("/hub")
+    assert app.routes == before
+
+
+async def test_a_hub_route_keeps_the_app_s_hub_and_one_given_in_routes_fails_at_startup() -> None:
     router = APIRouter()
     router.hub_route("/hub")
-    app = FastrAPI()
+    app = FastrAPI(hub=Hub())
     app.include_router(router)
+    app.hub = Hub()  # a test's Hub in place of the app's: allowed
+    with pytest.raises(ValueError, match=r"route\(s\) /hub take it"):
+        app.hub = None
+    assert app.hub is not None
+    unchecked = FastrAPI(routes=router.routes)
+    with trio.fail_after(10), pytest.raises(RouteDefinitionError, match="hub route /hub"):
+        async with unchecked.running():
+            pytest.fail("started")
     with trio.fail_after(10), pytest.raises(RuntimeError, match="needs an app with a Hub"):
-        async with open_websocket(app, "/hub", subprotocols=[SUBPROTOCOL]):
-            pytest.fail("accepted")
+        async with open_websocket(unchecked, "/hub", subprotocols=[SUBPROTOCOL]):
+            pytest.fail("accepted")  # not started: the connection is the last check
 
 
 async def test_the_connection_says_what_it_is_subscribed_to(connect: Connect) -> None:

@@ -22,7 +22,6 @@ from fastrapi import (
 )
 from fastrapi.hub import HubConnection, MemoryBackend, Position
 from fastrapi.hub._protocol import SUBPROTOCOL
-from fastrapi.routing import APIRouter
 from fastrapi.testing import WebSocketTestSession, open_websocket
 
 if TYPE_CHECKING:
@@ -141,16 +140,6 @@ def test_hub_route_callables_that_cannot_be_planned_are_refused() -> None:
         app.hub_route("/a", can_subscribe=42)  # type: ignore[arg-type]  # the point of the test
     with pytest.raises(RouteDefinitionError, match="cannot read its signature"):
         app.hub_route("/b", can_publish=type)
-
-
-async def test_a_hub_route_of_an_app_without_a_hub_fails_its_handshake() -> None:
-    router = APIRouter()
-    router.hub_route("/hub")  # a router's route is declared before it meets its app
-    app = FastrAPI()
-    app.include_router(router)
-    with trio.fail_after(10), pytest.raises(RuntimeError, match="needs an app with a Hub"):
-        async with open_websocket(app, "/hub", subprotocols=[SUBPROTOCOL]):
-            pass
 
 
 async def broken_dependency() -> None:
