@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import logging
 import sys
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, nullcontext
-from contextvars import ContextVar
-from dataclasses import dataclass, replace
 from functools import partial
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, Unpack, final
@@ -18,57 +15,34 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, Unpack, final
 import trio
 
 from ._asgi import ASGITransport
-from ._body import read_body
-from ._bridge import HTTP_RESPONSE, PASSAGE, NativeASGI, Passage
+from ._bridge import PASSAGE, Passage
 from ._connection import HTTPConnection
-from ._dependencies import Solver
-from ._errors import ExceptionHandler, ExceptionHandlers, http_response, server_error_response
-from ._errors import call as call_exception_handler
-from ._errors import checked as checked_response
+from ._errors import ExceptionHandler, ExceptionHandlers
+from ._http_dispatch import counting, serve_http, serve_route, through_stack
 from ._monitor import AppStatistics, Monitor, client_of
-from ._params import NO_BODY, CallKind, HandlerPlan, Inputs
-from ._pump import PumpOptions, WebSocketOptions, check_websocket_options, run_session
-from .background import added_tasks, run_background
-from .datastructures import Address, Headers
-from .exception_handlers import (
-    http_exception_response,
-    hub_unavailable_response,
-    validation_error_response,
-)
-from .exceptions import (
-    HTTPException,
-    HubUnavailable,
-    ListenError,
-    RequestValidationError,
-    RouteDefinitionError,
-    WebSocketDisconnect,
-    WebSocketRequestValidationError,
-)
+from ._pump import PumpOptions, WebSocketOptions, check_websocket_options
+from ._websocket_dispatch import native_websocket, serve_session, serve_websocket
+from .exceptions import HubUnavailable, ListenError, RouteDefinitionError
 from .hub import Hub
 from .middleware import Middleware
-from .middleware._answer import answer
 from .openapi.docs import add_docs_routes
-from .requests import Request
+from .requests import Request  # noqa: TC001  # read at runtime: _openapi_response is planned
 from .responses import JSONResponse, Response
 from .routing import (
     APIRoute,
     APIRouter,
     APIWebSocketRoute,
-    MethodNotAllowed,
     RouteOptions,
     _hub_missing,
     _hub_route_paths,
 )
-from .sse import streamed
-from .websocket import CloseCode, WebSocket, WebSocketState
 
 if TYPE_CHECKING:
     from enum import Enum
 
-    from ._pump import Connection
-    from ._state import Session
-    from ._transport import Transport
-    from ._types import ASGIApp, ErrorHandler, Message, Receive, Scope, Send
+    from ._http_dispatch import HTTPMiddleware
+    from ._types import ASGIApp, ErrorHandler, Receive, Scope, Send
+    from .datastructures import Address
     from .hub._protocol import HubConnection
     from .params import Depends
     from .server import ServeOptions
@@ -79,14 +53,6 @@ logger: Final = logging.getLogger("fastrapi")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-SERVER_ERRORS: Final[ContextVar[Callable[[BaseException], None] | None]] = ContextVar(
-    "fastrapi_server_errors", default=None
-)
-"""Told of a ``WebSocketDisconnect`` a WebSocket handler let out (a normal end for the server):
-the test client re-raises it, as Starlette's does. Set in the task that starts a connection;
-unset when serving."""
-CallNext = Callable[[Request], Awaitable[Response]]
-HTTPMiddleware = Callable[[Request, CallNext], Awaitable[Response]]
 HandshakeHook = Callable[[HTTPConnection], Awaitable[None]]
 M = TypeVar("M", bound=Callable[..., Awaitable[Any]])
 EH = TypeVar("EH", bound=Callable[..., Any])
@@ -717,7 +683,7 @@ class FastrAPI:
         if stack is None:
             await self._dispatch(scope, receive, send, on_error, defaults)
         elif scope["type"] == "http":
-            await _through_stack(stack, scope, receive, send, Passage(on_error, defaults, None))
+            await through_stack(stack, scope, receive, send, Passage(on_error, defaults, None))
         else:
             scope[PASSAGE] = Passage(on_error, defaults, None)
             await stack(scope, receive, send)
@@ -730,8 +696,8 @@ class FastrAPI:
             passage = Passage(self._raise_http_error, None, None)
         bridge = passage.bridge
         if scope["type"] == "websocket" and bridge is not None and bridge.hand_over(receive, send):
-            await self._native_websocket(
-                scope, bridge.transport, passage.on_error, passage.defaults
+            await native_websocket(
+                self, scope, bridge.transport, passage.on_error, passage.defaults
             )
             return
         await self._dispatch(scope, receive, send, passage.on_error, passage.defaults)
@@ -756,12 +722,12 @@ class FastrAPI:
                 return
             transport = ASGITransport(scope, receive, send)
             if await transport.wait_connect():
-                await self._websocket(scope, transport, on_error, defaults)
+                await serve_session(self, scope, transport, on_error, defaults)
         elif kind == "http":
             monitor = self.monitor
             if monitor.counts_http():
-                send = _counting(monitor, scope, send)
-            error = await self._http(scope, receive, send)
+                send = counting(monitor, scope, send)
+            error = await serve_http(self, scope, receive, send)
             if error is not None:
                 on_error(scope, error, "answered with HTTP 500")
         elif kind == "lifespan":
@@ -801,181 +767,7 @@ class FastrAPI:
             exc_info=exc,
         )
 
-    async def serve_websocket(
-        self,
-        scope: Scope,
-        transport: Transport,
-        on_error: ErrorHandler | None = None,
-        defaults: WebSocketOptions | None = None,
-    ) -> None:
-        """Route one WebSocket handshake of the native server and run its session over
-        ``transport``, with the options given to ``serve()`` (``defaults``) under the route's
-        own, through the app's ASGI middleware and mounts if it has any.
-
-        What the handler raised (after the connection was closed with 1011, or the handshake
-        refused with 403) goes to ``on_error`` (by default :meth:`log_handler_error`).
-        """
-        report = on_error or self.log_handler_error
-        stack = self._stack if self._stack_built else self._build_stack()
-        if stack is None:
-            await self._native_websocket(scope, transport, report, defaults)
-        else:
-            await self._bridged(stack, scope, transport, report, defaults)
-
-    async def _native_websocket(
-        self,
-        scope: Scope,
-        transport: Transport,
-        report: ErrorHandler,
-        defaults: WebSocketOptions | None,
-    ) -> None:
-        mounted = self._mounted(scope) if self._mounts else None
-        if mounted is None:
-            await self._websocket(scope, transport, report, defaults)
-            return
-        child, sub = mounted
-        if isinstance(sub, FastrAPI):
-            await sub.serve_websocket(child, transport, report, defaults)
-        else:
-            await self._bridged(sub, child, transport, report, defaults)
-
-    async def _bridged(
-        self,
-        asgi_app: ASGIApp,
-        scope: Scope,
-        transport: Transport,
-        report: ErrorHandler,
-        defaults: WebSocketOptions | None,
-    ) -> None:
-        """Serve a native WebSocket with an ASGI app (the middleware, or a mounted app)."""
-        bridge = NativeASGI(transport)
-        scope = {**scope, PASSAGE: Passage(report, defaults, bridge)}
-        scope["extensions"] = {**(scope.get("extensions") or {}), HTTP_RESPONSE: {}}
-        failed = False
-        try:
-            await asgi_app(scope, bridge.receive, bridge.send)
-        except Exception as exc:
-            failed = True
-            report(scope, exc, "the ASGI app in front of the routes failed")
-        await bridge.finish(failed, self.websocket_options.close_timeout)
-
-    async def _websocket(
-        self,
-        scope: Scope,
-        transport: Transport,
-        report: ErrorHandler,
-        defaults: WebSocketOptions | None,
-    ) -> None:
-        self._enter(scope)
-        path = self._scope_path(scope)
-        if self.allowed_origins is not None:
-            origin = Headers.from_raw(scope.get("headers", ())).get("origin")
-            if origin is not None and origin not in self.allowed_origins:
-                await _refuse(
-                    transport, scope, HTTPException(403, f"origin {origin!r} is not allowed")
-                )
-                return
-        found = self.router.match_websocket(path)
-        if found is None:
-            await _refuse(transport, scope, HTTPException(404, "no WebSocket route"))
-            return
-        route, path_params = found
-        try:
-            if self._handshake_hooks:
-                handshake = HTTPConnection(scope, path_params)
-                for hook in self._handshake_hooks:
-                    await hook(handshake)
-        except HTTPException as exc:
-            await _refuse(transport, scope, exc)
-            return
-        except Exception as exc:
-            await transport.reject(500)
-            report(scope, exc, "refused with HTTP 500 by a handshake hook")
-            return
-        made: list[tuple[Session, Solver | None]] = []  # the connection's, once it is made
-
-        def create(connection: Connection) -> tuple[WebSocket, Awaitable[object]]:
-            ws = WebSocket(scope, path_params, connection=connection)
-            if route.messages is not None:  # declared message types: planned per route
-                ws._messages = route.messages if self.validate_sends else route.receiving
-            self.monitor.opened(route.path, connection.session)
-            plan = route.plan
-            direct = plan.call_directly(ws)
-            if direct is not None:  # nothing to resolve or validate: no solver
-                made.append((connection.session, None))
-                call: Awaitable[object] = direct
-            else:
-                solver = Solver(
-                    Inputs(ws),
-                    ws,
-                    self.dependency_overrides or {},
-                    self.thread_limiter,
-                    websocket=True,
-                )
-                ws._solver = solver
-                made.append((connection.session, solver))
-                call = solver.call(plan)
-            report_escape = SERVER_ERRORS.get()
-            if report_escape is not None:  # a test client: it re-raises the handler's end
-                call = _escaping(call, report_escape)
-            return ws, call
-
-        options = route.options
-        if defaults:
-            merged: WebSocketOptions = {**defaults, **route.overrides}
-            options = replace(self.websocket_options, **merged)
-        started = trio.current_time()
-        error: BaseException | None = None
-        try:
-            await run_session(transport, create, self._websocket_error, options)
-        except Exception as exc:
-            error = exc
-            accepted = bool(made) and made[0][0].accepted
-            report(scope, exc, "closed with 1011" if accepted else "refused with HTTP 403")
-        except BaseException as exc:  # cancelled: the cleanups still run, bounded
-            error = exc
-            raise
-        finally:
-            for session, solver in made:
-                self.monitor.ended(route.path, session, scope, started)
-                if solver is not None:
-                    await solver.aclose(error)
-
-    async def _websocket_error(
-        self, connection: Connection, ws: WebSocket, exc: Exception
-    ) -> Exception | None:
-        """Answer what a WebSocket handler (or its dependency) raised: ``None`` once answered
-        (a refusal, or a close), else the error to judge (1011 and reported, or the close of a
-        ``WebSocketException``).
-
-        As on HTTP, the error goes through the dependencies' cleanups first, then to its
-        exception handler, else to the built-in answer: before ``accept()``, an
-        ``HTTPException`` refuses the handshake with its status, an invalid handshake value
-        with 403 and FastAPI's error JSON.
-        """
-        if isinstance(exc, WebSocketDisconnect):
-            return exc  # the peer left: the normal end, for no handler
-        solver = ws._solver
-        if solver is not None:
-            exc = await solver.unwind(exc)
-        table = self._exception_table
-        entry = table.lookup(exc, websocket=True) if table else None
-        if entry is None or isinstance(exc, BaseExceptionGroup):
-            return None if await _refused_by_default(connection, ws, exc) else exc
-        try:
-            result = await call_exception_handler(entry, ws, exc, self.thread_limiter)
-            state = ws.application_state
-            if state is WebSocketState.CONNECTING and result is not None:
-                response = checked_response(entry, result)
-                why = f"{type(exc).__name__}: {exc}"
-                await _refuse_with(connection, ws.scope, response, why)
-            elif state is WebSocketState.CONNECTED:  # accepted, and the handler did not close
-                await ws.close(CloseCode.INTERNAL_ERROR)
-        except HTTPException as raised:
-            return None if await _refused_by_default(connection, ws, raised) else raised
-        except Exception as failure:  # the handler's own bug: judged and reported instead
-            return failure
-        return None
+    serve_websocket = serve_websocket  # (in _websocket_dispatch.py)
 
     def largest_message_size(self) -> int:
         """The largest WebSocket message any route accepts (the app's default or a route's
@@ -1047,147 +839,7 @@ class FastrAPI:
             return path[len(root) :] or "/"
         return path
 
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> Exception | None:
-        """Answer one HTTP request; return the error nothing answered (it made the 500), for
-        the caller to report."""
-        self._enter(scope)
-        mounted = self._mounted(scope) if self._mounts else None
-        if mounted is not None:
-            await mounted[1](mounted[0], receive, send)
-            return None
-        request = Request(scope, receive, path_params={}, max_body_size=self.max_body_size)
-        exchange = _Exchange()
-        error: Exception | None = None
-        try:
-            try:
-                if self._http_middleware:
-                    call: CallNext = partial(self._route, exchange=exchange)
-                    for middleware in reversed(self._http_middleware):
-                        call = partial(_through, middleware, call)
-                    response = await call(request)
-                else:
-                    response = await self._route(request, exchange=exchange)
-            except Exception as exc:  # unanswered by the route and the exception handlers
-                error = exc
-                response = await server_error_response(
-                    self._exception_table, request, exc, self.thread_limiter
-                )
-            await response(scope, receive, send)
-        except BaseException as exc:
-            if exchange.solver is not None:
-                await exchange.solver.aclose(exc)
-            raise
-        finally:
-            if request._form is not None:  # the form's files (no cost without a form)
-                await request.close()
-        if exchange.solver is not None:  # the route answered: its cleanups, after the response
-            await exchange.solver.aclose(error)
-        background = response.background
-        if background is None and exchange.error is None and error is None:
-            background = added_tasks(scope)  # a handler's BackgroundTasks parameter
-        if background is not None:
-            await run_background(background, self.thread_limiter, scope)
-        return error
-
-    async def _route(self, request: Request, *, exchange: _Exchange) -> Response:
-        path = self._scope_path(request._scope)
-        found = self.router.match_http(request.method, path)
-        if found is None:
-            other = self.router.redirect_path(request.method, path)
-            if other is not None:
-                return Response(b"", 307, headers={"location": _moved(request, other)})
-            return await self._answer(request, HTTPException(404))
-        if isinstance(found, MethodNotAllowed):
-            allow = {"Allow": ", ".join(found.allowed)}
-            return await self._answer(request, HTTPException(405, headers=allow))
-        route, path_params = found
-        request.path_params = path_params
-        custom = route.custom_handler
-        if custom is None:
-            return await self.serve_route(route, request, exchange, answer=True)
-        request._scope[_EXCHANGE] = exchange  # for the route class's handler to find
-        request._scope["path_params"] = path_params  # for a request it makes of the scope
-        try:
-            return await custom(request)
-        except Exception as exc:
-            return await self._answer(request, exc)
-
-    async def serve_route(
-        self, route: APIRoute, request: Request, exchange: _Exchange, *, answer: bool
-    ) -> Response:
-        """Serve ``request`` with ``route``: its dependencies and handler, then the response
-        for what it returned; an error is answered by its exception handler (``answer``) or,
-        once the dependencies' cleanups have seen it, raised (for a custom route class's
-        handler, :meth:`~fastrapi.routing.APIRoute.get_route_handler`)."""
-        plan = route.plan
-        if plan.simple:  # values and the connection only: no solver, nothing to clean up
-            try:
-                direct = plan.call_directly(request)  # nothing to read, bind or validate
-                result = await (direct if direct is not None else self._call(plan, request))
-            except Exception as exc:
-                exchange.error = exc
-                if not answer:
-                    raise
-                return await self._answer(request, exc)
-            return route.returns.render(result, None)
-        inputs = Inputs(request)
-        solver = exchange.solver = Solver(
-            inputs, request, self.dependency_overrides or {}, self.thread_limiter
-        )
-        if plan.needs_response:
-            solver.response = Response(status_code=route.status_code or 200)
-        try:
-            if plan.needs_body:
-                body = await read_body(request, plan, self.strict_content_type)
-                solver.inputs = replace(inputs, body=body)
-            if plan.streams:  # a generator: what it yields is the body
-                arguments = await solver.arguments(plan)
-                content = route.returns.content if route.returns.adapter is not None else None
-                result = streamed(plan.call(**arguments), route.response_class, content)
-            else:
-                result = await solver.call(plan)
-                if solver.function_stack is not None:  # scope="function": before the answer
-                    await solver.end_function_scope()
-        except Exception as exc:
-            # FastAPI's order: the error goes through the dependencies' cleanups first (one
-            # may turn it into an HTTPException), then to its exception handler.
-            exchange.solver = None
-            exchange.error = exc
-            unwound = await solver.unwind(exc)
-            if not answer:
-                raise unwound from None
-            return await self._answer(request, unwound)
-        # a ResponseValidationError or TypeError of the value goes on to the 500 path
-        return route.returns.render(result, solver.response)
-
-    async def _call(self, plan: HandlerPlan, request: Request) -> object:
-        """Call a simple plan's handler with the values of ``request`` (body read if it takes
-        one; a plain ``def`` in a worker thread).
-
-        Raises:
-            RequestValidationError: values are missing or invalid.
-        """
-        body = (
-            await read_body(request, plan, self.strict_content_type) if plan.needs_body else NO_BODY
-        )
-        values, errors = plan.bind(Inputs(request, body))
-        if errors:
-            raise RequestValidationError(errors, body=None if body is NO_BODY else body)
-        for name in plan.connection_params:
-            values[name] = request
-        if plan.kind is CallKind.SYNC:  # in a worker thread, as the solver runs it
-            return await trio.to_thread.run_sync(
-                partial(plan.call, **values), limiter=self.thread_limiter
-            )
-        return await plan.call(**values)  # type: ignore[misc]  # planned as async
-
-    async def _answer(self, request: Request, exc: Exception) -> Response:
-        """The response for ``exc`` from its exception handler or the built-in one.
-
-        Raises:
-            Exception: ``exc`` when neither answers it (the 500 path takes it).
-        """
-        return await http_response(self._exception_table, request, exc, self.thread_limiter)
+    serve_route = serve_route  # (in _http_dispatch.py)
 
     # -- the Hub ------------------------------------------------------------------------------
 
@@ -1351,147 +1003,6 @@ async def _call_hook(hook: Hook) -> None:
     result = hook()
     if inspect.isawaitable(result):
         await result
-
-
-_EXCHANGE: Final = "fastrapi.exchange"
-"""The scope key of the request's :class:`_Exchange`, set for custom route handlers only."""
-
-
-def route_handler(route: APIRoute) -> Callable[[Request], Awaitable[Response]]:
-    """The handler :meth:`APIRoute.get_route_handler` gives: ``route`` served by the app of
-    the request, its errors raised."""
-
-    async def handle(request: Request) -> Response:
-        scope = request.scope
-        app: FastrAPI = scope["app"]
-        return await app.serve_route(route, request, scope[_EXCHANGE], answer=False)
-
-    return handle
-
-
-@dataclass(slots=True)
-class _Exchange:
-    """One HTTP request's dependencies, for their cleanup after the response (``None`` once
-    an error ran it), and what its route raised."""
-
-    solver: Solver | None = None
-    error: Exception | None = None
-
-
-async def _through_stack(
-    stack: ASGIApp, scope: Scope, receive: Receive, send: Send, passage: Passage
-) -> None:
-    """One HTTP request through the ASGI middleware: what a middleware raised is answered 500
-    (if no response started) and goes to ``on_error``, as what a route raised does."""
-    scope[PASSAGE] = passage
-    started = False
-
-    async def watching_send(message: Message) -> None:
-        nonlocal started
-        started = True
-        await send(message)
-
-    try:
-        await stack(scope, receive, watching_send)
-    except Exception as exc:  # (a route's error only comes here when on_error raises it)
-        if not started:
-            await answer(scope, send, 500, "Internal Server Error")
-        passage.on_error(scope, exc, "answered with HTTP 500 (an ASGI middleware failed)")
-
-
-async def _escaping(call: Awaitable[object], report: Callable[[BaseException], None]) -> object:
-    """Await a WebSocket handler, telling ``report`` of a ``WebSocketDisconnect`` it let out."""
-    try:
-        return await call
-    except WebSocketDisconnect as exc:
-        report(exc)
-        raise
-
-
-async def _through(middleware: HTTPMiddleware, call_next: CallNext, request: Request) -> Response:
-    return await middleware(request, call_next)
-
-
-def _moved(request: Request, path: str) -> str:
-    """The URL of ``request`` with ``path`` instead of its own (a trailing-slash redirect)."""
-    query = request.scope.get("query_string", b"")
-    url = f"{request.base_url[:-1]}{path}"
-    return f"{url}?{query.decode('latin-1')}" if query else url
-
-
-async def _refused_by_default(connection: Connection, ws: WebSocket, exc: Exception) -> bool:
-    """A handler (or its dependency) that raised ``HTTPException`` or an invalid handshake value
-    before ``accept()`` refuses the handshake with it; after, it is an error like any other.
-    ``HubUnavailable`` refuses with 503 before ``accept()``, and after it closes with 1013 (try
-    again later): the Hub's outage is logged once by the Hub, not once per connection."""
-    if isinstance(exc, HubUnavailable):
-        if ws.application_state is WebSocketState.CONNECTED:
-            with contextlib.suppress(WebSocketDisconnect):
-                await ws.close(CloseCode.TRY_AGAIN_LATER, "hub unavailable")
-            return True
-        return await _refuse_with(connection, ws.scope, hub_unavailable_response(exc), str(exc))
-    if isinstance(exc, HTTPException):
-        response = http_exception_response(exc)
-        why = str(exc.detail)
-    elif isinstance(exc, WebSocketRequestValidationError | RequestValidationError):
-        # one documented status for an invalid handshake value: 403
-        response = validation_error_response(exc.errors(), 403)
-        why = exc.summary()
-    else:
-        return False
-    return await _refuse_with(connection, ws.scope, response, why)
-
-
-async def _refuse_with(connection: Connection, scope: Scope, response: Response, why: str) -> bool:
-    """Refuse the handshake with ``response``, unless it was accepted or closed already."""
-    session = connection.session
-    if not session.refuse():
-        return False
-    try:
-        await _reject(connection.transport, scope, response, why)
-    except trio.BrokenResourceError:
-        pass  # the client left before its refusal: nothing to tell it
-    finally:
-        session.on_close_sent()
-    return True
-
-
-async def _refuse(transport: Transport, scope: Scope, exc: HTTPException) -> None:
-    """Refuse a handshake with the status, headers and ``{"detail": ...}`` of ``exc``."""
-    await _reject(transport, scope, http_exception_response(exc), str(exc.detail))
-
-
-async def _reject(transport: Transport, scope: Scope, response: Response, why: str) -> None:
-    """Refuse a handshake with ``response``; log it at INFO with the reason (``why``)."""
-    logger.info(
-        "WebSocket %s (client %s) refused with %d: %s",
-        scope["path"],
-        client_of(scope),
-        response.status_code,
-        why,
-    )
-    # the transport sets content-length itself (the response's raw headers have one already)
-    headers = [(k, v) for k, v in response.raw_headers if k != b"content-length"]
-    await transport.reject(response.status_code, headers, response.body)
-
-
-def _counting(monitor: Monitor, scope: Scope, send: Send) -> Send:
-    """``send``, telling ``monitor`` the response's status and size when it is complete."""
-    started = trio.current_time()
-    status = 500
-    size = 0
-
-    async def counting_send(message: Message) -> None:
-        nonlocal status, size
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        else:
-            size += len(message.get("body", b""))
-            if not message.get("more_body", False):
-                monitor.http(scope, status, size, started)
-        await send(message)
-
-    return counting_send
 
 
 NOT_TRIO: Final = (

@@ -412,7 +412,7 @@ class APIRoute:
         to be answered by the exception handlers. Override it to wrap that function; the
         default route class serves requests without it.
         """
-        from .app import route_handler
+        from ._http_dispatch import route_handler
 
         return route_handler(self)
 

@@ -21,7 +21,7 @@ import trio
 
 from ._attendant import Attendant
 from ._closecodes import CloseCode
-from .app import SERVER_ERRORS
+from ._websocket_dispatch import SERVER_ERRORS
 from .datastructures import Address
 from .exceptions import WebSocketDisconnect
 from .server._http11 import ServerContext, serve_connection
