@@ -22,9 +22,12 @@ It reports:
   their pongs happen then, and the good client's few probes), per second per 1,000 connections
   at this ping rate, and per ping.
 * ping timer lateness: in the server, one attendant timer in 16 (pings and pong checks) notes
-  how late it ran (``servers/fastrapi_idle.py``); and at the client, each ping's arrival
+  how late it ran (``servers/fastrapi_idle.py``), reported for the hold and, apart, for the
+  opening (thousands of handshakes a second); and at the client, each ping's arrival
   minus the previous one's minus the period (so it is the sum of the two timers' lateness, the
   ping's and the pong check's, plus the delivery): p50, p99, max.
+* the garbage collector's full collections (each walks every tracked object of every
+  connection): how many, and the longest, while opening and during the hold.
 * a good client's latency while all are held: every 0.5 s a new connection (raw sockets, from
   127.0.0.1) does the handshake (connect to 101) and one echo; p50, p99, max of each.
 
@@ -199,6 +202,22 @@ def milliseconds(seconds: dict[str, float]) -> dict[str, float]:
     return {k: v if k == "n" else round(v * 1000, 2) for k, v in seconds.items()}
 
 
+def split_samples(
+    text: str, hold_start: float, hold_end: float
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """The server's ``late``/``gc`` lines (see ``servers/fastrapi_idle.py``), in milliseconds,
+    by when they came: before the hold (``opening``: the handshakes) or during it."""
+    timers: dict[str, list[float]] = {"opening": [], "hold": []}
+    collections: dict[str, list[float]] = {"opening": [], "hold": []}
+    for line in text.splitlines():
+        kind, when, value = line.split()
+        if float(when) > hold_end:
+            continue  # the shutdown
+        part = "hold" if float(when) >= hold_start else "opening"
+        (timers if kind == "late" else collections)[part].append(float(value) * 1000)
+    return timers, collections
+
+
 def read_line(pipe: IO[str]) -> str:
     line = pipe.readline()
     if not line:
@@ -325,7 +344,9 @@ def main() -> None:
                     client.wait()
             server.terminate()
             server.wait(timeout=60)
-        timers = [float(line) * 1000 for line in lateness_file.read_text().split()]
+        timers, collections = split_samples(
+            lateness_file.read_text(), wall_start, wall_start + wall
+        )
     lateness = [bucket / 10 for bucket, number in sorted(late.items()) for _ in range(number)]
     kernel = {
         name: (kernel_held.get(name, 0) - kernel_before.get(name, 0)) / opened / 1024
@@ -362,7 +383,14 @@ def main() -> None:
         "server_cpu_share_of_a_core": round(cpu / wall, 4),
         "cpu_ms_per_s_per_1000_connections": round(cpu / wall / (opened / 1000) * 1000, 3),
         "cpu_us_per_ping": round(cpu / pings * 1e6, 1) if pings else None,
-        "timer_lateness_ms": {k: round(v, 3) for k, v in quantiles(timers).items()},
+        "timer_lateness_ms": {k: round(v, 3) for k, v in quantiles(timers["hold"]).items()},
+        "timer_lateness_ms_opening": {
+            k: round(v, 3) for k, v in quantiles(timers["opening"]).items()
+        },
+        "full_collections": {
+            when: {"count": len(lengths), "longest_ms": round(max(lengths, default=0.0), 1)}
+            for when, lengths in collections.items()
+        },
         "ping_lateness_ms": quantiles(lateness),
         "good_client_handshake_ms": milliseconds(quantiles(handshakes)),
         "good_client_echo_ms": milliseconds(quantiles(echoes)),
@@ -377,6 +405,7 @@ def main() -> None:
 def report(result: dict[str, Any]) -> str:
     """The results as a Markdown page."""
     meta, late, timer = result["meta"], result["ping_lateness_ms"], result["timer_lateness_ms"]
+    opening, full = result["timer_lateness_ms_opening"], result["full_collections"]
     hand, echo = result["good_client_handshake_ms"], result["good_client_echo_ms"]
     lines = [
         f"# {result['connections']:,} idle WebSockets on one fastrapi process",
@@ -407,6 +436,11 @@ def report(result: dict[str, Any]) -> str:
         f"| CPU us per ping (with its pong) | {result['cpu_us_per_ping']} |",
         f"| server timer lateness p50 / p99 / max (ms; pings and pong checks, 1 in 16) | "
         f"{timer.get('p50')} / {timer.get('p99')} / {timer.get('max')} |",
+        f"| the same while opening (handshakes under way) | "
+        f"{opening.get('p50')} / {opening.get('p99')} / {opening.get('max')} |",
+        f"| full garbage collections while opening / during the hold (longest, ms) | "
+        f"{full['opening']['count']} ({full['opening']['longest_ms']}) / "
+        f"{full['hold']['count']} ({full['hold']['longest_ms']}) |",
         f"| ping lateness at the client p50 / p99 / max (ms; two timers and the delivery) | "
         f"{late.get('p50')} / {late.get('p99')} / {late.get('max')} |",
         f"| good client handshake p50 / p99 / max (ms) | {hand.get('p50')} / {hand.get('p99')}"

@@ -12,7 +12,14 @@ back). A handler in a tight receive/send loop costs one flag test per message he
 attendant wakes at most once per ``READ_GRACE`` per busy connection.
 
 It also runs every connection's timers (pings and their pong deadlines, idle timeouts) from one
-heap, so an idle connection costs a heap entry, not a sleeping task.
+heap, so an idle connection costs a heap entry, not a sleeping task. A heap entry is a
+``(deadline, number)`` pair and the callbacks wait in a dict by number: such a pair holds no
+object the cyclic garbage collector tracks, so the collector stops tracking it at its first pass.
+With tens of thousands of connections each re-arming a timer every ping interval, entries that
+held their callbacks would live long enough to be promoted, one or two per ping, and the
+promotions alone would set off a full collection (every object of every connection walked,
+hundreds of milliseconds at 20,000 connections) every few tens of seconds. Callers pass
+callbacks that live as long as their connection (bound once), for the same reason.
 
 Callbacks run in the attendant's task: they never wait, and an error in one is logged, not
 raised, so one connection's bug never stops the others' timers.
@@ -55,7 +62,8 @@ class Attendant:
 
     def __init__(self) -> None:
         self._busy: deque[tuple[float, Watched, int]] = deque()
-        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._timers: list[tuple[float, int]] = []  # (deadline, number): see the module's doc
+        self._callbacks: dict[int, Callable[[], None]] = {}  # by number
         self._order = itertools.count()  # ties in the heap: first scheduled, first run
         self._sleep: trio.CancelScope | None = None
         self._next = math.inf
@@ -69,7 +77,9 @@ class Attendant:
 
     def call_at(self, deadline: float, callback: Callable[[], None]) -> None:
         """Run ``callback`` (which must not wait) at ``deadline``, in the attendant's task."""
-        heapq.heappush(self._timers, (deadline, next(self._order), callback))
+        number = next(self._order)
+        self._callbacks[number] = callback
+        heapq.heappush(self._timers, (deadline, number))
         self._wake_by(deadline)
 
     def _wake_by(self, due: float) -> None:
@@ -92,10 +102,9 @@ class Attendant:
                     busy.append((now + READ_GRACE, conn, conn.leaves))
                 else:
                     conn.watched = False
-            timers = self._timers
+            timers, callbacks = self._timers, self._callbacks
             while timers and timers[0][0] <= now:
-                _, _, callback = heapq.heappop(timers)
-                self._safely(callback)
+                self._safely(callbacks.pop(heapq.heappop(timers)[1]))
             self._next = min(busy[0][0] if busy else math.inf, timers[0][0] if timers else math.inf)
 
     @staticmethod

@@ -203,6 +203,7 @@ class Connection:
 
     __slots__ = (
         "_finished",
+        "_idle_timer",
         "_inbound",
         "_inline",
         "_last_in",
@@ -211,6 +212,9 @@ class Connection:
         "_nursery",
         "_out",
         "_paused",
+        "_ping_payload",
+        "_ping_sent",
+        "_ping_timer",
         "_queued",
         "_reader",
         "_reader_lot",
@@ -574,36 +578,46 @@ class Connection:
             attendant.watch(self)  # type: ignore[union-attr]  # _inline: it is there
         if attendant is None:
             return
+        # each timer's callback is bound once, for the connection's life: see _attendant.py
         now = trio.current_time()
         interval = self.options.ping_interval
         if self.transport.can_ping and interval is not None:
-            attendant.call_at(now + interval, self._ping)
+            self._ping_payload: bytes | None = None  # the ping out, waiting for its pong
+            self._ping_timer = self._on_ping_timer
+            attendant.call_at(now + interval, self._ping_timer)
         idle = self.options.idle_timeout
         if idle is not None:
             self._last_in = now
-            attendant.call_at(now + idle, self._check_idle)
+            self._idle_timer = self._check_idle
+            attendant.call_at(now + idle, self._idle_timer)
 
-    def _ping(self) -> None:
+    def _on_ping_timer(self) -> None:
+        """Send a ping, or, when one is out, see whether its pong came."""
         if self.session.ended is not None:
             return
+        if self._ping_payload is None:
+            self._ping()
+        else:
+            self._check_pong(self._ping_payload)
+
+    def _ping(self) -> None:
         try:
             unit, _ = self.transport.ping(payload := os.urandom(4))
         except trio.BrokenResourceError:
             return
         self._answer(unit)
-        sent = trio.current_time()
+        self._ping_sent = sent = trio.current_time()
         timeout = self.options.ping_timeout
         if timeout is None:  # the next ping an interval after this one
             interval = self.options.ping_interval or math.inf
-            self.attendant.call_at(sent + interval, self._ping)  # type: ignore[union-attr]
+            self.attendant.call_at(sent + interval, self._ping_timer)  # type: ignore[union-attr]
         else:
-            self.attendant.call_at(  # type: ignore[union-attr]  # _ping runs there
-                sent + timeout, lambda: self._check_pong(payload, sent)
-            )
+            self._ping_payload = payload
+            self.attendant.call_at(sent + timeout, self._ping_timer)  # type: ignore[union-attr]
 
-    def _check_pong(self, payload: bytes, sent: float) -> None:
-        if self.session.ended is not None:
-            return
+    def _check_pong(self, payload: bytes) -> None:
+        self._ping_payload = None
+        sent = self._ping_sent
         came = self.transport.pong_came(payload)
         if came is None and not self._paused:
             self.end(_PING_TIMEOUT.code, _PING_TIMEOUT.reason, failed=True)
@@ -614,7 +628,7 @@ class Connection:
         # next ping an interval after this one (at once when the timeout was the longer)
         interval = self.options.ping_interval or math.inf
         due = max(sent + interval, trio.current_time())
-        self.attendant.call_at(due, self._ping)  # type: ignore[union-attr]
+        self.attendant.call_at(due, self._ping_timer)  # type: ignore[union-attr]
 
     def _check_idle(self) -> None:
         idle = self.options.idle_timeout
@@ -624,7 +638,7 @@ class Connection:
         if trio.current_time() >= due:
             self.end(_IDLE.code, _IDLE.reason)
         else:
-            self.attendant.call_at(due, self._check_idle)  # type: ignore[union-attr]
+            self.attendant.call_at(due, self._idle_timer)  # type: ignore[union-attr]
 
     async def ping(self, payload: bytes) -> None:
         """Send a ping and wait for its pong; see :meth:`fastrapi.WebSocket.ping`."""

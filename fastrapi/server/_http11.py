@@ -21,7 +21,6 @@ import contextlib
 import math
 import os
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING, Final
 from urllib.parse import unquote
 
@@ -98,7 +97,15 @@ async def serve_connection(
 class _Wire:
     """The bytes of one connection: reads with a deadline, writes within ``send_timeout``."""
 
-    __slots__ = ("_attendant", "_fd", "_send_timeout", "_stream", "_timer_at", "deadline")
+    __slots__ = (
+        "_attendant",
+        "_expiry",
+        "_fd",
+        "_send_timeout",
+        "_stream",
+        "_timer_at",
+        "deadline",
+    )
 
     def __init__(self, stream: trio.abc.Stream, attendant: Attendant, config: ServerConfig) -> None:
         self._stream = stream
@@ -107,6 +114,7 @@ class _Wire:
         self._send_timeout = config.send_timeout or math.inf
         self.deadline = math.inf  # of the read under way; inf when none is
         self._timer_at = math.inf  # when the earliest timer of ours in the attendant is due
+        self._expiry = self._expire  # bound once: see _attendant.py
 
     async def read(self, deadline: float) -> bytes:
         """The next bytes, or ``b""`` at the end of the stream or at ``deadline``."""
@@ -121,7 +129,7 @@ class _Wire:
         self.deadline = deadline
         if deadline < self._timer_at:
             self._timer_at = deadline
-            self._attendant.call_at(deadline, partial(self._expire, deadline))
+            self._attendant.call_at(deadline, self._expiry)
         try:
             while True:
                 try:
@@ -137,19 +145,20 @@ class _Wire:
         finally:
             self.deadline = math.inf
 
-    def _expire(self, at: float) -> None:
+    def _expire(self) -> None:
         """The attendant's timer: interrupt a read past its deadline, or look again later."""
-        if at != self._timer_at:
-            return  # an earlier timer took its place
+        now = trio.current_time()
+        if now < self._timer_at:
+            return  # not the timer due first (an earlier one took its place)
         self._timer_at = math.inf
         deadline = self.deadline
         if deadline == math.inf:
             return  # not reading: the next read arms a timer again
-        if trio.current_time() >= deadline:
+        if now >= deadline:
             trio.lowlevel.notify_closing(self._fd)
         else:
             self._timer_at = deadline
-            self._attendant.call_at(deadline, partial(self._expire, deadline))
+            self._attendant.call_at(deadline, self._expiry)
 
     async def write(self, data: bytes) -> None:
         """Send ``data`` whole.
