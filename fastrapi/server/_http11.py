@@ -205,6 +205,7 @@ async def _serve_http(
     scheme = "https" if secure else "http"
     deadline = trio.current_time() + config.header_timeout
     in_head = waited = False
+    upgraded = None  # once made, the transport holds the parser until the handshake's answer
     try:
         while True:
             head = parser.next_request()
@@ -224,7 +225,8 @@ async def _serve_http(
                 await trio.lowlevel.cancel_shielded_checkpoint()
             scope = _scope(head, client, local, scheme)
             if head.websocket:
-                return await _websocket(stream, wire, parser, head, scope, context)
+                upgraded = await _websocket(stream, wire, parser, head, scope, context)
+                return upgraded
             if not await _exchange(wire, parser, head, scope, context, config):
                 return None
             if not parser.next_cycle():
@@ -235,6 +237,9 @@ async def _serve_http(
         await _error(wire, parser, exc.status, str(exc))
     except _Gone:
         pass
+    finally:
+        if upgraded is None:
+            parser.close()
     return None
 
 

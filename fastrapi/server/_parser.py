@@ -142,6 +142,10 @@ class HTTPParser(Protocol):
     def trailing_data(self) -> bytes:
         """After an upgrade: the bytes that followed the request (the first frames)."""
 
+    def close(self) -> None:
+        """The connection's HTTP part is over: let go of what the parser holds, so that it is
+        freed at once rather than by the cyclic garbage collector (it is not used again)."""
+
 
 def pick_parser(name: ParserName | Literal["auto"]) -> ParserName:
     """The parser ``http=name`` means: ``auto`` is httptools when installed, else h11.
@@ -341,6 +345,9 @@ class H11Parser:
 
     def trailing_data(self) -> bytes:
         return bytes(self._conn.trailing_data[0])
+
+    def close(self) -> None:
+        pass  # h11's state holds no cycle
 
 
 # -- httptools: the fast one --------------------------------------------------------------------
@@ -654,3 +661,6 @@ class HttptoolsParser:
 
     def trailing_data(self) -> bytes:
         return self._trailing
+
+    def close(self) -> None:
+        del self._parser  # llhttp's parser holds our callbacks, so us: a cycle

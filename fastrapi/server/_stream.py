@@ -160,7 +160,7 @@ class StreamTransport(DecodedEvents):
         self._codec = codec
         self._raw_frames = extensions is None
         trailing = self._conn.trailing_data()
-        self._conn = None  # HTTP has nothing more to do here
+        self._done_with_http()
         if trailing:
             self._feed(trailing)
         self._set_open()
@@ -174,9 +174,15 @@ class StreamTransport(DecodedEvents):
         try:
             await self.write([data])
         finally:
+            self._done_with_http()
             self._end = _DROPPED  # the connection ends with the response
             self._event(_DROPPED)
             self._set_open()
+
+    def _done_with_http(self) -> None:
+        assert self._conn is not None  # after the one answer to the handshake; not user input
+        self._conn.close()
+        self._conn = None
 
     # -- reading ------------------------------------------------------------------------------
 
