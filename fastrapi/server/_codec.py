@@ -123,6 +123,8 @@ class _BoundedDeflate(PerMessageDeflate):
 class WsprotoCodec:
     """The reference codec: wsproto's frame protocol, messages assembled here."""
 
+    __slots__ = ("_binary", "_conn", "_ended", "_limit", "_out", "_size", "_text")
+
     def __init__(self, extensions: list[_BoundedDeflate], max_message_size: int) -> None:
         self._conn = Connection(ConnectionType.SERVER, list(extensions))
         self._limit = max_message_size
@@ -241,6 +243,8 @@ def _websockets_codec_factory() -> Callable[[str | None, int], tuple[str | None,
 
     class WebsocketsCodec:
         """The fast codec: the sans-I/O protocol of the ``websockets`` library."""
+
+        __slots__ = ("_arriving", "_binary", "_decoder", "_ended", "_p", "_plain", "_text")
 
         def __init__(self, protocol: _Protocol) -> None:
             self._p = protocol
