@@ -10,12 +10,14 @@ native server on it, and writes one byte to its pipe once it accepts.
 
 The supervisor waits in ``select`` on those pipes and on a wake-up pipe that every signal
 writes to (``signal.set_wakeup_fd``; SIGCHLD included), and reaps exited workers with
-``waitpid(WNOHANG)``. A worker that dies is started again after a delay that doubles with each
-quick death (``RESTART_DELAY`` up to ``MAX_RESTART_DELAY``; a worker that served for
-``STABLE_AFTER`` seconds starts the count again). If a worker of the first generation dies
-before it accepted, the app cannot start: every worker is stopped and the supervisor exits 1.
-A worker whose Hub cannot reach Redis at startup writes the reason to its pipe instead of a
-traceback, and the supervisor prints it once, as ``fastrapi: ...``, before it exits 1.
+``waitpid(WNOHANG)``. A worker that dies after serving for ``STABLE_AFTER`` seconds is started
+again at once (until it serves, the other workers take all its clients' reconnections). One
+that dies sooner is started again after a delay that doubles with each quick death in a row
+(``RESTART_DELAY`` up to ``MAX_RESTART_DELAY``), so a crash loop does not spin. If a
+worker of the first generation dies before it accepted, the app cannot start: every worker is
+stopped and the supervisor exits 1. A worker whose Hub cannot reach Redis at startup writes
+the reason to its pipe instead of a traceback, and the supervisor prints it once, as
+``fastrapi: ...``, before it exits 1.
 
 SIGINT or SIGTERM to the supervisor sends SIGTERM to every worker, each of which shuts down
 gracefully (every WebSocket gets 1001, handlers get ``shutdown_timeout``); a worker still
@@ -96,8 +98,11 @@ def run_workers(app: ServedApp, host: str, port: int, options: ServeOptions, cou
 
 
 def restart_delay(deaths: int) -> float:
-    """Seconds before a worker is started again after its ``deaths``-th quick death in a row."""
-    return min(RESTART_DELAY * 2.0 ** max(deaths - 1, 0), MAX_RESTART_DELAY)
+    """Seconds before a worker is started again after its ``deaths``-th quick death in a row
+    (0: it had served for ``STABLE_AFTER`` seconds)."""
+    if deaths == 0:
+        return 0.0
+    return min(RESTART_DELAY * 2.0 ** (deaths - 1), MAX_RESTART_DELAY)
 
 
 def _resolve(host: str, port: int) -> tuple[socket.AddressFamily, tuple[str, int]]:
@@ -290,9 +295,8 @@ class _Supervisor:
         served = time.monotonic() - worker.started
         worker.deaths = 0 if worker.ready and served > STABLE_AFTER else worker.deaths + 1
         delay = restart_delay(worker.deaths)
-        logger.warning(
-            "worker %d (pid %d) %s; restarting it in %.1fs", worker.number, pid, how, delay
-        )
+        when = f"in {delay:.1f}s" if delay else "now"
+        logger.warning("worker %d (pid %d) %s; restarting it %s", worker.number, pid, how, when)
         worker.ready = False
         worker.restart_at = time.monotonic() + delay
 

@@ -160,8 +160,38 @@ def test_workers_without_reuseport_serve_one_process(
     assert call.args[3] == {"shutdown_timeout": 1}  # one ordinary server, no workers option
 
 
-def test_restart_delay_doubles_up_to_its_bound() -> None:
+def test_restart_delay_none_after_a_stable_life_then_doubles_up_to_its_bound() -> None:
     from fastrapi.server._workers import MAX_RESTART_DELAY, restart_delay
 
-    assert [restart_delay(n) for n in (0, 1, 2, 3, 4)] == [0.5, 0.5, 1.0, 2.0, 4.0]
+    # 0 quick deaths: it had served stably, and is started again at once; a crash loop backs off
+    assert [restart_delay(n) for n in (0, 1, 2, 3, 4)] == [0.0, 0.5, 1.0, 2.0, 4.0]
     assert restart_delay(50) == MAX_RESTART_DELAY == 10.0
+
+
+def test_a_worker_that_served_stably_is_restarted_at_once_and_a_crash_loop_backs_off(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import os
+    import socket
+    import time
+
+    from fastrapi.server._workers import STABLE_AFTER, _Supervisor
+
+    supervisor = _Supervisor(FastrAPI(), socket.AF_INET, "127.0.0.1", 0, {}, 1)
+    (worker,) = supervisor.workers
+    supervisor.ever_ready = True  # (else a death before serving stops everything)
+    try:
+        # it serves for longer than STABLE_AFTER, then each replacement dies at once
+        for n, served in enumerate([STABLE_AFTER + 1, 0, 0, 0, STABLE_AFTER + 1]):
+            worker.pid, worker.ready, worker.started = 1000 + n, True, time.monotonic() - served
+            supervisor._exited(worker, -9)
+    finally:
+        os.close(supervisor.lifeline_r)
+        os.close(supervisor.lifeline_w)
+    assert [record.getMessage().split("; ")[1] for record in caplog.records] == [
+        "restarting it now",
+        "restarting it in 0.5s",
+        "restarting it in 1.0s",
+        "restarting it in 2.0s",
+        "restarting it now",  # it served stably again: the count starts over
+    ]
