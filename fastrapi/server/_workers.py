@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
+import importlib
 import logging
 import os
 import select
@@ -182,6 +184,11 @@ class _Supervisor:
                 self.port,
                 len(self.workers),
             )
+            if self.app.monitor.metrics:  # (PROMETHEUS_MULTIPROC_DIR is set by now)
+                # once, before the forks: each worker would import it as it starts, and the
+                # supervisor at the first death (mark_process_dead; 0.05 s, on a busy machine)
+                with contextlib.suppress(ImportError):  # the workers say it is missing
+                    importlib.import_module("prometheus_client.multiprocess")
             for worker in self.workers:
                 self._start(worker)
             self._loop(wake_r)
@@ -304,6 +311,11 @@ class _Supervisor:
         ready_r, ready_w = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
+        # what the worker inherits is frozen, once collected: the collection it makes before
+        # it says it serves (serve_native's) then walks only what it made itself, not the whole
+        # app again (0.05 to 0.13 s of each start, measured on a busy machine)
+        gc.collect()
+        gc.freeze()
         pid = os.fork()
         if pid == 0:  # the worker: never returns
             os.close(ready_r)
