@@ -32,7 +32,9 @@ from .routing import (
     APIRoute,
     APIRouter,
     APIWebSocketRoute,
+    HubRouteOptions,
     RouteOptions,
+    WebSocketRouteOptions,
     _hub_missing,
     _hub_route_paths,
 )
@@ -43,7 +45,6 @@ if TYPE_CHECKING:
     from ._http_dispatch import HTTPMiddleware
     from ._types import ASGIApp, ErrorHandler, Receive, Scope, Send
     from .datastructures import Address
-    from .hub._protocol import HubConnection
     from .params import Depends
     from .server import ServeOptions
 
@@ -256,7 +257,7 @@ class FastrAPI:
         """The worker threads' limit shared by every sync handler and dependency; each process
         that serves makes its own (:meth:`running`)."""
         self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
-        """Replacements of dependencies, for tests: ``{get_db: get_test_db}``."""
+        """Replacements of dependencies, for tests (``{get_db: get_test_db}``)."""
         self._mounts: list[tuple[str, ASGIApp]] = []
         self._http_middleware: list[HTTPMiddleware] = []
         self._handshake_hooks: list[HandshakeHook] = []
@@ -303,93 +304,37 @@ class FastrAPI:
         return self.router.routes
 
     def websocket(
-        self,
-        path: str,
-        name: str | None = None,
-        *,
-        dependencies: Sequence[Depends] | None = None,
-        receives: Any = None,
-        sends: Any = None,
-        closes: Mapping[int, str] | None = None,
-        include_in_schema: bool = True,
-        **options: Unpack[WebSocketOptions],
+        self, path: str, name: str | None = None, **options: Unpack[WebSocketRouteOptions]
     ) -> Callable[[F], F]:
         """Declare a WebSocket route: ``@app.websocket("/chat/{room}", receives=In,
-        sends=Out)``; see :meth:`APIRouter.websocket <fastrapi.routing.APIRouter.websocket>`."""
-        return self.router.websocket(
-            path,
-            name,
-            dependencies=dependencies,
-            receives=receives,
-            sends=sends,
-            closes=closes,
-            include_in_schema=include_in_schema,
-            **options,
-        )
+        sends=Out)``; see :meth:`APIRouter.websocket <fastrapi.routing.APIRouter.websocket>`,
+        and :class:`~fastrapi.routing.WebSocketRouteOptions` for ``options``."""
+        return self.router.websocket(path, name, **options)
 
     def add_api_websocket_route(
         self,
         path: str,
         endpoint: Callable[..., Any],
         name: str | None = None,
-        *,
-        dependencies: Sequence[Depends] | None = None,
-        receives: Any = None,
-        sends: Any = None,
-        closes: Mapping[int, str] | None = None,
-        include_in_schema: bool = True,
-        **options: Unpack[WebSocketOptions],
+        **options: Unpack[WebSocketRouteOptions],
     ) -> APIWebSocketRoute:
         """Add a WebSocket route for ``endpoint``; see :meth:`websocket`."""
         namespace = sys._getframe(1).f_locals  # the caller's scope, for its annotations
         return self.router.add_api_websocket_route(
-            path,
-            endpoint,
-            name,
-            dependencies=dependencies,
-            namespace=namespace,
-            receives=receives,
-            sends=sends,
-            closes=closes,
-            include_in_schema=include_in_schema,
-            **options,
+            path, endpoint, name, namespace=namespace, **options
         )
 
-    def hub_route(
-        self,
-        path: str,
-        *,
-        can_subscribe: Callable[..., Any] | None = None,
-        can_publish: Callable[..., Any] | None = None,
-        rpc: Mapping[str, Callable[[HubConnection, Any], Awaitable[Any]]] | None = None,
-        presence: Callable[..., Any] | None = None,
-        presence_events: bool = False,
-        dependencies: Sequence[Depends] | None = None,
-        name: str | None = None,
-        include_in_schema: bool = True,
-        **options: Unpack[WebSocketOptions],
-    ) -> APIWebSocketRoute:
+    def hub_route(self, path: str, **options: Unpack[HubRouteOptions]) -> APIWebSocketRoute:
         """Serve the app's Hub at ``path`` to clients of the ``fastrapi.hub.v1`` protocol; see
-        :meth:`APIRouter.hub_route <fastrapi.routing.APIRouter.hub_route>` and
-        :doc:`/clients`.
+        :meth:`APIRouter.hub_route <fastrapi.routing.APIRouter.hub_route>`,
+        :class:`~fastrapi.routing.HubRouteOptions` for ``options``, and :doc:`/clients`.
 
         Raises:
             RouteDefinitionError: the app has no Hub, a bad path, or a callable that cannot be
                 planned.
         """
-        return self.router.hub_route(
-            path,
-            can_subscribe=can_subscribe,
-            can_publish=can_publish,
-            rpc=rpc,
-            presence=presence,
-            presence_events=presence_events,
-            dependencies=dependencies,
-            name=name,
-            include_in_schema=include_in_schema,
-            namespace=sys._getframe(1).f_locals,
-            **options,
-        )
+        namespace = sys._getframe(1).f_locals  # the caller's scope, for its annotations
+        return self.router.hub_route(path, namespace=namespace, **options)
 
     def asyncapi(self) -> dict[str, Any]:
         """The AsyncAPI 3.0 document of the app's WebSocket routes (served at

@@ -36,7 +36,7 @@ from typing import (
 import pydantic
 
 from ._params import Dependency, HandlerPlan, Role, plan_handler, plan_marker
-from ._pump import PumpOptions, WebSocketOptions, check_websocket_options
+from ._pump import PumpOptions, WebSocketOptions
 from ._returns import NOT_GIVEN, ReturnPlan, plan_return, response_model_of
 from .exceptions import NoMatchFound, RouteDefinitionError
 from .hub import Hub
@@ -59,9 +59,11 @@ __all__ = [  # noqa: RUF022  # plain sorted(), as tests/unit/test_public_api.py 
     "APIWebSocketRoute",
     "CONVERTERS",
     "Converter",
+    "HubRouteOptions",
     "MethodNotAllowed",
     "PathTemplate",
     "RouteOptions",
+    "WebSocketRouteOptions",
 ]
 
 
@@ -286,6 +288,68 @@ class RouteOptions(TypedDict, total=False):
     generate_unique_id_function: Callable[[APIRoute], str] | None
 
 
+class WebSocketRouteOptions(WebSocketOptions, total=False):
+    """The keyword options of the WebSocket route decorators (``@router.websocket(path, name,
+    **options)``) and :meth:`APIRouter.add_api_websocket_route`: these, and the route's own
+    :class:`~fastrapi.WebSocketOptions` (over the app's).
+
+    Attributes:
+        dependencies: ``Depends(...)`` run at the handshake, before the handler, for their
+            effect (after the app's and the routers').
+        receives: The type of the peer's messages (see :class:`APIWebSocketRoute`).
+        sends: The type of the handler's messages (see :class:`APIWebSocketRoute`).
+        closes: The close codes the handler uses and what each means, for the AsyncAPI
+            document.
+        include_in_schema: List the route in the AsyncAPI document (default ``True``).
+    """
+
+    dependencies: Sequence[Depends] | None
+    receives: Any
+    sends: Any
+    closes: Mapping[int, str] | None
+    include_in_schema: bool
+
+
+class HubRouteOptions(WebSocketOptions, total=False):
+    """The keyword options of :meth:`APIRouter.hub_route`: these, and the route's
+    :class:`~fastrapi.WebSocketOptions`, but for ``ping_interval``: on a hub route it is the
+    seconds between the protocol's ``ping`` messages, which clients check the connection with
+    (default 25; ``None``: none); the WebSocket pings keep the app's interval.
+
+    Attributes:
+        can_subscribe: ``can_subscribe(connection, topic, ...)`` (``async def`` or a quick
+            plain ``def``) says whether the client may subscribe to ``topic`` (and read its
+            presence and history): it returns a bool, or raises an
+            :class:`~fastrapi.HTTPException` whose status and detail make the error reply.
+            Its parameters after the first two are filled as a dependency's are (``Depends``,
+            security schemes, headers, query), once, at the handshake. ``None``: every client
+            may.
+        can_publish: The same for publishing to ``topic``.
+        rpc: Method names and their ``async def handler(connection, params)``, whose result is
+            the reply; an ``HTTPException`` it raises is an error reply with its status, any
+            other error a 500 (logged).
+        presence: ``presence(connection, topic, ...)``, as ``can_subscribe``: the JSON-able
+            value listed for the client in the topic's presence while it is subscribed
+            (``None``: not listed).
+        presence_events: Tell subscribers when a client with a presence value subscribes or
+            leaves (``join`` and ``leave`` messages).
+        dependencies: ``Depends(...)`` run at the handshake; one that refuses (an
+            ``HTTPException``) has the client accepted, then closed with 4401 (401), 4403
+            (403) or 4400 (another 4xx, or an invalid value), so that a browser sees why.
+        name: The route's name (default ``"hub"``).
+        include_in_schema: Describe the route in the AsyncAPI document.
+    """
+
+    can_subscribe: Callable[..., Any] | None
+    can_publish: Callable[..., Any] | None
+    rpc: Mapping[str, Callable[[HubConnection, Any], Awaitable[Any]]] | None
+    presence: Callable[..., Any] | None
+    presence_events: bool
+    dependencies: Sequence[Depends] | None
+    name: str | None
+    include_in_schema: bool
+
+
 def _with_dependencies(
     plan: HandlerPlan, dependencies: Sequence[Depends], where: str
 ) -> HandlerPlan:
@@ -346,7 +410,7 @@ class APIRoute:
         strict: bool = True,
         **options: Unpack[RouteOptions],
     ) -> None:
-        _check_route_options(type(self).__name__, options)
+        _check_keywords(type(self).__name__, options, RouteOptions.__optional_keys__)
         self.path = path
         self.path_format = _CONVERTER_SUFFIX.sub(r"{\1}", path)
         """The path without its converters (``/items/{id}`` for ``/items/{id:int}``)."""
@@ -680,7 +744,7 @@ class APIRouter:
         Raises:
             TypeError: an unknown option.
         """
-        _check_route_options("api_route()", options)
+        _check_keywords("api_route()", options, RouteOptions.__optional_keys__)
 
         def decorate(endpoint: F) -> F:
             namespace = sys._getframe(1).f_locals  # the declaring scope, for its annotations
@@ -740,52 +804,39 @@ class APIRouter:
         endpoint: Callable[..., Any],
         name: str | None = None,
         *,
-        dependencies: Sequence[Depends] | None = None,
         namespace: Mapping[str, Any] | None = None,
-        receives: Any = None,
-        sends: Any = None,
-        closes: Mapping[int, str] | None = None,
-        include_in_schema: bool = True,
-        **options: Unpack[WebSocketOptions],
+        **options: Unpack[WebSocketRouteOptions],
     ) -> APIWebSocketRoute:
-        """Add a WebSocket route for ``endpoint`` (what :meth:`websocket` does).
+        """Add a WebSocket route for ``endpoint`` (what :meth:`websocket` does); ``options``
+        are :class:`WebSocketRouteOptions`.
 
         Raises:
             RouteDefinitionError: see :class:`APIWebSocketRoute`.
             TypeError: an unknown option.
             ValueError: an option is out of range.
         """
-        check_websocket_options("websocket()", options)
+        overrides = _overrides("websocket()", options)
         if namespace is None:
             namespace = sys._getframe(1).f_locals  # the caller's scope, for its annotations
         route = APIWebSocketRoute(
             self._full_path(path),
             endpoint,
             name=name,
-            dependencies=[*self.dependencies, *(dependencies or [])],
-            options=dataclasses.replace(self._websocket_options, **options),
-            overrides=options,
+            dependencies=[*self.dependencies, *(options.get("dependencies") or [])],
+            options=dataclasses.replace(self._websocket_options, **overrides),
+            overrides=overrides,
             namespace=namespace,
             provided=self._provided,
-            receives=receives,
-            sends=sends,
-            closes=closes,
-            include_in_schema=include_in_schema and self.include_in_schema,
+            receives=options.get("receives"),
+            sends=options.get("sends"),
+            closes=options.get("closes"),
+            include_in_schema=options.get("include_in_schema", True) and self.include_in_schema,
         )
         self._add(route)
         return route
 
     def websocket(
-        self,
-        path: str,
-        name: str | None = None,
-        *,
-        dependencies: Sequence[Depends] | None = None,
-        receives: Any = None,
-        sends: Any = None,
-        closes: Mapping[int, str] | None = None,
-        include_in_schema: bool = True,
-        **options: Unpack[WebSocketOptions],
+        self, path: str, name: str | None = None, **options: Unpack[WebSocketRouteOptions]
     ) -> Callable[[F], F]:
         """Declare a WebSocket route: ``@router.websocket("/chat/{room}")``.
 
@@ -794,12 +845,11 @@ class APIRouter:
         parameters with their defaults, values marked ``Query``/``Path``/``Header``/``Cookie``
         and dependencies (``Depends``, and ``dependencies=`` of the route, its routers and the
         app), all validated before the handler runs: a missing or invalid one refuses the
-        handshake with 403 and FastAPI's error JSON. ``options`` override the app's
-        :class:`~fastrapi.WebSocketOptions` for this route.
-
-        ``receives`` and ``sends`` declare the route's message types (see
-        :class:`APIWebSocketRoute`), ``closes`` its close codes; the AsyncAPI document
-        (:meth:`FastrAPI.asyncapi <fastrapi.FastrAPI.asyncapi>`) shows them.
+        handshake with 403 and FastAPI's error JSON. ``options`` are
+        :class:`WebSocketRouteOptions`: the route's own :class:`~fastrapi.WebSocketOptions`
+        (over the app's), its ``dependencies``, and its message types (``receives`` and
+        ``sends``) and close codes (``closes``), which the AsyncAPI document
+        (:meth:`FastrAPI.asyncapi <fastrapi.FastrAPI.asyncapi>`) shows.
 
         Raises:
             RouteDefinitionError: a bad path, a handler that is not ``async def``, a parameter
@@ -807,23 +857,12 @@ class APIRouter:
             TypeError: an unknown option.
             ValueError: an option is out of range.
         """
-        check_websocket_options("websocket()", options)
-        dataclasses.replace(self._websocket_options, **options)  # out of range: now
+        overrides = _overrides("websocket()", options)
+        dataclasses.replace(self._websocket_options, **overrides)  # out of range: now
 
         def decorate(endpoint: F) -> F:
             namespace = sys._getframe(1).f_locals  # the declaring scope, for its annotations
-            self.add_api_websocket_route(
-                path,
-                endpoint,
-                name,
-                dependencies=dependencies,
-                namespace=namespace,
-                receives=receives,
-                sends=sends,
-                closes=closes,
-                include_in_schema=include_in_schema,
-                **options,
-            )
+            self.add_api_websocket_route(path, endpoint, name, namespace=namespace, **options)
             return endpoint
 
         return decorate
@@ -832,16 +871,8 @@ class APIRouter:
         self,
         path: str,
         *,
-        can_subscribe: Callable[..., Any] | None = None,
-        can_publish: Callable[..., Any] | None = None,
-        rpc: Mapping[str, Callable[[HubConnection, Any], Awaitable[Any]]] | None = None,
-        presence: Callable[..., Any] | None = None,
-        presence_events: bool = False,
-        dependencies: Sequence[Depends] | None = None,
-        name: str | None = None,
-        include_in_schema: bool = True,
         namespace: Mapping[str, Any] | None = None,
-        **options: Unpack[WebSocketOptions],
+        **options: Unpack[HubRouteOptions],
     ) -> APIWebSocketRoute:
         """Serve the app's Hub at ``path`` to clients of the ``fastrapi.hub.v1`` protocol
         (the browser's ``/_fastrapi/hub.js``, which the router serves too, under its prefix;
@@ -849,34 +880,10 @@ class APIRouter:
 
         Args:
             path: The route's path.
-            can_subscribe: ``can_subscribe(connection, topic, ...)`` (``async def`` or a quick
-                plain ``def``) says whether the client may subscribe to ``topic`` (and read
-                its presence and history): it returns a bool, or raises an
-                :class:`~fastrapi.HTTPException` whose status and detail make the error
-                reply. Its parameters after the first two are filled as a dependency's are
-                (``Depends``, security schemes, headers, query), once, at the handshake.
-                ``None``: every client may.
-            can_publish: The same for publishing to ``topic``.
-            rpc: Method names and their ``async def handler(connection, params)``, whose
-                result is the reply; an ``HTTPException`` it raises is an error reply with its
-                status, any other error a 500 (logged).
-            presence: ``presence(connection, topic, ...)``, as ``can_subscribe``: the
-                JSON-able value listed for the client in the topic's presence while it is
-                subscribed (``None``: not listed).
-            presence_events: Tell subscribers when a client with a presence value subscribes
-                or leaves (``join`` and ``leave`` messages).
-            dependencies: ``Depends(...)`` run at the handshake; one that refuses (an
-                ``HTTPException``) has the client accepted, then closed with 4401 (401),
-                4403 (403) or 4400 (another 4xx, or an invalid value), so that a browser sees
-                why.
-            name: The route's name (default ``"hub"``).
-            include_in_schema: Describe the route in the AsyncAPI document.
             namespace: Where the callables were declared (default: the caller's scope), for
                 string annotations naming local names.
-            **options: The route's :class:`~fastrapi.WebSocketOptions`, but for
-                ``ping_interval``: here it is the seconds between the protocol's ``ping``
-                messages, which clients check the connection with (default 25; ``None``:
-                none); the WebSocket pings keep the app's interval.
+            **options: :class:`HubRouteOptions`: the callables that authorize and answer the
+                clients, and the route's :class:`~fastrapi.WebSocketOptions`.
 
         Raises:
             RouteDefinitionError: a bad path, a callable that cannot be planned, or, on the
@@ -891,18 +898,20 @@ class APIRouter:
         _check_hub(self._provided, self._full_path(path))
         if namespace is None:
             namespace = sys._getframe(1).f_locals  # the caller's scope, for its annotations
-        ping_interval = options.pop("ping_interval", 25.0)
         endpoint = HubEndpoint(
             PathTemplate(self._full_path(path)).param_names,
-            can_subscribe=can_subscribe,
-            can_publish=can_publish,
-            rpc=rpc,
-            presence=presence,
-            presence_events=presence_events,
-            ping_interval=ping_interval,
-            dependencies=dependencies,
+            can_subscribe=options.pop("can_subscribe", None),
+            can_publish=options.pop("can_publish", None),
+            rpc=options.pop("rpc", None),
+            presence=options.pop("presence", None),
+            presence_events=options.pop("presence_events", False),
+            ping_interval=options.pop("ping_interval", 25.0),
+            dependencies=options.pop("dependencies", None),
             namespace=namespace,
         )
+        name = options.pop("name", None)
+        include_in_schema = options.pop("include_in_schema", True)
+        overrides: WebSocketOptions = options  # what is left: the connections' options
         add_client_route(self)  # /_fastrapi/hub.js, for the pages
         return self.add_api_websocket_route(
             path,
@@ -913,7 +922,7 @@ class APIRouter:
             sends=SERVER_MESSAGES,
             closes=CLOSE_CODES,
             include_in_schema=include_in_schema,
-            **options,
+            **overrides,
         )
 
     # -- routers ----------------------------------------------------------------------------
@@ -1128,10 +1137,27 @@ def _hub_missing(path: str) -> str:
     )
 
 
-def _check_route_options(where: str, options: Mapping[str, object]) -> None:
-    unknown = options.keys() - RouteOptions.__optional_keys__
+def _check_keywords(where: str, options: Mapping[str, object], known: frozenset[str]) -> None:
+    """Raise ``TypeError`` naming a keyword of ``options`` that is not ``known``."""
+    unknown = options.keys() - known
     if unknown:
         raise TypeError(f"{where} got an unexpected keyword argument {min(unknown)!r}")
+
+
+def _overrides(where: str, options: WebSocketRouteOptions) -> WebSocketOptions:
+    """The route's own :class:`~fastrapi.WebSocketOptions` among its keyword ``options``.
+
+    Raises:
+        TypeError: a keyword that is no :class:`WebSocketRouteOptions` key (named).
+    """
+    _check_keywords(where, options, WebSocketRouteOptions.__optional_keys__)
+    overrides = options.copy()
+    overrides.pop("dependencies", None)
+    overrides.pop("receives", None)
+    overrides.pop("sends", None)
+    overrides.pop("closes", None)
+    overrides.pop("include_in_schema", None)
+    return overrides
 
 
 def _check_prefix(prefix: str) -> None:

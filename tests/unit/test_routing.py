@@ -8,9 +8,26 @@ from typing import Any
 import pydantic
 import pytest
 
-from fastrapi import Depends, FastrAPI, HTMLResponse, Hub, PlainTextResponse, Response, WebSocket
+from fastrapi import (
+    Depends,
+    FastrAPI,
+    HTMLResponse,
+    Hub,
+    PlainTextResponse,
+    Response,
+    WebSocket,
+    WebSocketOptions,
+)
 from fastrapi.exceptions import NoMatchFound, RouteDefinitionError
-from fastrapi.routing import APIRoute, APIRouter, APIWebSocketRoute, MethodNotAllowed, PathTemplate
+from fastrapi.routing import (
+    APIRoute,
+    APIRouter,
+    APIWebSocketRoute,
+    HubRouteOptions,
+    MethodNotAllowed,
+    PathTemplate,
+    WebSocketRouteOptions,
+)
 
 
 @pytest.mark.parametrize(
@@ -291,6 +308,20 @@ def test_unknown_route_option_is_a_type_error() -> None:
         router.get("/x", **options)(_plain)
     with pytest.raises(TypeError, match="max_queu"):
         router.websocket("/ws", max_queu=1)  # type: ignore[call-arg]  # the error under test
+
+
+async def _chat(ws: WebSocket) -> None: ...
+
+
+def test_a_websocket_routes_own_options_are_only_its_connection_options() -> None:
+    route_keywords = WebSocketRouteOptions.__optional_keys__ - WebSocketOptions.__optional_keys__
+    hub_keywords = HubRouteOptions.__optional_keys__ - WebSocketOptions.__optional_keys__
+    route_options: dict[str, Any] = dict.fromkeys(route_keywords)
+    hub_options: dict[str, Any] = dict.fromkeys(hub_keywords)
+    router = APIRouter()
+    route = router.add_api_websocket_route("/ws", _chat, max_queue=3, **route_options)
+    hub = router.hub_route("/hub", max_queue=4, **hub_options)
+    assert (route.overrides, hub.overrides) == ({"max_queue": 3}, {"max_queue": 4})
 
 
 def test_include_router_nests_prefixes_tags_dependencies_and_responses() -> None:
