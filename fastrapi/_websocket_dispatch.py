@@ -167,14 +167,7 @@ async def serve_session(
             made.append((connection.session, None))
             call: Awaitable[object] = direct
         else:
-            solver = Solver(
-                Inputs(ws),
-                ws,
-                app.dependency_overrides or {},
-                app.thread_limiter,
-                websocket=True,
-            )
-            ws._solver = solver
+            solver = ws._solver = websocket_solver(app, ws)
             made.append((connection.session, solver))
             call = solver.call(plan)
         report_escape = SERVER_ERRORS.get()
@@ -202,6 +195,14 @@ async def serve_session(
             app.monitor.ended(route.path, session, scope, started)
             if solver is not None:
                 await solver.aclose(error)
+
+
+def websocket_solver(app: FastrAPI, ws: WebSocket) -> Solver:
+    """The solver of the dependencies of a WebSocket handler of ``app`` (its route's, or a hub
+    route's handshake): ``ws``'s values, the app's overrides and worker threads."""
+    return Solver(
+        Inputs(ws), ws, app.dependency_overrides or {}, app.thread_limiter, websocket=True
+    )
 
 
 async def _websocket_error(

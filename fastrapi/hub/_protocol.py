@@ -39,18 +39,17 @@ import orjson
 import trio
 
 from .._closecodes import CloseCode
-from .._dependencies import Solver
 from .._params import (
     CallKind,
     Dependency,
     HandlerPlan,
-    Inputs,
     Role,
     _kind,
     _unwrap,
     plan_handler,
 )
 from .._streams import bare_errors
+from .._websocket_dispatch import websocket_solver
 from ..exceptions import (
     HTTPException,
     HubUnavailable,
@@ -66,6 +65,7 @@ from ._members import Member
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping, Sequence
 
+    from .._dependencies import Solver
     from ..params import Depends
     from ._hub import Hub
     from ._wire import Wire
@@ -271,13 +271,7 @@ class HubEndpoint:
                 "a hub route needs an app with a Hub, and this app has none:"
                 " pass hub=Hub(...) to FastrAPI()"
             )
-        solver = Solver(
-            Inputs(websocket),
-            websocket,
-            app.dependency_overrides or {},
-            app.thread_limiter,
-            websocket=True,
-        )
+        solver = websocket_solver(app, websocket)
         error: BaseException | None = None
         try:
             bound = await self._handshake(websocket, solver)
