@@ -48,7 +48,8 @@ one-task loop:
   Errors of the handler never reach the nursery, so they come out bare, never as an
   ExceptionGroup.
 - **What an idle connection holds.** Its nursery, the pump's objects, the codec, and one chain
-  of parked frames: the listener's handler, ``serve_connection``, ``serve_websocket``,
+  of parked frames: the listener's handler, ``serve_connection``, ``serve_session`` (the
+  route's; the dispatchers in front of it return its coroutine rather than await it),
   :func:`run_session`, the handler, the pump's ``receive()`` and the transport's ``fill()``.
   The HTTP part of the connection (h11, the request) returns before the session runs;
   ``WebSocket.receive()`` hands back the pump's awaitable instead of a coroutine of its own;

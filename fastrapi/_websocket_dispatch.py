@@ -10,7 +10,7 @@ import contextlib
 import logging
 from contextvars import ContextVar
 from dataclasses import replace
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final, final
 
 import trio
 
@@ -40,12 +40,13 @@ from .websocket import CloseCode, WebSocket, WebSocketState
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from ._pump import Connection, WebSocketOptions
+    from ._pump import Connection, PumpOptions, WebSocketOptions
     from ._state import Session
     from ._transport import Transport
     from ._types import ASGIApp, ErrorHandler, Scope
     from .app import FastrAPI
     from .responses import Response
+    from .routing import APIWebSocketRoute
 
 logger: Final = logging.getLogger("fastrapi")
 
@@ -57,47 +58,49 @@ the test client re-raises it, as Starlette's does. Set in the task that starts a
 unset when serving."""
 
 
-async def serve_websocket(
+def serve_websocket(
     app: FastrAPI,
     scope: Scope,
     transport: Transport,
     on_error: ErrorHandler | None = None,
     defaults: WebSocketOptions | None = None,
-) -> None:
+) -> Awaitable[None]:
     """Route one WebSocket handshake of the native server and run its session over
     ``transport``, with the options given to ``serve()`` (``defaults``) under the route's
-    own, through the app's ASGI middleware and mounts if it has any.
+    own, through the app's ASGI middleware and mounts if it has any (to be awaited).
 
     What the handler raised (after the connection was closed with 1011, or the handshake
     refused with 403) goes to ``on_error`` (by default :meth:`log_handler_error`).
     """
+    # Not a coroutine function, nor is native_websocket(): they pick the coroutine that serves
+    # the connection and return it, so that no frame of theirs stays parked beneath every
+    # open WebSocket (each costs ~300 bytes a connection; see "What an idle connection holds"
+    # in _pump.py).
     report = on_error or app.log_handler_error
     stack = app._stack if app._stack_built else app._build_stack()
     if stack is None:
-        await native_websocket(app, scope, transport, report, defaults)
-    else:
-        await _bridged(app, stack, scope, transport, report, defaults)
+        return native_websocket(app, scope, transport, report, defaults)
+    return _bridged(app, stack, scope, transport, report, defaults)
 
 
-async def native_websocket(
+def native_websocket(
     app: FastrAPI,
     scope: Scope,
     transport: Transport,
     report: ErrorHandler,
     defaults: WebSocketOptions | None,
-) -> None:
-    """Serve a native WebSocket inside the app's middleware: by a mount, or by the routes."""
+) -> Awaitable[None]:
+    """Serve a native WebSocket inside the app's middleware: by a mount, or by the routes
+    (to be awaited)."""
     mounted = app._mounted(scope) if app._mounts else None
     if mounted is None:
-        await serve_session(app, scope, transport, report, defaults)
-        return
+        return serve_session(app, scope, transport, report, defaults)
     child, sub = mounted
     from .app import FastrAPI  # here: app.py imports this module
 
     if isinstance(sub, FastrAPI):
-        await sub.serve_websocket(child, transport, report, defaults)
-    else:
-        await _bridged(app, sub, child, transport, report, defaults)
+        return sub.serve_websocket(child, transport, report, defaults)
+    return _bridged(app, sub, child, transport, report, defaults)
 
 
 async def _bridged(
@@ -154,47 +157,76 @@ async def serve_session(
         await transport.reject(500)
         report(scope, exc, "refused with HTTP 500 by a handshake hook")
         return
-    made: list[tuple[Session, Solver | None]] = []  # the connection's, once it is made
+    opening = _Opening(app, scope, path_params, route)
+    options = route.options
+    if defaults:
+        options = _served_options(route, app.websocket_options, defaults)
+    started = trio.current_time()
+    error: BaseException | None = None
+    try:
+        await run_session(transport, opening.create, _websocket_error, options)
+    except Exception as exc:
+        error = exc
+        accepted = opening.session is not None and opening.session.accepted
+        report(scope, exc, "closed with 1011" if accepted else "refused with HTTP 403")
+    except BaseException as exc:  # cancelled: the cleanups still run, bounded
+        error = exc
+        raise
+    finally:
+        if opening.session is not None:
+            app.monitor.ended(route.path, opening.session, scope, started)
+            if opening.solver is not None:
+                await opening.solver.aclose(error)
 
-    def create(connection: Connection) -> tuple[WebSocket, Awaitable[object]]:
-        ws = WebSocket(scope, path_params, connection=connection)
+
+@final
+class _Opening:
+    """Makes the connection's ``WebSocket`` and handler call once its pump is made, and keeps
+    its session and solver for the end (an object rather than a closure: fewer objects held
+    for the connection's life)."""
+
+    __slots__ = ("app", "path_params", "route", "scope", "session", "solver")
+
+    def __init__(
+        self, app: FastrAPI, scope: Scope, path_params: dict[str, Any], route: APIWebSocketRoute
+    ) -> None:
+        self.app = app
+        self.scope = scope
+        self.path_params = path_params
+        self.route = route
+        self.session: Session | None = None  # once the connection is made
+        self.solver: Solver | None = None
+
+    def create(self, connection: Connection) -> tuple[WebSocket, Awaitable[object]]:
+        app, route = self.app, self.route
+        ws = WebSocket(self.scope, self.path_params, connection=connection)
         if route.messages is not None:  # declared message types: planned per route
             ws._messages = route.messages if app.validate_sends else route.receiving
         app.monitor.opened(route.path, connection.session)
+        self.session = connection.session
         plan = route.plan
         direct = plan.call_directly(ws)
         if direct is not None:  # nothing to resolve or validate: no solver
-            made.append((connection.session, None))
             call: Awaitable[object] = direct
         else:
-            solver = ws._solver = websocket_solver(app, ws)
-            made.append((connection.session, solver))
+            solver = self.solver = ws._solver = websocket_solver(app, ws)
             call = solver.call(plan)
         report_escape = SERVER_ERRORS.get()
         if report_escape is not None:  # a test client: it re-raises the handler's end
             call = _escaping(call, report_escape)
         return ws, call
 
-    options = route.options
-    if defaults:
+
+def _served_options(
+    route: APIWebSocketRoute, base: PumpOptions, defaults: WebSocketOptions
+) -> PumpOptions:
+    """The route's options under the server's ``defaults``, over the app's ``base``: made
+    once a route and server, not once a connection."""
+    served = route.served
+    if served is None or served[0] is not defaults or served[1] is not base:
         merged: WebSocketOptions = {**defaults, **route.overrides}
-        options = replace(app.websocket_options, **merged)
-    started = trio.current_time()
-    error: BaseException | None = None
-    try:
-        await run_session(transport, create, _websocket_error, options)
-    except Exception as exc:
-        error = exc
-        accepted = bool(made) and made[0][0].accepted
-        report(scope, exc, "closed with 1011" if accepted else "refused with HTTP 403")
-    except BaseException as exc:  # cancelled: the cleanups still run, bounded
-        error = exc
-        raise
-    finally:
-        for session, solver in made:
-            app.monitor.ended(route.path, session, scope, started)
-            if solver is not None:
-                await solver.aclose(error)
+        served = route.served = (defaults, base, replace(base, **merged))
+    return served[2]
 
 
 def websocket_solver(app: FastrAPI, ws: WebSocket) -> Solver:

@@ -576,6 +576,9 @@ class APIWebSocketRoute:
         self.dependencies: list[Depends] = list(dependencies or [])
         self.overrides: WebSocketOptions = overrides or WebSocketOptions()
         self.options: PumpOptions = options or PumpOptions(**self.overrides)
+        self.served: tuple[WebSocketOptions, PumpOptions, PumpOptions] | None = None
+        """The options of its connections under a server's defaults, over an app's: the
+        defaults, the app's, and the result (made by the first connection)."""
         self.namespace = namespace
         plan = plan_handler(
             endpoint, self.template.param_names, Role.WEBSOCKET, namespace, provided

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
     from contextlib import AbstractAsyncContextManager
 
     from .._monitor import Monitor
@@ -62,11 +63,11 @@ class ServedApp(Protocol):
     ) -> None:
         """Its ASGI entry point."""
 
-    async def serve_websocket(
+    def serve_websocket(
         self,
         scope: Scope,
         transport: Transport,
         on_error: ErrorHandler | None = None,
         defaults: WebSocketOptions | None = None,
-    ) -> None:
-        """Serve one WebSocket handshake and connection over ``transport``."""
+    ) -> Awaitable[None]:
+        """Serve one WebSocket handshake and connection over ``transport`` (to be awaited)."""
