@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .._types import ErrorHandler, Message, Scope
     from ._app import ServedApp
     from ._config import ServerConfig
+    from ._limits import ConnectionLimits
     from ._parser import HTTPParser, RequestHead
 
 _ASGI: Final = {"version": "3.0", "spec_version": "2.3"}
@@ -77,21 +78,44 @@ async def serve_connection(
     client: Address | None,
     local: Address | None,
     secure: bool,
+    limits: ConnectionLimits | None = None,
 ) -> None:
-    """Serve every request of one connection; return when it is over (the caller closes it)."""
-    upgraded = await _serve_http(stream, context, client, local, secure)
-    if upgraded is None:
-        return
-    # The HTTP part has returned: the parser, the request and that frame go with the handshake
-    # instead of lasting as long as the WebSocket does.
-    scope, transport = upgraded
-    context.sessions.add(transport)
+    """Serve every request of one connection (within ``limits``: refused past them), then
+    close it."""
+    # The listener's task runs this coroutine itself (its handler returns it), so it is the
+    # one frame of ours beneath a WebSocket's session: everything of the connection's that
+    # needs a frame to last (the limits' count, the shutdown's list, the close) is here.
     try:
-        await context.app.serve_websocket(
-            scope, transport, context.on_error, context.websocket_defaults
-        )
+        if limits is not None:
+            refusal = limits.admit(client)
+            if refusal is not None:
+                await limits.refuse(stream, refusal)
+                return
+        try:
+            upgraded = await _serve_http(stream, context, client, local, secure)
+            if upgraded is not None:
+                # the HTTP part has returned: the parser, the request and that frame go with
+                # the handshake instead of lasting as long as the WebSocket does
+                scope, transport = upgraded
+                context.sessions.add(transport)
+                try:
+                    await context.app.serve_websocket(
+                        scope, transport, context.on_error, context.websocket_defaults
+                    )
+                finally:
+                    context.sessions.discard(transport)
+        finally:
+            if limits is not None:
+                limits.release(client)
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        pass  # the client went away (or failed its TLS handshake)
     finally:
-        context.sessions.discard(transport)
+        if isinstance(stream, trio.SSLStream):
+            with trio.move_on_after(1):  # a close_notify, if the client takes it in time
+                await stream.aclose()
+            await trio.aclose_forcefully(stream)
+        else:  # a plain socket closes before its checkpoint, even if cancelled: no scope
+            await stream.aclose()
 
 
 class _Wire:

@@ -171,37 +171,19 @@ async def serve_native(
         else ConnectionLimits(config.max_connections, config.max_connections_per_ip, app.monitor)
     )
 
-    async def handle(
+    def handle(
         stream: trio.abc.Stream, client: Address | None, local: Address | None
-    ) -> None:
-        try:
-            if local is None:  # (a listener on every interface: the one this connection took)
-                local = _address(_socket_of(stream))
-            if limits is not None:
-                refusal = limits.admit(client)
-                if refusal is not None:
-                    await limits.refuse(stream, refusal)
-                    return
-            try:
-                await serve_connection(
-                    stream,
-                    context,
-                    client=client,
-                    local=local,
-                    secure=config.ssl_context is not None,
-                )
-            finally:
-                if limits is not None:
-                    limits.release(client)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            pass  # the client went away (or failed its TLS handshake)
-        finally:
-            if isinstance(stream, trio.SSLStream):
-                with trio.move_on_after(1):  # a close_notify, if the client takes it in time
-                    await stream.aclose()
-                await trio.aclose_forcefully(stream)
-            else:  # a plain socket closes before its checkpoint, even if cancelled: no scope
-                await stream.aclose()
+    ) -> Awaitable[None]:
+        if local is None:  # (a listener on every interface: the one this connection took)
+            local = _address(_socket_of(stream))
+        return serve_connection(
+            stream,
+            context,
+            client=client,
+            local=local,
+            secure=config.ssl_context is not None,
+            limits=limits,
+        )
 
     thresholds: tuple[int, int, int] | None = None  # the collector's, while not serving
     try:
