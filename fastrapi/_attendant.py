@@ -75,12 +75,18 @@ class Attendant:
         self._busy.append((due, conn, conn.leaves))
         self._wake_by(due)
 
-    def call_at(self, deadline: float, callback: Callable[[], None]) -> None:
-        """Run ``callback`` (which must not wait) at ``deadline``, in the attendant's task."""
+    def call_at(self, deadline: float, callback: Callable[[], None]) -> int:
+        """Run ``callback`` (which must not wait) at ``deadline``, in the attendant's task; the
+        timer's number, for :meth:`cancel`."""
         number = next(self._order)
         self._callbacks[number] = callback
         heapq.heappush(self._timers, (deadline, number))
         self._wake_by(deadline)
+        return number
+
+    def cancel(self, number: int) -> None:
+        """Forget the timer ``number`` (and its callback) if it has not run."""
+        self._callbacks.pop(number, None)
 
     def _wake_by(self, due: float) -> None:
         if due < self._next:
@@ -104,7 +110,9 @@ class Attendant:
                     conn.watched = False
             timers, callbacks = self._timers, self._callbacks
             while timers and timers[0][0] <= now:
-                self._safely(callbacks.pop(heapq.heappop(timers)[1]))
+                callback = callbacks.pop(heapq.heappop(timers)[1], None)
+                if callback is not None:  # (None: cancelled)
+                    self._safely(callback)
             self._next = min(busy[0][0] if busy else math.inf, timers[0][0] if timers else math.inf)
 
     @staticmethod

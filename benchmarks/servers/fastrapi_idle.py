@@ -53,12 +53,12 @@ def _on_gc(phase: str, info: dict[str, int]) -> None:
         full_collections.append((_gc_began, time.monotonic() - _gc_began))
 
 
-def _sampling_call_at(self: Attendant, deadline: float, callback: Callable[[], None]) -> None:
+def _sampling_call_at(self: Attendant, deadline: float, callback: Callable[[], None]) -> int:
     global _scheduled
     _scheduled += 1
     if _scheduled % SAMPLE == 0:
         callback = partial(_timed, deadline, callback)
-    _call_at(self, deadline, callback)
+    return _call_at(self, deadline, callback)
 
 
 if __name__ == "__main__":

@@ -127,6 +127,7 @@ class _Wire:
         "_fd",
         "_send_timeout",
         "_stream",
+        "_timer",
         "_timer_at",
         "deadline",
     )
@@ -138,7 +139,8 @@ class _Wire:
         self._send_timeout = config.send_timeout or math.inf
         self.deadline = math.inf  # of the read under way; inf when none is
         self._timer_at = math.inf  # when the earliest timer of ours in the attendant is due
-        self._expiry = self._expire  # bound once: see _attendant.py
+        self._timer = -1  # and its number there
+        self._expiry = self._expire  # bound once (see _attendant.py), until close()
 
     async def read(self, deadline: float) -> bytes:
         """The next bytes, or ``b""`` at the end of the stream or at ``deadline``."""
@@ -153,7 +155,7 @@ class _Wire:
         self.deadline = deadline
         if deadline < self._timer_at:
             self._timer_at = deadline
-            self._attendant.call_at(deadline, self._expiry)
+            self._timer = self._attendant.call_at(deadline, self._expiry)
         try:
             while True:
                 try:
@@ -182,7 +184,16 @@ class _Wire:
             trio.lowlevel.notify_closing(self._fd)
         else:
             self._timer_at = deadline
-            self._attendant.call_at(deadline, self._expiry)
+            self._timer = self._attendant.call_at(deadline, self._expiry)
+
+    def close(self) -> None:
+        """The HTTP part of the connection is over: cancel our timer, and let go of our bound
+        callback (it refers to us: a cycle), so that the wire goes at once, not at its timer's
+        deadline or the collector's next pass."""
+        if self._timer_at != math.inf:
+            self._attendant.cancel(self._timer)
+            self._timer_at = math.inf
+        del self._expiry
 
     async def write(self, data: bytes) -> None:
         """Send ``data`` whole.
@@ -262,6 +273,7 @@ async def _serve_http(
     except _Gone:
         pass
     finally:
+        wire.close()
         if upgraded is None:
             parser.close()
     return None
