@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import importlib.util
 import logging
+import re
 import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal, Protocol, TypeAlias, cast
@@ -23,7 +24,6 @@ import wsproto.events as wsevents
 from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.extensions import PerMessageDeflate
 from wsproto.frame_protocol import CloseReason, Opcode, RsvBits
-from wsproto.handshake import server_extensions_handshake
 
 from .._closecodes import CloseCode
 from .._transport import Close, Data
@@ -90,8 +90,22 @@ class _BoundedDeflate(PerMessageDeflate):
     with 1009 once the limit is passed, as the websockets codec does.
     """
 
-    def __init__(self, max_message_size: int) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        max_message_size: int,
+        *,
+        client_no_context_takeover: bool,
+        client_max_window_bits: int | None,
+        server_no_context_takeover: bool,
+        server_max_window_bits: int | None,
+    ) -> None:
+        super().__init__(
+            client_no_context_takeover=client_no_context_takeover,
+            client_max_window_bits=client_max_window_bits,
+            server_no_context_takeover=server_no_context_takeover,
+            server_max_window_bits=server_max_window_bits,
+        )
+        self._enabled = True  # negotiated already (by _accept_deflate): wsproto uses it
         self._limit = max_message_size
         self._room = max_message_size  # what the current message may still inflate to
 
@@ -398,16 +412,93 @@ def _websockets_codec_factory() -> Callable[[str | None, int], tuple[str | None,
     return create
 
 
+_TOKEN: Final = r"[-!#$%&'*+.^_`|~0-9A-Za-z]+"
+_PARAM: Final = rf'[ \t]*;[ \t]*({_TOKEN})(?:[ \t]*=[ \t]*({_TOKEN}|"(?:[^"\\]|\\.)*"))?'
+_OFFER: Final = re.compile(rf"[ \t,]*({_TOKEN})((?:{_PARAM})*)[ \t]*(?:,|\Z)")
+_PARAMS: Final = re.compile(_PARAM)
+_IS_TOKEN: Final = re.compile(_TOKEN)
+_ESCAPED: Final = re.compile(r"\\(.)")
+_END: Final = re.compile(r"[ \t,]*\Z")  # what may follow the last offer: empty list elements
+_WINDOW_BITS: Final = {str(bits): bits for bits in range(8, 16)}  # no leading zeros
+_NO_CONTEXT_TAKEOVER: Final = ("server_no_context_takeover", "client_no_context_takeover")
+_MAX_WINDOW_BITS: Final = ("server_max_window_bits", "client_max_window_bits")
+
+_Offer: TypeAlias = tuple[str, list[tuple[str, str | None]]]
+
+
+def _offers(header: str) -> list[_Offer]:
+    """The extensions a ``Sec-WebSocket-Extensions`` header offers, in order, with their
+    parameters (a value unquoted, ``None`` if none); none at all if the header does not parse."""
+    offers: list[_Offer] = []
+    at = 0
+    while _END.match(header, at) is None:
+        offer = _OFFER.match(header, at)
+        if offer is None:
+            return []
+        params: list[tuple[str, str | None]] = []
+        for name, value in _PARAMS.findall(offer[2]):
+            if value.startswith('"'):  # unquoted, a value is a token still (RFC 6455 9.1)
+                value = _ESCAPED.sub(r"\1", value[1:-1])
+                if _IS_TOKEN.fullmatch(value) is None:
+                    return []
+            params.append((name, value or None))
+        offers.append((offer[1], params))
+        at = offer.end()
+    return offers
+
+
+def _accept_deflate(offered: str, max_message_size: int) -> tuple[str, _BoundedDeflate] | None:
+    """The response to the first permessage-deflate offer in ``offered`` we can accept, and
+    the extension configured by it; ``None`` if there is none.
+
+    RFC 7692 7: an offer with an unknown parameter, a parameter given twice or an invalid value
+    is declined (the next offer is considered; the handshake goes on in any case). So is
+    ``server_max_window_bits=8``: zlib cannot compress with a window of 8 bits. The response
+    is what the websockets codec answers, so that both codecs accept the same offers alike.
+    """
+    for name, params in _offers(offered):
+        if name != "permessage-deflate":
+            continue
+        flags: set[str] = set()
+        bits: dict[str, int | None] = {}
+        for param, value in params:
+            if param in flags or param in bits:
+                break  # a parameter given twice
+            if param in _NO_CONTEXT_TAKEOVER and value is None:
+                flags.add(param)
+            elif param == "client_max_window_bits" and value is None:
+                bits[param] = None  # the client can take a limit; we set none
+            elif param in _MAX_WINDOW_BITS:
+                bits[param] = _WINDOW_BITS.get(value or "")
+                if bits[param] is None:
+                    break
+            else:
+                break  # an unknown parameter, or a flag with a value
+        else:
+            server_bits = bits.get("server_max_window_bits")
+            if server_bits == 8:
+                continue
+            client_bits = bits.get("client_max_window_bits")
+            response = [name, *(param for param in _NO_CONTEXT_TAKEOVER if param in flags)]
+            response += [f"{param}={bits[param]}" for param in _MAX_WINDOW_BITS if bits.get(param)]
+            extension = _BoundedDeflate(
+                max_message_size,
+                client_no_context_takeover="client_no_context_takeover" in flags,
+                # a larger window inflates what a smaller one deflated; wsproto takes 9 to 15
+                client_max_window_bits=max(client_bits, 9) if client_bits else None,
+                server_no_context_takeover="server_no_context_takeover" in flags,
+                server_max_window_bits=server_bits,
+            )
+            return "; ".join(response), extension
+    return None
+
+
 def _wsproto_codec(offered: str | None, max_message_size: int) -> tuple[str | None, Codec]:
-    deflate = _BoundedDeflate(max_message_size)
-    try:
-        header = server_extensions_handshake(
-            [o.strip() for o in offered.split(",")] if offered else [], [deflate]
-        )
-    except ValueError:  # a parameter that does not parse (client_max_window_bits=abc)
-        header = None
-    extensions = [deflate] if header else []
-    return (header.decode("ascii") if header else None), WsprotoCodec(extensions, max_message_size)
+    accepted = _accept_deflate(offered, max_message_size) if offered else None
+    if accepted is None:
+        return None, WsprotoCodec([], max_message_size)
+    response, extension = accepted
+    return response, WsprotoCodec([extension], max_message_size)
 
 
 HAVE_WEBSOCKETS: Final = importlib.util.find_spec("websockets") is not None
@@ -446,7 +537,8 @@ def negotiate(
 
     Returns:
         The response's ``Sec-WebSocket-Extensions`` header (``None``: no extension) and the codec.
-        An offer that does not parse is declined (as one with parameters we cannot meet): the
-        connection goes on without an extension.
+        Both codecs take the first permessage-deflate offer they can meet and answer it alike;
+        an offer with an unknown, repeated or invalid parameter is declined (RFC 7692 7), and a
+        header that does not parse offers nothing: the connection goes on without an extension.
     """
     return _FACTORIES[name](offered if compression else None, max_message_size)

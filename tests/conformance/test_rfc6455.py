@@ -297,6 +297,29 @@ async def test_rfc7692_permessage_deflate(offer: str) -> None:
             assert inflate(echoed.payload) == text
 
 
+async def test_rfc7692_7_an_offer_with_an_unknown_parameter_is_declined_not_the_next() -> None:
+    """RFC 7692 7: an offer with a parameter the server does not know is declined (not the
+    handshake); the next offer is accepted, and its parameters hold."""
+    text = b"said twice, deflated twice alike " * 10
+    offer = "permessage-deflate; x-unknown=1, permessage-deflate; server_no_context_takeover"
+    with trio.fail_after(5):
+        async with connect(extensions=offer, compression=True) as (client, headers):
+            accepted = headers["sec-websocket-extensions"]
+            assert accepted == "permessage-deflate; server_no_context_takeover"
+            for _ in range(2):  # no context kept: the same message deflates the same
+                await client.send(frame(OP_TEXT, deflate(text), rsv=4))
+                echoed = await client.read_data()
+                assert (echoed.rsv, echoed.payload) == (4, deflate(text))
+        async with connect(extensions="permessage-deflate; x-unknown", compression=True) as (
+            client,
+            headers,
+        ):
+            assert "sec-websocket-extensions" not in headers
+            await client.send(frame(OP_TEXT, b"plain"))
+            echoed = await client.read_data()
+            assert (echoed.rsv, echoed.payload) == (0, b"plain")
+
+
 async def test_rfc7692_no_compression_when_turned_off() -> None:
     """RFC 7692 5: a server may decline the extension (compression=None/False)."""
     with trio.fail_after(5):

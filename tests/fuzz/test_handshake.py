@@ -141,13 +141,17 @@ offers = st.one_of(
 @given(offers)
 @example(",,,")  # websockets' parser raised InvalidHeaderFormat from accept()
 @example("permessage-deflate; client_max_window_bits=abc")  # wsproto raised ValueError
-def test_an_extension_offer_is_accepted_or_declined(offer: str) -> None:
+@example("permessage-deflate; foo=1")  # wsproto accepted it, ignoring foo (RFC 7692 7)
+def test_an_extension_offer_is_accepted_or_declined_alike_by_both_codecs(offer: str) -> None:
+    headers = []
     for name in CODECS:
         header, codec = negotiate(name, offer, compression=True, max_message_size=1024)
         if header is not None:
             [(extension, _)] = parse_extension(header)
             assert extension == "permessage-deflate"
         assert codec.message("hello")
+        headers.append(header)
+    assert headers[0] == headers[1], offer
 
 
 app = FastrAPI()
