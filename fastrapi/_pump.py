@@ -447,8 +447,8 @@ class Connection:
             self.session.check_send("send")
         transport = self.transport
         unit = transport.encode_utf8(data) if utf8_text else transport.encode(data)  # type: ignore[arg-type]
-        if unit is None:  # our close is out: nothing more is sent
-            raise self.session.disconnect()
+        if unit is None:  # our close is out (or the echo of the peer's): nothing more is sent
+            raise self._ended()
         try:
             direct = self._push(unit, True, None)
         except trio.BrokenResourceError as exc:
@@ -646,7 +646,7 @@ class Connection:
         try:
             unit, pong = self.transport.ping(payload)
         except trio.BrokenResourceError:
-            raise self.session.disconnect() from None
+            raise self._ended() from None
         self._answer(unit)
         if self._inline and not self._reader and not self._reading:
             self._start_reader()  # the pong must be read while the handler waits here
@@ -654,8 +654,18 @@ class Connection:
         await pong.wait()
         came = self.transport.pong_came(payload)
         if came is None:
-            raise self.session.disconnect()
+            raise self._ended()
         self.session.ping_rtt = came - sent
+
+    def _ended(self) -> WebSocketDisconnect:
+        """What a send or a ping raises when the protocol can send nothing more (or no pong
+        will come): the session's end, or else the peer's close, read but not taken yet (it
+        waits behind messages the handler has not read; the session learns of it when they are
+        read, so that they are read first). Not the 1006 of a connection that dropped."""
+        close = self.transport.pending_close() if self.session.ended is None else None
+        if close is not None:
+            return WebSocketDisconnect(close.code, close.reason)
+        return self.session.disconnect()
 
     # -- ending --------------------------------------------------------------------------------
 

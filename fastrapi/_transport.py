@@ -75,6 +75,10 @@ class DecodedEvents:
     def has_events(self) -> bool:
         return bool(self._events)
 
+    def pending_close(self) -> Close | None:
+        events = self._events
+        return events[-1] if events and isinstance(events[-1], Close) else None
+
 
 class Transport(Protocol):
     """What the pump needs from whatever carries the connection."""
@@ -114,6 +118,10 @@ class Transport(Protocol):
 
     def has_events(self) -> bool:
         """Whether :meth:`next_event` has something."""
+
+    def pending_close(self) -> Close | None:
+        """The ``Close`` that :meth:`next_event` will hand out last, if it was read already
+        (behind messages not handed out yet); never waits."""
 
     async def fill(self) -> None:
         """Wait for the peer's next bytes and decode them for :meth:`next_event`.

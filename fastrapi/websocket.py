@@ -387,7 +387,9 @@ class WebSocket(HTTPConnection, Generic[In, Out]):
         scope) to bound the wait.
 
         Raises:
-            WebSocketDisconnect: the connection ended before the pong came.
+            WebSocketDisconnect: the connection ended before the pong came: the peer's code
+                and reason if it closed (even with messages it sent before its close still
+                to be read: they are, before the close), 1006 if the connection dropped.
             WebSocketStateError: before ``accept()`` or after ``close()``.
             ValueError: ``payload`` is over 125 bytes.
             NotImplementedError: the app is served over ASGI (Hypercorn), which has no pings.

@@ -8,7 +8,7 @@ import pytest
 import trio
 import trio.testing
 
-from fastrapi import FastrAPI, Hub, WebSocket
+from fastrapi import FastrAPI, Hub, WebSocket, WebSocketDisconnect
 from fastrapi.testing import _serving
 
 from .conftest import (
@@ -43,7 +43,40 @@ async def test_a_ping_after_the_peer_closed_raises_disconnect() -> None:
             assert closing.opcode == OP_CLOSE
             assert await client.read() is None
     assert received == ["hello"]
-    assert len(codes) == 1
+    assert codes == [1000], "the peer's close code, not 1006"
+
+
+async def test_a_ping_waiting_for_its_pong_gets_the_close_that_came_with_messages() -> None:
+    """The client answers the server's ping not with a pong but with messages and its close,
+    in one write: the ping raises the peer's code and reason (the close was read, behind the
+    messages; with a queue of one, the second waits unread, and the close behind it), and the
+    messages are still the handler's to read, before that close."""
+    got: list[object] = []
+    codes: list[int] = []
+
+    async def ping_then_receive(ws: WebSocket) -> None:
+        try:
+            await ws.ping(b"p")
+        except WebSocketDisconnect as exc:
+            got.append((exc.code, exc.reason))
+        got.append(await ws.receive_text())
+        got.append(await ws.receive_text())
+        await ws.receive_text()
+
+    app = ending(codes, ping_then_receive, max_queue=1)
+    with trio.fail_after(10):
+        async with connect("/ws", app=app) as (client, _):
+            ping = await client.read()
+            assert ping is not None
+            assert (ping.opcode, ping.payload) == (OP_PING, b"p")
+            await client.send(
+                frame(OP_TEXT, b"hello"),
+                frame(OP_TEXT, b"again"),
+                frame(OP_CLOSE, close_payload(1000, b"bye")),
+            )
+            await client.expect_close(1000)
+    assert got == [(1000, "bye"), "hello", "again"]
+    assert codes == [1000]
 
 
 async def test_a_hub_message_to_a_member_whose_peer_closed_is_not_sent() -> None:
@@ -315,7 +348,7 @@ async def test_a_send_after_the_peers_close_came_raises_disconnect() -> None:
             assert echo.opcode == OP_CLOSE  # and no "too late" before it
             assert await client.read() is None
     assert received == ["hello"]
-    assert len(codes) == 1
+    assert codes == [1000], "the peer's close code, not 1006"
 
 
 async def test_the_reader_task_hands_the_role_back_to_a_waiting_handler(

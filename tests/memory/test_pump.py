@@ -297,6 +297,9 @@ class ScriptedTransport:
     def has_events(self) -> bool:
         return self._closed.is_set() and not self._answered
 
+    def pending_close(self) -> Close | None:
+        raise NotImplementedError  # pragma: no cover  # only for pings, and sends after a close
+
     async def fill(self) -> None:
         await self._closed.wait()
 
