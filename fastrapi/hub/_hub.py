@@ -327,24 +327,25 @@ class Hub:
         self._published += 1
         local = self._topics.get(published.topic)
         if local is not None:
+            # every one in the snapshot is active: a delivery awaits nothing and can remove only
+            # its own subscriber (the close policy, or a connection that is closing)
             if exclude is None:
                 for subscriber in local.snapshot():
-                    if subscriber.active:  # not removed by an earlier one's delivery
-                        subscriber.deliver(published)
+                    subscriber.deliver(published)
             else:
                 skip = (exclude,) if isinstance(exclude, WebSocket) else frozenset(exclude)
                 for subscriber in local.snapshot():
-                    if subscriber.active and subscriber.target not in skip:
+                    if subscriber.target not in skip:
                         subscriber.deliver(published)
         return published.position
 
     def _from_backend(self, published: Published) -> None:
-        """A message another process published to a topic this one subscribed to."""
+        """A message another process published to a topic this one subscribed to (dropped if
+        its last subscriber here is gone: it may still come until the backend unsubscribed)."""
         local = self._topics.get(published.topic)
         if local is not None:
             for subscriber in local.snapshot():
-                if subscriber.active:
-                    subscriber.deliver(published)
+                subscriber.deliver(published)
 
     # -- subscribing ---------------------------------------------------------------------------
 

@@ -115,6 +115,8 @@ class _Subscriber:
         raise NotImplementedError
 
     def deliver(self, published: Published) -> None:
+        """Hand ``published`` over now (no await); this may remove this subscriber (its
+        policy), never another: the Hub's fan-out relies on it."""
         raise NotImplementedError
 
     def _over(self, size: int) -> bool:
@@ -238,16 +240,14 @@ class Member(_Subscriber):
             if self._over(size):  # drop_newest, or nothing left to drop but what is offered
                 self._count_drop(limit)
                 return
+        # Only drop_oldest gets here, with its window full: the other policies offer up to
+        # their whole budget at once, so they came here over it (and returned above), and a
+        # drop_oldest member has a backlog only while its window is full. It waits there.
         hub = self._hub
         if self.pending >= hub._peak_pending:
             hub._peak_pending = self.pending + 1
-        if self._backlog or (
-            self._budget.policy == "drop_oldest" and len(self._inflight) >= self._budget.window
-        ):
-            self._backlog.append((wire, position))
-            self.pending_bytes += size
-            return
-        self._offer(wire, position)
+        self._backlog.append((wire, position))
+        self.pending_bytes += size
 
     def _offer(self, wire: Wire, position: Position) -> None:
         size = len(wire.payload)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import trio
 
-from fastrapi import HistoryGap, Hub
+from fastrapi import HistoryGap, Hub, SlowConsumerError
 from fastrapi.hub import MemoryBackend, Position
 from fastrapi.hub._backend import Published
 from fastrapi.hub._wire import encode
@@ -43,3 +43,23 @@ def test_a_published_message_builds_each_wire_once() -> None:
     assert published.enveloped is published.enveloped
     assert published.publication is published.publication
     assert published.enveloped.payload == b'{"topic":"t","epoch":"e","offset":1,"data":{"a":1}}'
+
+
+async def test_a_message_from_the_backend_for_a_topic_nobody_here_is_in_is_dropped() -> None:
+    """The close policy ends the only subscriber here at once, but the Hub stays subscribed
+    on the backend until that subscriber's block ends: what comes meanwhile goes to nobody."""
+    shared = MemoryBackend()
+    here, there = Hub(backend=shared), Hub(backend=MemoryBackend(shared_with=shared))
+    with trio.fail_after(5):
+        async with here.subscribe("t", max_pending=1) as messages:
+            for text in ("kept", "over", "after"):
+                await there.publish("t", text)
+            stats = here.statistics()
+            assert (stats.topics, stats.members, stats.delivered, stats.evicted) == (0, 0, 1, 1)
+            assert (await messages.__anext__()).data == "kept"
+            with pytest.raises(SlowConsumerError):
+                await messages.__anext__()
+        async with here.subscribe("t") as messages:  # subscribed again: delivered again
+            await there.publish("t", "again")
+            assert (await messages.__anext__()).data == "again"
+    assert here.statistics().delivered == 2
