@@ -438,29 +438,40 @@ class RedisBackend:
     async def _listen(
         self, client: coredis.Redis[bytes], retry: Any, send: trio.MemorySendChannel[Any]
     ) -> None:
-        """The process's one PubSub: (re)connect with a bounded backoff, subscribe to every
-        topic this process is in, and read. coredis reconnects and resubscribes a PubSub that
-        was up; this loop covers a Redis that is not there at startup."""
-        backoff = 0.05
-        while True:
-            try:
-                async with client.pubsub(ignore_subscribe_messages=True, retry_policy=retry) as ps:
-                    if self._topics:
-                        with trio.fail_after(self.timeout):
-                            await ps.subscribe(*map(self._channel, self._topics))
-                    self._pubsub, backoff = ps, 0.05
-                    self._up.set()
-                    self._back()
-                    await self._read(ps, send)
-            except trio.TooSlowError:
-                logger.debug("Redis hub: pub/sub did not subscribe within %ss", self.timeout)
-            except (*self._errors, TimeoutError) as exc:
-                self._lost(f"could not keep the pub/sub connection: {_reason(exc)}")
-            self._pubsub = None
-            if self._up.is_set():
-                self._up = trio.Event()
-            await trio.sleep(backoff)
-            backoff = min(backoff * 2, self.max_backoff)
+        """The process's one PubSub: connect (coredis retries until Redis is there, and once
+        subscribed reconnects and resubscribes on its own, with a bounded backoff), subscribe
+        to every topic this process is in (again, backing off, until Redis acknowledges it
+        in time), and read.
+
+        The PubSub is never left for a new one: left while coredis retries its connection
+        (after a PING of its own timed out), its block never ended (coredis 6.9 does not cancel
+        the retried connection's tasks)."""
+        async with client.pubsub(ignore_subscribe_messages=True, retry_policy=retry) as pubsub:
+            backoff = 0.05
+            while not await self._subscribe_all(pubsub):
+                await trio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+            self._pubsub = pubsub
+            self._up.set()
+            self._back()
+            await self._read(pubsub, send)
+
+    async def _subscribe_all(self, pubsub: coredis.patterns.pubsub.PubSub[bytes]) -> bool:
+        """Subscribe the PubSub to every topic of this process; whether Redis acknowledged
+        that in time. Its errors are caught here, inside the PubSub's block: out of it they
+        come in an ExceptionGroup (its task group's)."""
+        if not self._topics:
+            return True
+        try:
+            with trio.fail_after(self.timeout):
+                await pubsub.subscribe(*map(self._channel, self._topics))
+        except trio.TooSlowError:
+            logger.debug("Redis hub: pub/sub did not subscribe within %ss", self.timeout)
+            return False
+        except (*self._errors, TimeoutError) as exc:  # (coredis waits 1s for the answer)
+            self._lost(f"could not keep the pub/sub connection: {_reason(exc)}")
+            return False
+        return True
 
     async def _read(
         self, pubsub: coredis.patterns.pubsub.PubSub[bytes], send: trio.MemorySendChannel[Any]

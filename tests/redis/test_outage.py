@@ -1,7 +1,8 @@
 """Redis away, as an operator meets it: at startup (one line and status 1, or a degraded start
 by option), and while serving (one warning when it goes, one when it is back, 503 with
 Retry-After to HTTP publishers, 1013 to WebSockets), with a real ``redis-server`` stopped and
-started by its PID and the server in a real process."""
+started by its PID and the server in a real process; and a pub/sub whose SUBSCRIBE a proxy
+loses on its way to Redis."""
 
 from __future__ import annotations
 
@@ -317,3 +318,90 @@ async def test_a_call_that_only_times_out_fails_alone(redis_server: RedisServer)
             assert hub.statistics().redis_available  # slow is not gone: no outage
             assert (await hub.publish("t", "still there")).offset == 1
     assert backend.outages == 0
+
+
+class LosingProxy:
+    """A TCP proxy to Redis that loses the pub/sub's next SUBSCRIBE of topic ``t`` on its way
+    (Redis never sees it, so never acknowledges it); everything else goes through."""
+
+    SUBSCRIBE: Final = b"*2\r\n$9\r\nSUBSCRIBE\r\n$12\r\nfastrapi:0:t\r\n"
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.lost = 0
+
+    async def serve(self, *, task_status: trio.TaskStatus[int]) -> None:
+        listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+        task_status.started(listeners[0].socket.getsockname()[1])
+        await trio.serve_listeners(self._connection, listeners)
+
+    async def _connection(self, client: trio.SocketStream) -> None:
+        async with client:
+            server = await trio.open_tcp_stream("127.0.0.1", self.port)
+            async with server, trio.open_nursery() as nursery:
+                nursery.start_soon(self._pipe, client, server, nursery.cancel_scope, True)
+                nursery.start_soon(self._pipe, server, client, nursery.cancel_scope, False)
+
+    async def _pipe(
+        self,
+        source: trio.SocketStream,
+        sink: trio.SocketStream,
+        both: trio.CancelScope,
+        to_redis: bool,
+    ) -> None:
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+            async for chunk in source:
+                if to_redis and not self.lost and self.SUBSCRIBE in chunk:
+                    chunk = chunk.replace(self.SUBSCRIBE, b"", 1)
+                    self.lost += 1
+                await sink.send_all(chunk)
+        both.cancel()  # one side closed: so does the other
+
+
+async def test_a_pub_sub_subscription_not_acknowledged_in_time_is_slow_not_gone(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, "fastrapi.hub")
+    proxy = LosingProxy(redis_server.port)
+    other = Hub(redis_server.url)
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            port = await nursery.start(proxy.serve)
+            backend = RedisBackend(f"redis://127.0.0.1:{port}/0", timeout=0.5)
+            hub = Hub(backend=backend)
+            async with other.running(), hub.running():
+                # joined before the pub/sub is up: the pub/sub subscribes the topic as it
+                # connects, and Redis never answers that
+                with pytest.raises(HubUnavailable, match=r"not connected \(waited 0\.5s\)"):
+                    async with hub.subscribe("t"):
+                        pytest.fail("subscribed without an answer from Redis")
+                assert proxy.lost == 1
+                async with hub.subscribe("t") as messages:  # the pub/sub subscribed again
+                    await other.publish("t", "through")
+                    assert (await messages.__anext__()).data == "through"
+            nursery.cancel_scope.cancel()
+    assert "pub/sub did not subscribe within 0.5s" in caplog.text
+    assert (backend.outages, backend.reconnects) == (0, 0)  # slow is not gone
+
+
+async def test_a_pub_sub_subscription_lost_is_an_outage_until_it_is_made_again(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    proxy = LosingProxy(redis_server.port)
+    other = Hub(redis_server.url)
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            port = await nursery.start(proxy.serve)
+            backend = RedisBackend(f"redis://127.0.0.1:{port}/0")  # timeout=2: coredis's 1s
+            hub = Hub(backend=backend)
+            # the pub/sub's SUBSCRIBE is lost: the join waits for it to subscribe again
+            async with other.running(), hub.running(), hub.subscribe("t") as messages:
+                assert proxy.lost == 1
+                await other.publish("t", "through")
+                assert (await messages.__anext__()).data == "through"
+            nursery.cancel_scope.cancel()
+    assert (backend.outages, backend.reconnects) == (1, 1)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 2, warnings
+    assert "is unavailable (could not keep the pub/sub connection: " in warnings[0]
+    assert "is back after " in warnings[1]
