@@ -173,6 +173,20 @@ async def test_history_beyond_its_size_is_a_gap(redis_server: RedisServer) -> No
                 await hub._backend.history("t", first)
 
 
+async def test_history_older_than_its_ttl_is_a_gap(redis_server: RedisServer) -> None:
+    hub = Hub(redis_server.url, history_size=10, history_ttl=0.6)
+    with trio.fail_after(10):
+        async with hub.running():
+            first = await hub.publish("t", "old")
+            await trio.sleep(0.35)
+            second = await hub.publish("t", "newer")  # the topic lives 0.6s from each publish
+            await trio.sleep(0.35)  # on Redis's clock too: the first is past its ttl
+            await hub.publish("t", "newest")
+            with pytest.raises(HistoryGap, match=r"messages 1 to [12] are no longer kept"):
+                await hub.history("t", Position(first.epoch, 0))
+            assert [m.data for m in await hub.history("t", second)] == ["newest"]
+
+
 async def test_delivery_resumes_after_redis_restarts(redis_server: RedisServer) -> None:
     one, two = Hub(redis_server.url), Hub(redis_server.url)
     with trio.fail_after(30):
