@@ -14,7 +14,7 @@ nox.options.reuse_existing_virtualenvs = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 PYTHON = "3.11"
-FULLY_COVERED = [  # every branch taken: the protocol engine, the session, the Hub's protocol
+FULLY_COVERED = [  # every branch taken: the protocol engine, the session, the Hub
     "fastrapi/server/_codec.py",
     "fastrapi/server/_handshake.py",
     "fastrapi/_pump.py",
@@ -22,9 +22,12 @@ FULLY_COVERED = [  # every branch taken: the protocol engine, the session, the H
     "fastrapi/hub/__init__.py",
     "fastrapi/hub/_backend.py",
     "fastrapi/hub/_browser.py",
+    "fastrapi/hub/_hub.py",
+    "fastrapi/hub/_members.py",
     "fastrapi/hub/_memory.py",
     "fastrapi/hub/_messages.py",
     "fastrapi/hub/_protocol.py",
+    "fastrapi/hub/_redis.py",
     "fastrapi/hub/_wire.py",
 ]
 
