@@ -13,6 +13,8 @@ per message and shows which side was the limit (and, with several PIDs, each one
 
 - ``echo``: every connection keeps one message in flight (send, wait for the echo, check it, send
   again). Text and binary echoes are checked byte for byte, JSON ones (``--json``) by value.
+  ``--mark`` sends SIGUSR1 to every server PID at the two ends of the measured window, so that a
+  profiler in the server covers the echoes counted (``profile_echo.py``).
 - ``fanout``: ``--receivers`` connections and one sender on the broadcast path. A sync message is
   repeated until every receiver has seen one (so all are registered), then the sender keeps at
   most ``--window`` numbered messages not yet delivered to every receiver. Every receiver checks
@@ -35,6 +37,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import socket
 import sys
 import time
@@ -268,6 +271,13 @@ class EchoRun:
     drained: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+def mark(args: argparse.Namespace) -> None:
+    """With ``--mark``: SIGUSR1 to every server PID (one end of the measured window)."""
+    if args.mark:
+        for pid in args.server_pids:
+            os.kill(pid, signal.SIGUSR1)
+
+
 async def echo(args: argparse.Namespace) -> dict[str, object]:
     if args.json:
         run = EchoRun(orjson.dumps(JSON_MESSAGE), WSMsgType.TEXT, JSON_MESSAGE)
@@ -286,7 +296,9 @@ async def echo(args: argparse.Namespace) -> dict[str, object]:
     window = Window(args.server_pids)
     run.recording = True
     window.start()
+    mark(args)  # no echo is counted between the two: both are synchronous
     await asyncio.sleep(args.seconds)
+    mark(args)
     window.stop()
     run.recording, run.sending = False, False
     count = len(run.latencies)
@@ -527,6 +539,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument("--binary", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--mark", action="store_true", help="echo: SIGUSR1 the servers at the ends")
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--warmup", type=float, default=0.3)
     parser.add_argument("--receivers", type=int, default=100)

@@ -9,12 +9,17 @@ codec, sockets, fastrapi's layers) per message, with the calls per message that 
 tracemalloc with ``--idle`` connections open, the Python memory they hold grouped by file, per
 connection. The profiler slows everything down about twofold, so read its microseconds as
 shares, and the benchmark's CPU per message as the truth.
+
+The messages are the echoes the load client counted: it starts and stops the profile itself
+(``--mark``: SIGUSR1 to the server at the two ends of its measured window), so what is divided
+does not depend on which functions a server happens to call per message.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import json
 import os
 import pstats
 import runpy
@@ -88,7 +93,7 @@ COUNTED: Final[dict[str, Test]] = {  # calls per message that explain the parts
 
 def serve_profiled(script: str, port: int, out: str) -> None:
     """The server in this process: SIGUSR1 starts the profile (and a memory snapshot), the
-    second SIGUSR1 writes both to ``out``.prof / ``out``.mem."""
+    second SIGUSR1 writes both to ``out``.prof / ``out``.mem, then ``out``.done."""
     profiler = cProfile.Profile()
     marks: list[tracemalloc.Snapshot] = []
 
@@ -101,6 +106,7 @@ def serve_profiled(script: str, port: int, out: str) -> None:
         profiler.dump_stats(f"{out}.prof")
         tracemalloc.take_snapshot().dump(f"{out}.mem.after")
         marks[0].dump(f"{out}.mem.before")
+        Path(f"{out}.done").touch()  # last: the files above are whole
 
     tracemalloc.start()
     signal.signal(signal.SIGUSR1, toggle)
@@ -117,15 +123,15 @@ def profile(name: str, seconds: float, idle: int, out: Path) -> None:
     port = free_port()
     base = out / name
     server = start_profiled(name, port, base)
-    try:
-        client = loadgen("echo", str(port), str(server.pid), "--seconds", str(seconds + 1))
-        time.sleep(0.8)
-        server.send_signal(signal.SIGUSR1)
-        time.sleep(seconds)
-        server.send_signal(signal.SIGUSR1)
-        client.wait(60)
+    try:  # the client marks the profiled window (--mark) and counts the echoes in it
+        client = loadgen("echo", str(port), str(server.pid), "--seconds", str(seconds), "--mark")
+        result = json.loads(finish(client, seconds + 60))
+        if "error" in result or not result["msgs"] or result["bad"]:
+            raise RuntimeError(f"{name}: the echo run failed: {result}")
+        wait_for_dump(base)
     finally:
         stop(server)
+    (out / f"{name}.echo.json").write_text(json.dumps(result))
     port = free_port()
     server = start_profiled(name, port, Path(f"{base}-idle"))
     try:
@@ -138,14 +144,36 @@ def profile(name: str, seconds: float, idle: int, out: Path) -> None:
         client.stdout.readline()  # "open": all of them are
         time.sleep(1)
         server.send_signal(signal.SIGUSR1)
-        client.wait(120)
+        finish(client, 120)
+        wait_for_dump(Path(f"{base}-idle"))
     finally:
         stop(server)
+
+
+def finish(client: subprocess.Popen[bytes], timeout: float) -> bytes:
+    """The rest of ``client``'s output once it ends (killed after ``timeout`` seconds)."""
+    try:
+        return client.communicate(timeout=timeout)[0]
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.wait()
+
+
+def wait_for_dump(base: Path) -> None:
+    """Until the server has written the profile and snapshots the second SIGUSR1 asked for."""
+    done = Path(f"{base}.done")
+    deadline = time.monotonic() + 60
+    while not done.exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no {done.name} after 60 s: see {base.name}.log")
+        time.sleep(0.1)
 
 
 def start_profiled(name: str, port: int, base: Path) -> subprocess.Popen[bytes]:
     """Start ``name`` under this script's ``--serve`` mode, as ``run.start`` starts a server."""
     server = Server(name, "profile_echo.py", ("--serve", SERVERS[name], str(base)))
+    Path(f"{base}.done").unlink(missing_ok=True)  # a previous run's
     return start(server, port, base.with_suffix(".log"))
 
 
@@ -160,14 +188,13 @@ def report(out: Path, idle: int) -> str:
     lines = []
     per_part: dict[str, dict[str, float]] = {}
     counts: dict[str, dict[str, float]] = {}
+    cpu: dict[str, float] = {}
     for name in SERVERS:
         stats = pstats.Stats(str(out / f"{name}.prof"))
         table = stats.stats  # type: ignore[attr-defined]  # pstats keeps it untyped
-        messages = sum(
-            calls[1]
-            for (file, _, function), calls in table.items()
-            if file.endswith("websockets/frames.py") and function == "serialize"
-        )
+        echo = json.loads((out / f"{name}.echo.json").read_text())
+        messages = echo["msgs"]  # the echoes the client counted in the profiled window
+        cpu[name] = echo["server_cpu_us_per_msg"]
         per_part[name] = {}
         counts[name] = {}
         for (file, _, function), (_, ncalls, tottime, _, _) in table.items():
@@ -190,6 +217,9 @@ def report(out: Path, idle: int) -> str:
         sum(v for p, v in per_part["floor"].items() if p != WAIT),
     )
     lines.append(f"| total | {total[0]:.1f} | {total[1]:.1f} | {total[0] - total[1]:+.1f} |")
+    mine, floor = cpu["fastrapi"], cpu["floor"]  # the client's reading: a check on the total
+    label = "server CPU time (/proc), under the profiler"
+    lines.append(f"| {label} | {mine:.1f} | {floor:.1f} | {mine - floor:+.1f} |")
     lines += ["", "| calls per message | fastrapi | floor |", "|---|---:|---:|"]
     for label in [*COUNTED, "messages profiled"]:
         lines.append(
