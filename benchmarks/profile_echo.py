@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 HERE: Final = Path(__file__).parent
 SERVERS: Final = {"fastrapi": "fastrapi_app.py", "floor": "trio_websockets_loop.py"}
 WAIT: Final = "waiting in epoll (idle, not counted)"
+OS_IO: Final = ("<built-in method posix.write>", "<built-in method posix.read>")  # on the socket
 
 # (part, test on "file:function") in order: the first that matches takes the function.
 PARTS: Final[list[tuple[str, Test]]] = [
@@ -58,8 +59,8 @@ PARTS: Final[list[tuple[str, Test]]] = [
     ("trio sockets and streams", lambda f, n: "trio/_socket.py" in f or "trio/_highlevel" in f),
     (WAIT, lambda f, n: n == "<method 'poll' of 'select.epoll' objects>"),
     (
-        "socket send (or os.write) and recv calls",
-        lambda f, n: "of '_socket.socket' objects" in n or n == "<built-in method posix.write>",
+        "socket send and recv calls (or os.write and os.read)",
+        lambda f, n: "of '_socket.socket' objects" in n or n in OS_IO,
     ),
     ("codec (websockets sans-I/O)", lambda f, n: "websockets/" in f),
     ("fastrapi pump (_pump.py)", lambda f, n: "fastrapi/_pump.py" in f),
@@ -78,8 +79,8 @@ COUNTED: Final[dict[str, Test]] = {  # calls per message that explain the parts
     "statistics() calls": lambda f, n: n == "statistics",
     "poll() calls": lambda f, n: n == "<method 'poll' of 'select.poll' objects>",
     "epoll_ctl (modify) calls": lambda f, n: n == "<method 'modify' of 'select.epoll' objects>",
-    "recv calls (one that finds nothing is a wasted syscall)": lambda f, n: (
-        n == "<method 'recv' of '_socket.socket' objects>"
+    "recv / os.read calls (one that finds nothing is a wasted syscall)": lambda f, n: (
+        n in ("<method 'recv' of '_socket.socket' objects>", "<built-in method posix.read>")
     ),
     "send / os.write calls": lambda f, n: (
         n in ("<method 'send' of '_socket.socket' objects>", "<built-in method posix.write>")
