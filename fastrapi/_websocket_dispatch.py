@@ -35,7 +35,7 @@ from .exceptions import (
     WebSocketDisconnect,
     WebSocketRequestValidationError,
 )
-from .websocket import CloseCode, WebSocket, WebSocketState
+from .websocket import CHECKED_SENDS, CloseCode, WebSocket, WebSocketState
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -202,6 +202,8 @@ class _Opening:
         ws = WebSocket(self.scope, self.path_params, connection=connection)
         if route.messages is not None:  # declared message types: planned per route
             ws._messages = route.messages if app.validate_sends else route.receiving
+        elif app.validate_sends:
+            ws._messages = CHECKED_SENDS
         app.monitor.opened(route.path, connection.session)
         self.session = connection.session
         plan = route.plan

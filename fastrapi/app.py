@@ -98,9 +98,11 @@ class FastrAPI:
         asyncapi_url: Serve the WebSocket routes' AsyncAPI 3.0 document (:meth:`asyncapi`)
             here (``None``: not served).
         asyncapi_docs_url: Serve a page rendering that document here (``None``: none).
-        validate_sends: Check what ``send_json()`` sends on a route declared with ``sends=``
-            against that type (a ``TypeError`` if it does not fit). Default: on where pytest
-            is imported (tests), off otherwise (the check costs a validation per message).
+        validate_sends: Check what ``send_json()`` sends: on a route declared with ``sends=``,
+            against that type (a ``TypeError`` if it does not fit), and on every route, for
+            floats JSON cannot carry (NaN, Infinity: a ``ValueError``; unchecked, they are sent
+            as ``null``). Default: on where pytest is imported (tests), off otherwise (the
+            checks cost a validation per message).
         **options: Default :class:`WebSocketOptions` of every WebSocket route.
 
     FastAPI's keywords are taken too, and kept on the app (or its router) for the routes and

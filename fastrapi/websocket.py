@@ -21,7 +21,7 @@ import typing_extensions
 
 from ._closecodes import CloseCode
 from ._connection import HTTPConnection
-from ._json import dumps
+from ._json import check_finite, dumps
 from ._params import validation_errors
 from ._state import WebSocketState
 from .exceptions import MessageDecodeError, MessageTypeError, WebSocketDisconnect
@@ -56,6 +56,9 @@ class MessageTypes:
     receives_name: str
     sends: pydantic.TypeAdapter[Any] | None
     sends_name: str
+    checks_sends: bool = True
+    """Whether :meth:`WebSocket.send_json` checks what it sends: against ``sends`` if declared,
+    and for floats JSON cannot carry (the app's ``validate_sends``)."""
 
     @classmethod
     def of(cls, receives: object, sends: object) -> MessageTypes | None:
@@ -75,7 +78,31 @@ class MessageTypes:
 
     def receiving_only(self) -> MessageTypes:
         """These types with sends left unchecked (an app that does not validate sends)."""
-        return MessageTypes(self.receives, self.receives_name, None, self.sends_name)
+        return MessageTypes(self.receives, self.receives_name, None, self.sends_name, False)
+
+    def checked_json(self, data: object) -> bytes:
+        """``data`` as JSON, once it is a valid ``sends`` (if declared) and has no float that
+        JSON cannot carry.
+
+        Raises:
+            TypeError: ``data`` is not a valid ``sends``, or cannot be serialised.
+            ValueError: ``data`` holds a NaN or an infinity.
+        """
+        if self.sends is not None:
+            try:
+                self.sends.validate_python(data)
+            except pydantic.ValidationError as exc:
+                raise TypeError(
+                    f"send_json() got data that is not a valid {self.sends_name}: "
+                    + "; ".join(f"{_where(e['loc'])}{e['msg']}" for e in exc.errors())
+                ) from None
+        payload = dumps(data)
+        check_finite(payload, data, "send_json()")
+        return payload
+
+
+CHECKED_SENDS: Final = MessageTypes(None, "", None, "")
+"""What a route without declared message types checks, where the app validates sends."""
 
 
 @final
@@ -336,23 +363,27 @@ class WebSocket(HTTPConnection, Generic[In, Out]):
 
     async def send_json(self, data: Out) -> None:
         """Send ``data`` as JSON in a text message; see :meth:`send`. Pydantic models, also
-        inside lists and dicts, are sent as their JSON form. On a route declared with
-        ``sends=``, ``data`` is checked against that type first where the app validates sends
-        (:class:`~fastrapi.FastrAPI`'s ``validate_sends``).
+        inside lists and dicts, are sent as their JSON form.
+
+        Where the app validates sends (:class:`~fastrapi.FastrAPI`'s ``validate_sends``: in
+        tests, by default), ``data`` is checked first: against the route's ``sends=`` type, if
+        declared, and for floats JSON has no number for (NaN, Infinity, -Infinity). Elsewhere
+        such a float is sent as ``null``, as orjson and JavaScript's ``JSON.stringify`` write
+        it (telling that ``null`` from ``None``'s would cost a walk of every message with a
+        ``null``).
 
         Raises:
             TypeError: ``data`` cannot be serialised, or is not of the route's ``sends`` type;
                 nothing was sent.
+            ValueError: where sends are validated, ``data`` holds a NaN or an infinity; nothing
+                was sent.
         """
-        if self._messages is not None and self._messages.sends is not None:
-            try:
-                self._messages.sends.validate_python(data)
-            except pydantic.ValidationError as exc:
-                raise TypeError(
-                    f"send_json() got data that is not a valid {self._messages.sends_name}: "
-                    + "; ".join(f"{_where(e['loc'])}{e['msg']}" for e in exc.errors())
-                ) from None
-        payload = dumps(data)
+        messages = self._messages
+        payload = (
+            dumps(data)
+            if messages is None or not messages.checks_sends
+            else messages.checked_json(data)
+        )
         self._session.check_send("send_json")
         await self._conn.send(payload, utf8_text=True)  # no round trip through str
 

@@ -29,6 +29,7 @@ import itertools
 import logging
 import os
 import secrets
+import sys
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, final
@@ -163,9 +164,13 @@ class Hub:
             process on that Redis, through a :class:`RedisBackend` (``pip install
             fastrapi-trio[redis]``); its tasks run in :meth:`running`.
         backend: Where topics live: a :class:`MemoryBackend` of this process by default.
+        validate_publish: Refuse to publish a float JSON cannot carry (NaN, Infinity,
+            -Infinity: a ``ValueError``); unchecked, it is sent as ``null``. Default: on where
+            pytest is imported (tests), off otherwise (the check costs a walk of each message
+            with a ``null``), as the app's ``validate_sends``.
 
-    Every option but ``url`` and ``backend`` can be overridden per join; history per topic
-    with :meth:`set_history`.
+    Every option but ``url``, ``backend`` and ``validate_publish`` can be overridden per join;
+    history per topic with :meth:`set_history`.
 
     Raises:
         ValueError: an option is out of range, or both ``url`` and ``backend`` are given.
@@ -184,7 +189,9 @@ class Hub:
         history_ttl: float | None = None,
         envelope: bool = False,
         backend: Backend | None = None,
+        validate_publish: bool | None = None,
     ) -> None:
+        self._validate = "pytest" in sys.modules if validate_publish is None else validate_publish
         self._budget = _Budget(max_pending, max_pending_bytes, policy)
         self._presence_events = presence_events
         self._history = History(history_size, history_ttl)
@@ -265,13 +272,19 @@ class Hub:
         the message in its budget: it never waits on a subscriber's socket. Cancelled before
         it starts, it publishes nothing.
 
+        A float JSON has no number for (NaN, Infinity, -Infinity) is sent as ``null``, as
+        orjson writes it, unless the Hub validates what it publishes (``validate_publish``: in
+        tests, by default).
+
         Raises:
-            ValueError: ``topic`` is not a non-empty ``str``.
+            ValueError: ``topic`` is not a non-empty ``str``; or, where the Hub validates what
+                it publishes, ``data`` holds a NaN or an infinity (nothing was published).
             TypeError: ``data`` cannot be serialised; nothing was published.
         """
         await trio.lowlevel.checkpoint()
         _check_topic(topic)
-        published = await self._backend.publish(topic, encode(data), self._history_of(topic))
+        wire = encode(data, self._validate)
+        published = await self._backend.publish(topic, wire, self._history_of(topic))
         return self._fan_out(published, exclude)
 
     def publish_nowait(
@@ -284,7 +297,8 @@ class Hub:
             ValueError, TypeError: as :meth:`publish`.
         """
         _check_topic(topic)
-        published = self._backend.publish_nowait(topic, encode(data), self._history_of(topic))
+        wire = encode(data, self._validate)
+        published = self._backend.publish_nowait(topic, wire, self._history_of(topic))
         return self._fan_out(published, exclude)
 
     async def history(self, topic: str, since: Position) -> list[Message]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Final, final
 import orjson
 
 from .._frame import BINARY, TEXT, server_frame
+from .._json import check_finite
 
 if TYPE_CHECKING:
     from ._backend import Position
@@ -52,11 +53,13 @@ class Wire:
         return len(self.payload)
 
 
-def encode(data: object) -> Wire:
+def encode(data: object, validate: bool = False) -> Wire:
     """``str`` is a text message, bytes a binary one, anything else JSON (in a text message).
+    With ``validate``, JSON is checked for floats it cannot carry (orjson writes them as null).
 
     Raises:
         TypeError: ``data`` cannot be serialised to JSON.
+        ValueError: with ``validate``, ``data`` holds a NaN or an infinity.
     """
     if isinstance(data, str):
         return Wire(data, data.encode())
@@ -69,6 +72,8 @@ def encode(data: object) -> Wire:
         raise TypeError(
             f"publish() cannot serialise {type(data).__name__} to JSON: {exc}"
         ) from None
+    if validate:
+        check_finite(payload, data, "publish()")
     return Wire(payload.decode(), payload, is_json=True)
 
 

@@ -689,3 +689,38 @@ async def test_topics_nobody_is_in_leave_nothing_behind() -> None:
             await hub.publish("kept", str(i))
     assert list(backend._store.topics) == ["kept"]
     assert len(backend._store.topics["kept"].kept) == 2
+
+
+@pytest.mark.parametrize("validate", [None, True])
+async def test_a_nan_or_an_infinity_is_refused_where_the_hub_validates(
+    validate: bool | None,
+) -> None:
+    hub = Hub(validate_publish=validate)  # None: on, under pytest
+    with trio.fail_after(5):
+        async with hub.subscribe("t") as messages:
+            with pytest.raises(ValueError, match=r"got inf at data\['x'\]\[1\]: JSON has no"):
+                await hub.publish("t", {"none": None, "x": [1, float("inf")]})
+            with pytest.raises(ValueError, match="publish\\(\\) got nan at data: "):
+                hub.publish_nowait("t", float("nan"))
+            await hub.publish("t", {"none": None, "x": 1.5})
+            await hub.publish("t", "null: a str is no JSON")
+            assert messages.pending == 2
+    assert hub.statistics().published == 2
+
+
+async def test_unvalidated_the_hub_publishes_a_nan_as_null() -> None:
+    hub = Hub(validate_publish=False)
+    app = FastrAPI(hub=hub)
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket) -> None:
+        await ws.accept()
+        async with hub.join("t", ws):
+            await ws.send_text("joined")
+            await ws.receive_text()
+
+    with trio.fail_after(5):
+        async with open_websocket(app, "/ws") as client:
+            assert await client.receive_text() == "joined"
+            await hub.publish("t", {"x": [float("nan"), float("-inf")]})
+            assert await client.receive_json() == {"x": [None, None]}

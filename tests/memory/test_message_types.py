@@ -152,3 +152,56 @@ def test_routers_keep_the_types_and_schema_flags() -> None:
     assert not b.include_in_schema
     assert not c.include_in_schema
     assert c.sends is Said
+
+
+def floats_app(*, validate_sends: bool | None = None) -> FastrAPI:
+    """An app echoing the JSON it gets with a NaN put in at ``"x"``, and a route declared
+    with ``sends=`` that sends an infinity in a model; each handler sends what it was refused
+    as text."""
+    app = FastrAPI(validate_sends=validate_sends)
+
+    @app.websocket("/untyped")
+    async def untyped(ws: WebSocket) -> None:
+        await ws.accept()
+        async for message in ws.iter_json():
+            try:
+                await ws.send_json({**message, "x": [1.5, float("nan")]})
+            except ValueError as exc:
+                await ws.send_text(f"refused: {exc}")
+            await ws.send_json({**message, "x": None, "y": 1.5})  # a None is no NaN
+
+    @app.websocket("/typed", sends=Said | list[float])
+    async def typed(ws: WebSocket[object, Said | list[float]]) -> None:
+        await ws.accept()
+        try:
+            await ws.send_json([0.5, -float("inf")])
+        except ValueError as exc:
+            await ws.send_text(f"refused: {exc}")
+
+    return app
+
+
+async def test_a_nan_or_an_infinity_is_refused_where_sends_are_validated(connect: Connect) -> None:
+    app = floats_app()
+    with trio.fail_after(5):
+        async with connect(app, "/untyped") as client:
+            await client.send_json({"null": None})
+            assert await client.receive_text() == (
+                "refused: send_json() got nan at data['x'][1]: JSON has no such number (it"
+                " would be sent as null); send None, or a string, in its place"
+            )
+            assert await client.receive_json() == {"null": None, "x": None, "y": 1.5}
+        async with connect(app, "/typed") as client:
+            refused = await client.receive_text()
+            assert refused.startswith("refused: send_json() got -inf at data[1]: ")
+
+
+async def test_unvalidated_a_nan_or_an_infinity_is_sent_as_null(connect: Connect) -> None:
+    app = floats_app(validate_sends=False)
+    with trio.fail_after(5):
+        async with connect(app, "/untyped") as client:
+            await client.send_json({"null": None})
+            assert await client.receive_json() == {"null": None, "x": [1.5, None]}
+            assert await client.receive_json() == {"null": None, "x": None, "y": 1.5}
+        async with connect(app, "/typed") as client:
+            assert await client.receive_json() == [0.5, None]
