@@ -407,9 +407,13 @@ async def test_redis_restarted_under_load(tmp_path: Path) -> None:
     reconnected = [client for client in clients if len(client.pids) > 1]
     # the publishers during the outage got 1013 (try again later) and came back
     assert any("closed 1013" in client.ends for client in reconnected)
-    # each worker logged the outage once each way (the pids: the metrics sum both workers)
+    # the outage was logged each way, at least once a worker, and every outage logged ended (a
+    # worker may see Redis back, then lose a connection opened before the restart and count a
+    # second short outage: busy machines do); the metrics (summed over both workers: the pids)
+    # count what the log says
     gone, back = f"{redis.url} is unavailable (", f"{redis.url} is back after "
-    assert log.count(gone) == log.count(back) == 2, log[-3000:]
-    assert metric(metrics, "fastrapi_hub_redis_outages_total") == 2
-    assert metric(metrics, "fastrapi_hub_redis_reconnects_total") == 2
+    outages = log.count(gone)
+    assert outages == log.count(back) >= 2, log[-3000:]
+    assert metric(metrics, "fastrapi_hub_redis_outages_total") == outages
+    assert metric(metrics, "fastrapi_hub_redis_reconnects_total") == outages
     assert set(pids) <= {int(pid) for pid in re.findall(r'pid="(\d+)"', metrics)}
