@@ -419,6 +419,31 @@ async def test_a_member_leaves_cleanly_while_redis_is_down(
     assert "the leave from 't' was not announced" in caplog.text
 
 
+async def test_a_member_that_leaves_during_a_refresh_is_neither_refreshed_nor_put_back(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = RedisBackend(redis_server.url, presence_ttl=1.2)
+    renew = backend._renew
+    left: list[str] = []
+
+    async def renew_while_b_leaves(client: Any, *args: Any, **kwargs: Any) -> bool:
+        # the refresh took its list of topics just now (no await since): all three are in it
+        if kwargs["topic"] == "a" and {"b", "c"} <= backend._present.keys() and not left:
+            left.append("b")
+            await backend.remove_presence("b", "k")
+        return await renew(client, *args, **kwargs)
+
+    monkeypatch.setattr(backend, "_renew", renew_while_b_leaves)
+    hub = Hub(backend=backend)
+    with trio.fail_after(15):
+        async with hub.running():
+            for topic in ("a", "b", "c"):
+                await backend.add_presence(topic, "k", topic)
+            await trio.sleep(2.5)  # twice presence_ttl: only refreshes keep them
+            assert left == ["b"]
+            assert [await hub.members(topic) for topic in ("a", "b", "c")] == [["a"], [], ["c"]]
+
+
 async def test_a_refresh_longer_than_the_timeout_still_keeps_every_topic(
     redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
